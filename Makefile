@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` starts the dashboard, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: run test lint checkpoints clean-venv
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# torch and torchvision come from this machine's local disk (pinned in requirements.txt).
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps --no-build-isolation -e . || $(PY) -m pip install --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+run: $(RUNTIME_STAMP)
+	$(PY) -m streamlit run app.py
+
+test: $(DEV_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check .
+
+# Retrain the shipped MNIST runs in checkpoints/pretrained (a few minutes on 2 CPU cores).
+checkpoints: $(RUNTIME_STAMP)
+	$(PY) -m aecore.pretrained
+
+clean-venv:
+	rm -rf $(VENV)

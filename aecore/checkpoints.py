@@ -1,0 +1,252 @@
+"""Save and load runs. A run is a folder:
+
+    model.safetensors      the model's weights (and a standardising normaliser's mean/std)
+    optimizer.safetensors  the optimiser's state, so training can resume (optional)
+    config.json            format, input shape, class names and the RunConfig
+    history.json           one record per epoch: train / val loss parts, seconds
+    preview.png            train and test images over their reconstructions (optional)
+
+Loading rebuilds the model from config.json alone and refuses, with one
+message naming the file, anything missing, corrupt or mismatched. Only
+safetensors and JSON are read: nothing is ever unpickled. Every file is
+written to a temporary name and renamed, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from aecore.config import RunConfig
+from aecore.data import Normalizer
+from aecore.errors import AecoreError, CheckpointError
+from aecore.events import Preview
+from aecore.models.base import AutoEncoder
+from aecore.registry import build_model
+from aecore.training import TrainingState, build_optimizer
+from aecore.viz import stacked_rows, to_pil
+
+FORMAT = "aecore-run/1"
+MODEL_FILE, OPTIMIZER_FILE = "model.safetensors", "optimizer.safetensors"
+CONFIG_FILE, HISTORY_FILE, PREVIEW_FILE = "config.json", "history.json", "preview.png"
+NORMALIZER_PREFIX = "_normalizer."
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED_DIR = PROJECT_ROOT / "checkpoints" / "pretrained"  # shipped with the project
+USER_RUNS_DIR = PROJECT_ROOT / "checkpoints" / "runs"  # written by users, git-ignored
+
+
+@dataclass
+class LoadedRun:
+    """A run read back from its folder; ``model`` is in eval mode on the CPU unless moved."""
+
+    path: Path
+    config: RunConfig
+    model: AutoEncoder
+    history: list[dict]
+    class_names: tuple[str, ...]
+    normalizer: Normalizer = field(default_factory=Normalizer)
+    optimizer_state: dict | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    def training_state(self, device: torch.device | str = "cpu") -> TrainingState:
+        """A :class:`TrainingState` that continues this run: same weights, optimiser state and history."""
+        model = self.model.to(device).train()
+        optimizer = build_optimizer(model.parameters(), self.config.train)
+        if self.optimizer_state is not None:
+            try:
+                optimizer.load_state_dict(self.optimizer_state)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise CheckpointError(f"{self.path / OPTIMIZER_FILE} does not fit the model: {exc}") from None
+        step = self.history[-1]["step"] if self.history else 0
+        return TrainingState(self.config, model, optimizer, epoch=len(self.history), step=step,
+                             history=list(self.history), class_names=self.class_names)
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename the result onto ``path``."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path: Path, payload) -> None:
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
+
+
+def save_run(state: TrainingState, folder: str | Path, *, normalizer: Normalizer | None = None,
+             preview: Preview | None = None, with_optimizer: bool = True) -> Path:
+    """Write ``state`` as a run folder (created if needed) and return its path.
+
+    ``with_optimizer=False`` leaves out the optimiser state (twice the model's size for Adam):
+    the run still loads and trains on, with a fresh optimiser.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {name: value.detach().cpu().contiguous() for name, value in state.model.state_dict().items()}
+    if normalizer is not None and normalizer.mean is not None:
+        tensors[NORMALIZER_PREFIX + "mean"] = normalizer.mean.cpu().contiguous()
+        tensors[NORMALIZER_PREFIX + "std"] = normalizer.std.cpu().contiguous()
+    _atomic_write(folder / MODEL_FILE, lambda tmp: save_file(tensors, str(tmp)))
+    if with_optimizer:
+        optimizer_tensors, optimizer_meta = _flatten_optimizer_state(state.optimizer.state_dict())
+        metadata = {"state": json.dumps(optimizer_meta)}
+        _atomic_write(folder / OPTIMIZER_FILE, lambda tmp: save_file(optimizer_tensors, str(tmp), metadata=metadata))
+    else:
+        (folder / OPTIMIZER_FILE).unlink(missing_ok=True)
+    _write_json(folder / CONFIG_FILE, {
+        "format": FORMAT,
+        "input_shape": list(state.model.input_shape),
+        "class_names": list(state.class_names),
+        "run": state.config.to_dict(),
+    })
+    _write_json(folder / HISTORY_FILE, state.history)
+    if preview is not None:
+        rows = stacked_rows(preview.train_inputs, preview.train_recons, preview.test_inputs, preview.test_recons)
+        _atomic_write(folder / PREVIEW_FILE, lambda tmp: to_pil(rows, scale=2).save(tmp, format="PNG"))
+    return folder
+
+
+def _flatten_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimiser state_dict into tensors (for safetensors) and the JSON-able rest."""
+    tensors, scalars = {}, {}
+    for param_id, values in state_dict["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{param_id}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{param_id}.{key}"] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict] = {}
+    for flat_key, value in [*tensors.items(), *meta.get("scalars", {}).items()]:
+        param_id, key = flat_key.split(".", 1)
+        state.setdefault(int(param_id), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing: not a complete run folder")
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing: not a complete run folder")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        return load_file(str(path)), metadata
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a safetensors file ({exc})") from None
+
+
+def read_run_config(folder: str | Path) -> tuple[RunConfig, tuple[int, int, int], tuple[str, ...]]:
+    """The config, input shape and class names of a run folder, without loading weights."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"{folder} is not a run folder (it does not exist or is a file)")
+    path = folder / CONFIG_FILE
+    raw = _read_json(path)
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an aecore run config (expected format {FORMAT!r})")
+    try:
+        config = RunConfig.from_dict(raw["run"])
+        input_shape = tuple(int(v) for v in raw["input_shape"])
+        class_names = tuple(str(c) for c in raw.get("class_names", ()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a valid run config: {exc}") from None
+    if len(input_shape) != 3:
+        raise CheckpointError(f"{path}: input_shape must be [C, H, W]; got {list(input_shape)}")
+    return config, input_shape, class_names
+
+
+def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRun:
+    """Rebuild a run's model from its config.json and load its weights, refusing any mismatch."""
+    folder = Path(folder)
+    config, input_shape, class_names = read_run_config(folder)
+    try:
+        model = build_model(config.model, input_shape)
+    except AecoreError as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model that cannot be built: {exc}") from None
+    weights_path = folder / MODEL_FILE
+    tensors, _ = _read_safetensors(weights_path)
+    normalizer = Normalizer()
+    if NORMALIZER_PREFIX + "mean" in tensors:
+        normalizer = Normalizer(tensors.pop(NORMALIZER_PREFIX + "mean"), tensors.pop(NORMALIZER_PREFIX + "std"))
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise CheckpointError(f"{weights_path} does not match {CONFIG_FILE}: {detail}")
+    for name, tensor in tensors.items():
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(f"{weights_path} does not match {CONFIG_FILE}: {name} has shape "
+                                  f"{list(tensor.shape)}, the config's model needs {list(expected[name].shape)}")
+    model.load_state_dict(tensors)
+    history = _read_json(folder / HISTORY_FILE)
+    if not isinstance(history, list):
+        raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records")
+    optimizer_state = None
+    if (folder / OPTIMIZER_FILE).is_file():
+        optimizer_tensors, metadata = _read_safetensors(folder / OPTIMIZER_FILE)
+        try:
+            optimizer_state = _unflatten_optimizer_state(optimizer_tensors, json.loads(metadata["state"]))
+        except (KeyError, ValueError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{folder / OPTIMIZER_FILE} has no readable optimiser state ({exc})") from None
+    return LoadedRun(folder, config, model.to(device).eval(), history, class_names, normalizer, optimizer_state)
+
+
+def list_runs(*roots: str | Path) -> list[Path]:
+    """Run folders (those holding a config.json) directly under ``roots``; default: shipped and user runs."""
+    roots = roots or (PRETRAINED_DIR, USER_RUNS_DIR)
+    found = []
+    for root in map(Path, roots):
+        if root.is_dir():
+            found += sorted(p for p in root.iterdir() if (p / CONFIG_FILE).is_file())
+    return found
+
+
+def resolve_run(name_or_path: str | Path) -> Path:
+    """A run folder from a path, or from a run name looked up among shipped and user runs."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path
+    for run in list_runs():
+        if run.name == str(name_or_path):
+            return run
+    raise CheckpointError(f"{name_or_path} is not a run folder or the name of a saved run "
+                          f"(see `python -m aecore checkpoints`)")

@@ -1,0 +1,264 @@
+"""``python -m aecore``: train, evaluate, export and inspect autoencoders from a terminal.
+
+Bad input (an unknown preset, latent 0, an unreadable run folder, ...) gets a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from aecore.config import OPTIMIZERS
+from aecore.errors import AecoreError
+
+EXIT_USAGE = 2
+
+
+def _classes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"classes are comma-separated integers, e.g. 1,5,6; got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m aecore", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a preset and save the run")
+    train.add_argument("--preset", default="ae", help="a preset name (see `presets`); default ae")
+    train.add_argument("--resume", metavar="RUN", help="continue a saved run (folder or name) instead")
+    knobs = train.add_argument_group("settings (each overrides the preset's value)")
+    knobs.add_argument("--dataset", help="a dataset name (see `datasets`) or folder:PATH")
+    knobs.add_argument("--classes", type=_classes, help="keep only these labels, e.g. 1,5,6")
+    knobs.add_argument("--fraction", type=float, help="fraction of the training split to use, (0, 1]")
+    knobs.add_argument("--image-size", type=int, help="resize images to this square side")
+    knobs.add_argument("--color", choices=("grey", "rgb"), help="convert images to grey or RGB")
+    knobs.add_argument("--latent", type=int, help="latent size")
+    knobs.add_argument("--noise", type=float, help="noise factor in [0, 1] (denoising)")
+    knobs.add_argument("--noise-kind", choices=("none", "gaussian", "masking", "salt_and_pepper"))
+    knobs.add_argument("--sparsity-beta", type=float, help="sparsity penalty weight")
+    knobs.add_argument("--sparsity-rho", type=float, help="target mean activation for KL sparsity")
+    knobs.add_argument("--kl-beta", type=float, help="weight of the VAE KL term")
+    knobs.add_argument("--epochs", type=int)
+    knobs.add_argument("--batch-size", type=int)
+    knobs.add_argument("--lr", type=float, help="learning rate")
+    knobs.add_argument("--optimizer", choices=OPTIMIZERS)
+    knobs.add_argument("--seed", type=int)
+    knobs.add_argument("--device", help="auto (default), cpu or cuda")
+    train.add_argument("--out", type=Path, help="run folder to write (default checkpoints/runs/NAME-TIME)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser("eval", help="print a run's losses on its test split")
+    evaluate.add_argument("run", help="run folder or name")
+    evaluate.add_argument("--split", choices=("train", "val", "test"), default="test")
+
+    export = commands.add_parser("export", help="write a run's test-set codes as CSV")
+    export.add_argument("run", help="run folder or name")
+    export.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
+
+    commands.add_parser("presets", help="list the presets")
+    commands.add_parser("datasets", help="list the datasets")
+    commands.add_parser("checkpoints", help="list shipped and saved runs")
+
+    layers = commands.add_parser("layers", help="print the layer table of a preset or run")
+    source = layers.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset")
+    source.add_argument("--run")
+    layers.add_argument("--input", help="input shape CxHxW, e.g. 3x224x224 (default: the dataset's)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "presets": cmd_presets,
+                "datasets": cmd_datasets, "checkpoints": cmd_checkpoints, "layers": cmd_layers}
+    try:
+        return handlers[args.command](args)
+    except AecoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ---------------------------------------------------------------------------------------- train
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    return {"dataset": args.dataset, "classes": args.classes, "fraction": args.fraction,
+            "image_size": args.image_size, "color": args.color, "latent": args.latent, "noise": args.noise,
+            "noise_kind": args.noise_kind, "sparsity_beta": args.sparsity_beta,
+            "sparsity_rho": args.sparsity_rho, "kl_beta": args.kl_beta, "epochs": args.epochs,
+            "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
+            "device": args.device}
+
+
+def default_run_folder(preset: str, dataset: str) -> Path:
+    """checkpoints/runs/<preset>-<dataset>-<YYYYmmdd-HHMMSS>."""
+    from aecore.checkpoints import USER_RUNS_DIR
+
+    dataset_slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(dataset.removeprefix("folder:")).name or dataset).strip("-")
+    return USER_RUNS_DIR / f"{preset}-{dataset_slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from aecore.checkpoints import load_run, resolve_run
+    from aecore.data import load_dataset
+    from aecore.presets import preset_config
+    from aecore.training import TrainingState, resolve_device
+
+    if args.resume:
+        run = load_run(resolve_run(args.resume))
+        config = run.config
+        device = resolve_device(args.device or config.train.device)
+        state = run.training_state(device)
+        target = args.epochs or state.epoch + config.train.epochs
+        out = args.out or run.path
+    else:
+        config = preset_config(args.preset, **_overrides(args))
+        device = resolve_device(config.train.device)
+        state, target = None, config.train.epochs
+        out = args.out or default_run_folder(args.preset, config.data.name)
+    dataset = load_dataset(config.data, device)
+    for path, reason in dataset.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if state is None:
+        state = TrainingState.create(config, dataset.input_shape, device, class_names=dataset.class_names)
+    return _run_fit(state, dataset, target, out, quiet=args.quiet)
+
+
+def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
+    from tqdm import tqdm
+
+    from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
+    from aecore.training import fit, losses_to_text
+
+    bar = None
+    for event in fit(state, dataset, epochs=epochs, save_to=out):
+        if isinstance(event, Started):
+            print(f"training {event.config.preset or 'run'} on {dataset.name}: {event.n_train} images, "
+                  f"epochs {event.start_epoch + 1}-{event.epochs}, {event.device_name}")
+            total = (event.epochs - event.start_epoch) * event.steps_per_epoch
+            bar = tqdm(total=total, unit="step", disable=quiet, dynamic_ncols=True, file=sys.stderr)
+        elif isinstance(event, Step):
+            bar.update(1)
+            if event.batch % 20 == 1:
+                bar.set_description(f"epoch {event.epoch}")
+                bar.set_postfix_str(f"loss {event.losses['total']:.4g}")
+        elif isinstance(event, Epoch):
+            val = f" | val {losses_to_text(event.val)}" if event.val else ""
+            bar.write(f"epoch {event.epoch}: train {losses_to_text(event.train)}{val} ({event.seconds:.1f}s)")
+        elif isinstance(event, CheckpointSaved):
+            if bar:
+                bar.close()
+            print(f"saved run to {event.path}")
+        elif isinstance(event, Failed):
+            if bar:
+                bar.close()
+            print(f"error: {event.message}", file=sys.stderr)
+            return 1
+        elif isinstance(event, Finished):
+            if bar:
+                bar.close()
+            val = f"; validation {losses_to_text(event.val)}" if event.val else ""
+            print(f"finished {event.epoch} epochs in {event.seconds:.1f}s: train {losses_to_text(event.train)}{val}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- runs
+
+
+def _load(run_name: str):
+    from aecore.checkpoints import load_run, resolve_run
+    from aecore.data import load_dataset
+
+    run = load_run(resolve_run(run_name))
+    return run, load_dataset(run.config.data)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from aecore.objectives import Objective
+    from aecore.training import evaluate, losses_to_text
+
+    run, dataset = _load(args.run)
+    split = getattr(dataset, args.split)
+    losses = evaluate(run.model, Objective(run.config.objective, dataset.value_range), split)
+    print(f"{run.name} on {dataset.name} {args.split} ({len(split)} images): {losses_to_text(losses)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from aecore.latent import encode_split, write_latent_csv
+
+    run, dataset = _load(args.run)
+    codes = encode_split(run.model, dataset.test)
+    path = write_latent_csv(args.csv, codes, dataset.test.y.cpu().numpy(), run.class_names)
+    print(f"wrote {len(codes)} rows of {codes.shape[1]}-d codes to {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- listings
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from aecore.presets import list_presets
+
+    for preset in list_presets():
+        print(f"{preset.name:<28} {preset.summary}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from aecore.data import FOLDER_PREFIX, list_datasets
+
+    for info in list_datasets():
+        print(f"{info.name:<16} {info.description}")
+    print(f"{FOLDER_PREFIX + 'PATH':<16} your labelled images: PATH/<class>/<image files>")
+    return 0
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from aecore.checkpoints import list_runs, read_run_config
+
+    runs = list_runs()
+    if not runs:
+        print("no runs yet: `python -m aecore train --preset ae` makes one")
+    for path in runs:
+        try:
+            config, shape, _ = read_run_config(path)
+            detail = f"{config.preset or config.model.arch}, latent {config.model.latent_dim}, {config.data.name}"
+        except AecoreError as exc:
+            detail = f"unreadable: {exc}"
+        print(f"{path.name:<28} {detail:<44} {path}")
+    return 0
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from aecore.checkpoints import read_run_config, resolve_run
+    from aecore.data import expected_input_shape
+    from aecore.layers import layer_table, parse_shape
+    from aecore.presets import get_preset
+
+    if args.run:
+        config, input_shape, _ = read_run_config(resolve_run(args.run))
+    else:
+        config, input_shape = get_preset(args.preset).config, None
+    if args.input:
+        try:
+            input_shape = parse_shape(args.input)
+        except ValueError as exc:
+            raise AecoreError(str(exc)) from None
+    if input_shape is None:
+        input_shape = expected_input_shape(config.data)
+    if input_shape is None:
+        raise AecoreError("this preset has no fixed input size: pass --input CxHxW, e.g. 3x128x128")
+    print(layer_table(config.model, input_shape).to_text())
+    return 0
+

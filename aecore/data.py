@@ -1,0 +1,403 @@
+"""Datasets, offline first: bundled MNIST, Fashion-MNIST, toy sets and image folders.
+
+Every dataset becomes a :class:`Dataset` of three in-memory splits (train,
+validation, test), each one float32 tensor of shape (N, C, H, W) plus int64
+labels, so training takes batches by indexing (no DataLoader, no per-sample
+Python). Loading never touches the network except Fashion-MNIST's optional
+torchvision download, and nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812  (PyTorch convention)
+
+from aecore.config import DataConfig
+from aecore.errors import DataError
+
+MNIST_DIR = Path(__file__).parent / "bundled" / "mnist"
+FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_DIR = Path.home() / ".cache" / "aecore"
+
+# md5 of the *uncompressed* IDX files (../shared/data/README.md); the .gz bytes differ from the originals.
+MNIST_FILES = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+FOLDER_PREFIX = "folder:"
+DEFAULT_FOLDER_IMAGE_SIZE = 64
+TEST_FRACTION = 0.2  # held out of sets that come without a test split
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: ``x`` (N, C, H, W) float32 and ``y`` (N,) int64."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+@dataclass(frozen=True)
+class Normalizer:
+    """Maps pixels in [0, 1] to model inputs and back; identity for ``unit``.
+
+    ``standard`` subtracts a per-pixel mean and divides by a per-pixel std, both
+    fitted on the training split only (lecture 001's StandardScaler).
+    """
+
+    mean: torch.Tensor | None = None  # (C, H, W)
+    std: torch.Tensor | None = None  # (C, H, W)
+
+    @classmethod
+    def fit(cls, kind: str, train_x: torch.Tensor) -> Normalizer:
+        if kind == "unit":
+            return cls()
+        mean = train_x.mean(dim=0)
+        std = train_x.std(dim=0, unbiased=False)
+        return cls(mean, torch.where(std < 1e-8, torch.ones_like(std), std))  # constant pixels: as sklearn
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.mean is None else (x - self.mean.to(x.device)) / self.std.to(x.device)
+
+    def inverse(self, x: torch.Tensor) -> torch.Tensor:
+        """Back to pixels in [0, 1] for display."""
+        if self.mean is None:
+            return x
+        return (x * self.std.to(x.device) + self.mean.to(x.device)).clamp(0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A prepared dataset: train / validation / test splits, ready on one device."""
+
+    name: str
+    train: Split
+    val: Split
+    test: Split
+    class_names: tuple[str, ...]
+    normalizer: Normalizer = field(default_factory=Normalizer)
+    skipped: tuple[tuple[str, str], ...] = ()  # (file, reason) for images that could not be read
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.train.x.shape[1:])
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """Range of the (normalised) training inputs; corrupted inputs are clipped to it."""
+        return float(self.train.x.min()), float(self.train.x.max())
+
+    def to(self, device: torch.device | str) -> Dataset:
+        """The same dataset with every tensor on ``device``."""
+        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+        return replace(self, train=move(self.train), val=move(self.val), test=move(self.test))
+
+
+@dataclass(frozen=True)
+class RawData:
+    """What a dataset loader returns: pixels in [0, 1], before subsetting and splitting."""
+
+    train_x: torch.Tensor  # (N, C, H, W) float32
+    train_y: torch.Tensor  # (N,) int64
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    class_names: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    description: str
+    loader: Callable[[DataConfig], RawData]
+    native_shape: tuple[int, int, int]  # (C, H, W) before any resize or colour conversion
+
+
+_DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_dataset(name: str, description: str, native_shape: tuple[int, int, int]):
+    """Decorator registering ``loader(config) -> RawData`` under ``name``."""
+
+    def wrapper(loader: Callable[[DataConfig], RawData]) -> Callable[[DataConfig], RawData]:
+        if name in _DATASETS:
+            raise ValueError(f"a dataset named {name!r} is already registered")
+        _DATASETS[name] = DatasetInfo(name, description, loader, native_shape)
+        return loader
+
+    return wrapper
+
+
+def expected_input_shape(config: DataConfig) -> tuple[int, int, int] | None:
+    """The (C, H, W) that ``config`` will give, without loading anything; None for image folders."""
+    info = _DATASETS.get(config.name)
+    if info is None:
+        if not config.name.startswith(FOLDER_PREFIX):
+            return None
+        channels, side = (1 if config.color == "grey" else 3), config.image_size or DEFAULT_FOLDER_IMAGE_SIZE
+        return channels, side, side
+    channels, height, width = info.native_shape
+    channels = {"grey": 1, "rgb": 3}.get(config.color, channels)
+    if config.image_size is not None:
+        height = width = config.image_size
+    return channels, height, width
+
+
+def list_datasets() -> list[DatasetInfo]:
+    """The registered datasets (``folder:PATH`` is accepted too, for any image folder)."""
+    return list(_DATASETS.values())
+
+
+def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Dataset:
+    """Load, subset, split and normalise the dataset ``config`` describes, on ``device``."""
+    raw = _load_raw(config)
+    train_x, train_y, test_x, test_y = raw.train_x, raw.train_y, raw.test_x, raw.test_y
+    if config.classes is not None:
+        present = set(train_y.unique().tolist())
+        missing = sorted(set(config.classes) - present)
+        if missing:
+            raise DataError(f"dataset {config.name!r} has no class(es) {missing}; "
+                            f"its labels are {sorted(present)}")
+        keep = torch.tensor(config.classes)
+        train_mask, test_mask = torch.isin(train_y, keep), torch.isin(test_y, keep)
+        train_x, train_y = train_x[train_mask], train_y[train_mask]
+        test_x, test_y = test_x[test_mask], test_y[test_mask]
+    generator = torch.Generator().manual_seed(config.seed)
+    order = torch.randperm(len(train_y), generator=generator)
+    n_keep = max(1, round(config.fraction * len(order)))
+    n_val = int(config.val_fraction * n_keep)
+    val_idx, train_idx = order[:n_val], order[n_val:n_keep]
+    if len(train_idx) == 0:
+        raise DataError(f"dataset {config.name!r} has too few images ({n_keep}) for a validation split of "
+                        f"{config.val_fraction}; lower val_fraction or raise fraction")
+    # indexing copies, so the cached raw tensors are never shared with the caller
+    train_x, val_x, test_x = (_reshape(t, config) for t in (train_x[train_idx], train_x[val_idx], test_x.clone()))
+    normalizer = Normalizer.fit(config.normalization, train_x)
+    return Dataset(
+        name=config.name,
+        train=Split(normalizer.apply(train_x), train_y[train_idx]),
+        val=Split(normalizer.apply(val_x), train_y[val_idx]),
+        test=Split(normalizer.apply(test_x), test_y),
+        class_names=raw.class_names,
+        normalizer=normalizer,
+        skipped=raw.skipped,
+    ).to(device)
+
+
+def _load_raw(config: DataConfig) -> RawData:
+    if config.name.startswith(FOLDER_PREFIX):
+        return load_image_folder(Path(config.name[len(FOLDER_PREFIX):]), config)
+    info = _DATASETS.get(config.name)
+    if info is None:
+        known = ", ".join(sorted(_DATASETS))
+        raise DataError(f"unknown dataset {config.name!r}; known: {known}, or {FOLDER_PREFIX}PATH")
+    return info.loader(config)
+
+
+def _reshape(x: torch.Tensor, config: DataConfig) -> torch.Tensor:
+    """Apply the config's colour mode and square resize to (N, C, H, W) pixels in [0, 1]."""
+    if config.color == "rgb" and x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1).contiguous()
+    elif config.color == "grey" and x.shape[1] == 3:
+        x = (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)  # ITU-R 601 luma
+    size = config.image_size
+    if size is not None and x.shape[-2:] != (size, size) and len(x):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+    return x
+
+
+# ---------------------------------------------------------------------------------------- IDX files
+
+
+def read_idx(path: Path, expected_md5: str | None = None) -> np.ndarray:
+    """Read a gzipped IDX file (MNIST's format) into a uint8 array, checking the md5 of its bytes."""
+    if not path.is_file():
+        raise DataError(f"{path} is missing")
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} is corrupt: it is not a readable gzip file ({exc})") from None
+    if expected_md5 is not None and hashlib.md5(raw).hexdigest() != expected_md5:
+        raise DataError(f"{path} is corrupt: the md5 of its uncompressed bytes is not {expected_md5}")
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    offset = 4 + 4 * ndim
+    if len(raw) - offset != int(np.prod(dims)):
+        raise DataError(f"{path} is truncated: its header promises {tuple(dims)} values")
+    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(tuple(dims))
+
+
+def _idx_pair(directory: Path, prefix: str, md5s: dict[str, str] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    images_name, labels_name = f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
+    images = read_idx(directory / f"{images_name}.gz", md5s and md5s[images_name])
+    labels = read_idx(directory / f"{labels_name}.gz", md5s and md5s[labels_name])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"{directory}: {images_name} and {labels_name} do not describe the same images")
+    x = torch.from_numpy(images.copy()).unsqueeze(1).float().div_(255.0)  # (N, 1, 28, 28) in [0, 1]
+    return x, torch.from_numpy(labels.astype(np.int64))
+
+
+@lru_cache(maxsize=4)
+def _read_idx_dataset(directory: Path, md5s: tuple[tuple[str, str], ...] | None) -> RawData:
+    checks = dict(md5s) if md5s else None
+    train_x, train_y = _idx_pair(directory, "train", checks)
+    test_x, test_y = _idx_pair(directory, "t10k", checks)
+    return RawData(train_x, train_y, test_x, test_y, tuple(str(i) for i in range(10)))
+
+
+@register_dataset("mnist", "MNIST handwritten digits, 60,000 train / 10,000 test, 28x28 grey (bundled)",
+                  (1, 28, 28))
+def load_mnist(config: DataConfig | None = None, directory: Path = MNIST_DIR) -> RawData:
+    """The bundled MNIST IDX files, md5-checked."""
+    return _read_idx_dataset(Path(directory), tuple(MNIST_FILES.items()))
+
+
+@register_dataset("fashion-mnist", "Fashion-MNIST clothes, 60,000 / 10,000, 28x28 grey "
+                                   "(Debian dataset-fashion-mnist, or torchvision download)", (1, 28, 28))
+def load_fashion_mnist(config: DataConfig | None = None) -> RawData:
+    """Fashion-MNIST from Debian's package, an earlier download, or a torchvision download."""
+    for directory in (FASHION_MNIST_DEBIAN_DIR, DOWNLOAD_DIR / "FashionMNIST" / "raw"):
+        if (directory / "train-images-idx3-ubyte.gz").is_file():
+            raw = _read_idx_dataset(directory, None)
+            return replace(raw, class_names=FASHION_CLASSES)
+    try:
+        _download_fashion_mnist()
+    except Exception as exc:  # any network or torchvision failure means: not available offline
+        raise DataError(
+            "Fashion-MNIST is not on this machine and could not be downloaded "
+            f"({type(exc).__name__}). Either install Debian's package (sudo apt-get install "
+            f"dataset-fashion-mnist, files in {FASHION_MNIST_DEBIAN_DIR}) or connect to the network "
+            f"once so torchvision can download it to {DOWNLOAD_DIR}"
+        ) from None
+    return load_fashion_mnist(config)
+
+
+def _download_fashion_mnist() -> None:
+    from torchvision.datasets import FashionMNIST  # imported only when a download is needed
+
+    with _socket_timeout(15):
+        FashionMNIST(root=str(DOWNLOAD_DIR), train=True, download=True)
+    raw_dir = DOWNLOAD_DIR / "FashionMNIST" / "raw"
+    for path in raw_dir.glob("*-ubyte"):  # torchvision keeps the .gz files next to the extracted ones
+        if not path.with_suffix(".gz").exists():
+            path.with_name(path.name + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+# ---------------------------------------------------------------------------------------- toy sets
+
+# Lecture 002's five binary 3x3 patterns x1..x5.
+BINARY_PATTERNS = (
+    ((1, 1, 1), (0, 0, 0), (0, 0, 0)),
+    ((1, 0, 0), (1, 0, 0), (1, 0, 0)),
+    ((0, 0, 1), (0, 1, 0), (1, 0, 0)),
+    ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    ((1, 0, 0), (1, 0, 0), (1, 1, 1)),
+)
+
+
+@register_dataset("patterns-3x3", "lecture 002's five binary 3x3 patterns (train = test)", (1, 3, 3))
+def load_patterns(config: DataConfig | None = None) -> RawData:
+    x = torch.tensor(BINARY_PATTERNS, dtype=torch.float32).unsqueeze(1)  # (5, 1, 3, 3)
+    y = torch.arange(len(BINARY_PATTERNS))
+    return RawData(x, y, x.clone(), y.clone(), tuple(f"x{i + 1}" for i in range(len(y))))
+
+
+@register_dataset("random-10x10", "seeded uniform-random 10x10 images (lecture 002; n_samples, seed)",
+                  (1, 10, 10))
+def load_random_images(config: DataConfig) -> RawData:
+    generator = torch.Generator().manual_seed(config.seed)
+    n_test = max(1, round(TEST_FRACTION * config.n_samples))
+    x = torch.rand(config.n_samples + n_test, 1, 10, 10, generator=generator)
+    y = torch.zeros(len(x), dtype=torch.int64)
+    return RawData(x[:config.n_samples], y[:config.n_samples], x[config.n_samples:], y[config.n_samples:],
+                   ("random",))
+
+
+@register_dataset("digits", "scikit-learn's 1,797 8x8 digits (tiny; for fast tests and demos)", (1, 8, 8))
+def load_digits(config: DataConfig) -> RawData:
+    from sklearn.datasets import load_digits as sklearn_digits  # bundled with scikit-learn, offline
+
+    bunch = sklearn_digits()
+    x = torch.from_numpy(bunch.images).float().div_(16.0).unsqueeze(1)  # (1797, 1, 8, 8), 0..16 -> [0, 1]
+    y = torch.from_numpy(bunch.target.astype(np.int64))
+    return _holdout(x, y, tuple(str(i) for i in range(10)), seed=config.seed)
+
+
+def _holdout(x: torch.Tensor, y: torch.Tensor, class_names: tuple[str, ...], seed: int,
+             skipped: tuple[tuple[str, str], ...] = ()) -> RawData:
+    """Split a set without a test split into train and a seeded TEST_FRACTION test part."""
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
+    n_test = round(TEST_FRACTION * len(x)) if len(x) > 1 else 0
+    test, train = order[:n_test], order[n_test:]
+    return RawData(x[train], y[train], x[test], y[test], class_names, skipped)
+
+
+# ---------------------------------------------------------------------------------------- image folders
+
+
+def load_image_folder(root: Path, config: DataConfig) -> RawData:
+    """A labelled image folder: ``root/<class name>/<image files>``.
+
+    Images are converted to RGB (or grey with ``color="grey"``), centre-cropped
+    to a square and resized to ``image_size`` (default 64). Files that cannot be
+    read are skipped and listed in ``RawData.skipped`` with the reason.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not root.is_dir():
+        raise DataError(f"image folder {root} does not exist or is not a folder")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
+    size = config.image_size or DEFAULT_FOLDER_IMAGE_SIZE
+    mode = "L" if config.color == "grey" else "RGB"
+    images, labels, skipped = [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        for path in sorted(p for p in class_dir.rglob("*") if p.is_file()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append((str(path), "not an image file type"))
+                continue
+            try:
+                with Image.open(path) as image:
+                    image = ImageOps.fit(ImageOps.exif_transpose(image).convert(mode), (size, size))
+                    pixels = np.asarray(image, dtype=np.uint8)
+            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+                skipped.append((str(path), f"unreadable image ({type(exc).__name__})"))
+                continue
+            images.append(pixels.reshape(size, size, -1))
+            labels.append(label)
+    if not images:
+        raise DataError(f"image folder {root} has no readable images in {', '.join(IMAGE_SUFFIXES)}")
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)  # (N, C, S, S)
+    y = torch.tensor(labels, dtype=torch.int64)
+    return _holdout(x, y, tuple(p.name for p in class_dirs), seed=config.seed, skipped=tuple(skipped))

@@ -1,0 +1,85 @@
+"""The typed events :func:`aecore.training.fit` yields.
+
+The CLI prints them, the dashboard's job manager stores them for the live
+page, and tests assert on them. Loss values are plain floats and images are
+numpy arrays of display pixels in [0, 1], so an event can cross threads and be
+drawn without touching the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecore.config import RunConfig
+
+Losses = dict[str, float]  # part name -> value, "total" always present
+
+
+@dataclass(frozen=True)
+class Started:
+    config: RunConfig
+    start_epoch: int  # epochs already done before this call (0 for a new run)
+    epochs: int  # the epoch count this call trains up to
+    steps_per_epoch: int
+    n_train: int
+    n_val: int
+    device: str  # "cpu", "cuda:0", ...
+    device_name: str  # human-readable, e.g. the GPU's name
+
+
+@dataclass(frozen=True)
+class Step:
+    epoch: int  # 1-based number of the epoch in progress
+    batch: int  # 1-based batch number within the epoch
+    step: int  # optimiser steps taken since the run began
+    losses: Losses
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Fixed training and test images beside their current reconstructions: (n, C, H, W) in [0, 1]."""
+
+    train_inputs: np.ndarray
+    train_recons: np.ndarray
+    test_inputs: np.ndarray
+    test_recons: np.ndarray
+    train_labels: np.ndarray
+    test_labels: np.ndarray
+
+
+@dataclass(frozen=True)
+class Epoch:
+    epoch: int  # 1-based number of the epoch just finished
+    step: int
+    train: Losses  # means over the epoch's batches (with corruption, as optimised)
+    val: Losses  # on the validation split, clean inputs; empty when there is no validation split
+    seconds: float
+    preview: Preview | None
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    epoch: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    epoch: int  # epochs completed
+    step: int
+    stopped: bool  # True when a stop request ended the run early
+    train: Losses  # the last finished epoch's losses (empty if none finished)
+    val: Losses
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    epoch: int  # epochs completed; the model keeps the weights from the end of that epoch
+    step: int
+    message: str
+
+
+Event = Started | Step | Epoch | CheckpointSaved | Finished | Failed

@@ -1,0 +1,70 @@
+"""Register, list and build autoencoder architectures by name.
+
+Modelled on torchvision's ``models/_api.py``: an architecture registers itself
+where it is defined (``@register_model("conv")``), duplicate names are refused,
+and :func:`list_models` feeds the dashboard's pickers and the CLI's choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aecore.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aecore.config import ModelConfig
+    from aecore.models.base import AutoEncoder
+
+ModelBuilder = Callable[["ModelConfig", tuple[int, int, int]], "AutoEncoder"]
+_MODELS: dict[str, ModelBuilder] = {}
+
+
+def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
+    """Decorator registering an architecture builder ``(config, input_shape) -> AutoEncoder``."""
+
+    def wrapper(builder: ModelBuilder) -> ModelBuilder:
+        if name in _MODELS:
+            raise ValueError(f"an architecture named {name!r} is already registered")
+        _MODELS[name] = builder
+        return builder
+
+    return wrapper
+
+
+def _ensure_builtin_models() -> None:
+    import aecore.models  # noqa: F401  (importing registers the built-in architectures)
+
+
+def list_models() -> list[str]:
+    """Names of the registered architectures, sorted."""
+    _ensure_builtin_models()
+    return sorted(_MODELS)
+
+
+def get_model_builder(name: str) -> ModelBuilder:
+    """The builder registered under ``name``."""
+    _ensure_builtin_models()
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ConfigError(f"unknown architecture {name!r}; known: {', '.join(sorted(_MODELS))}") from None
+
+
+def build_model(config: ModelConfig, input_shape: tuple[int, int, int]) -> AutoEncoder:
+    """Build the architecture for inputs of ``input_shape`` = (C, H, W).
+
+    Refuses, with a message, a network whose decoder cannot give back an image
+    of the input's shape (e.g. stride-2 blocks that do not divide the size).
+    """
+    model = get_model_builder(config.arch)(config, tuple(input_shape))
+    if model.output_shape != tuple(input_shape):
+        raise ConfigError(
+            f"model {config.arch} with hidden={list(config.hidden)} turns a {_fmt(input_shape)} input into a "
+            f"{_fmt(model.output_shape)} output; {model.shape_hint()}"
+        )
+    return model
+
+
+def _fmt(shape: tuple[int, ...]) -> str:
+    return "x".join(str(s) for s in shape)

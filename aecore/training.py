@@ -1,0 +1,221 @@
+"""The one training loop: ``fit(state, dataset) -> Iterator[Event]``.
+
+A :class:`TrainingState` holds the model, its optimiser and the history of a
+run. :func:`fit` trains it for more epochs and can be called again on the same
+state to resume after a stop, with the same model and optimiser. Batches are
+taken by indexing tensors that already live on the training device.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from aecore.config import RunConfig, TrainConfig
+from aecore.data import Dataset, Split
+from aecore.errors import AecoreError, ConfigError
+from aecore.events import CheckpointSaved, Epoch, Event, Failed, Finished, Losses, Preview, Started, Step
+from aecore.models.base import AutoEncoder
+from aecore.objectives import Objective
+from aecore.registry import build_model
+
+EVAL_BATCH_SIZE = 1024
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> the first CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device {name!r} asked for, but this machine has no CUDA GPU; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def device_description(device: torch.device) -> str:
+    """A name for people: the GPU's model, or "CPU (n threads)"."""
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def build_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimiser ``config.optimizer`` names, with its learning rate, momentum and weight decay."""
+    common = {"lr": config.lr, "weight_decay": config.weight_decay}
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, momentum=config.momentum, **common)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, **common)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, momentum=config.momentum, **common)
+    return torch.optim.Adadelta(params, **common)
+
+
+@dataclass
+class TrainingState:
+    """Everything a run needs to continue: model, optimiser, progress and history."""
+
+    config: RunConfig
+    model: AutoEncoder
+    optimizer: torch.optim.Optimizer
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimiser steps taken
+    history: list[dict] = field(default_factory=list)  # one record per completed epoch
+    class_names: tuple[str, ...] = ()
+
+    @classmethod
+    def create(cls, config: RunConfig, input_shape: tuple[int, int, int],
+               device: torch.device | str | None = None, class_names: tuple[str, ...] = ()) -> TrainingState:
+        """A fresh, seeded model and optimiser for inputs of ``input_shape`` (C, H, W)."""
+        torch.manual_seed(config.train.seed)
+        device = resolve_device(config.train.device) if device is None else torch.device(device)
+        model = build_model(config.model, input_shape).to(device)
+        return cls(config, model, build_optimizer(model.parameters(), config.train), class_names=class_names)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+
+def evaluate(model: AutoEncoder, objective: Objective, split: Split,
+             batch_size: int = EVAL_BATCH_SIZE) -> Losses:
+    """Mean loss parts of ``model`` on clean inputs of ``split``, in eval mode."""
+    if len(split) == 0:
+        return {}
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    with torch.inference_mode():
+        for start in range(0, len(split), batch_size):
+            x = split.x[start:start + batch_size]
+            _, parts = objective(model, x, training=False)
+            for name, value in parts.items():
+                totals[name] = totals.get(name, 0.0) + float(value) * len(x)
+    model.train(was_training)
+    return {name: total / len(split) for name, total in totals.items()}
+
+
+def _preview_indices(n: int, count: int) -> torch.Tensor:
+    """``count`` evenly spread, fixed indices into a split of ``n`` images."""
+    return torch.linspace(0, n - 1, min(count, n)).round().long().unique() if n else torch.zeros(0, dtype=torch.long)
+
+
+def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, test_idx: torch.Tensor) -> Preview:
+    model = state.model
+    was_training = model.training
+    model.eval()
+    to_pixels = lambda x: dataset.normalizer.inverse(x).clamp(0, 1).float().cpu().numpy()  # noqa: E731
+    with torch.inference_mode():
+        train_x, test_x = dataset.train.x[train_idx], dataset.test.x[test_idx]
+        preview = Preview(
+            train_inputs=to_pixels(train_x), train_recons=to_pixels(model.reconstruct(train_x)),
+            test_inputs=to_pixels(test_x), test_recons=to_pixels(model.reconstruct(test_x)),
+            train_labels=dataset.train.y[train_idx].cpu().numpy(),
+            test_labels=dataset.test.y[test_idx].cpu().numpy(),
+        )
+    model.train(was_training)
+    return preview
+
+
+def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None = None,
+        epochs: int | None = None, save_to: str | Path | None = None) -> Iterator[Event]:
+    """Train ``state`` on ``dataset`` up to ``epochs`` (default: the config's) and yield events.
+
+    Checks ``stop`` before every step; a set stop ends the run with
+    ``Finished(stopped=True)`` and calling ``fit`` again on the same state
+    resumes (the interrupted epoch starts over, the optimiser keeps its state).
+    A NaN or infinite loss ends it with :class:`Failed` and puts back the weights
+    from the end of the last good epoch. With ``save_to``, the run is saved
+    there (atomically) when it finishes or stops.
+    """
+    started_at = time.perf_counter()
+    config = state.config
+    target_epochs = config.train.epochs if epochs is None else epochs
+    model, optimizer, device = state.model, state.optimizer, state.device
+    if tuple(dataset.input_shape) != tuple(model.input_shape):
+        yield Failed(state.epoch, state.step, f"the dataset's images are {_fmt(dataset.input_shape)} but the "
+                                              f"model was built for {_fmt(model.input_shape)}")
+        return
+    dataset = dataset.to(device)
+    objective = Objective(config.objective, dataset.value_range)
+    n_train, batch_size = len(dataset.train), config.train.batch_size
+    steps_per_epoch = math.ceil(n_train / batch_size)
+    train_idx = _preview_indices(n_train, config.train.preview_count)
+    test_idx = _preview_indices(len(dataset.test), config.train.preview_count)
+    noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
+    yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
+                  str(device), device_description(device))
+
+    last: Epoch | None = None
+    while state.epoch < target_epochs:
+        epoch_number, epoch_started = state.epoch + 1, time.perf_counter()
+        good_weights = copy.deepcopy(model.state_dict())
+        good_optimizer = copy.deepcopy(optimizer.state_dict())
+        model.train()
+        order = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.train.seed + epoch_number))
+        order = order.to(device)
+        sums: dict[str, float] = {}
+        for batch_number, start in enumerate(range(0, n_train, batch_size), start=1):
+            if stop is not None and stop.is_set():
+                yield from _finish(state, dataset, save_to, last, stopped=True, started_at=started_at)
+                return
+            x = dataset.train.x[order[start:start + batch_size]]  # (B, C, H, W)
+            try:
+                loss, parts = objective(model, x, training=True, generator=noise)
+            except (AecoreError, RuntimeError) as exc:
+                yield Failed(state.epoch, state.step, f"training failed at epoch {epoch_number}: {exc}")
+                return
+            losses = {name: float(value) for name, value in parts.items()}
+            if not math.isfinite(losses["total"]):
+                model.load_state_dict(good_weights)
+                optimizer.load_state_dict(good_optimizer)
+                yield Failed(state.epoch, state.step, (
+                    f"the loss became {losses['total']} at epoch {epoch_number}, step {batch_number}: "
+                    f"training diverged. Try a lower learning rate than {config.train.lr:g} "
+                    f"(e.g. {config.train.lr / 10:g}). The weights from the end of epoch {state.epoch} were kept."))
+                return
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            state.step += 1
+            for name, value in losses.items():
+                sums[name] = sums.get(name, 0.0) + value * len(x)
+            yield Step(epoch_number, batch_number, state.step, losses)
+
+        state.epoch = epoch_number
+        train_losses = {name: total / n_train for name, total in sums.items()}
+        val_losses = evaluate(model, objective, dataset.val)
+        seconds = time.perf_counter() - epoch_started
+        state.history.append({"epoch": epoch_number, "step": state.step, "seconds": round(seconds, 3),
+                              "train": train_losses, "val": val_losses})
+        preview = _preview(state, dataset, train_idx, test_idx) if config.train.preview_count else None
+        last = Epoch(epoch_number, state.step, train_losses, val_losses, seconds, preview)
+        yield last
+    yield from _finish(state, dataset, save_to, last, stopped=False, started_at=started_at)
+
+
+def _finish(state: TrainingState, dataset: Dataset, save_to: str | Path | None, last: Epoch | None, *,
+            stopped: bool, started_at: float) -> Iterator[Event]:
+    if save_to is not None:
+        from aecore.checkpoints import save_run  # checkpoints imports this module
+
+        path = save_run(state, save_to, normalizer=dataset.normalizer, preview=last.preview if last else None)
+        yield CheckpointSaved(state.epoch, str(path))
+    yield Finished(state.epoch, state.step, stopped, last.train if last else {}, last.val if last else {},
+                   time.perf_counter() - started_at)
+
+
+def _fmt(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def losses_to_text(losses: Losses) -> str:
+    """``total 0.0123 · reconstruction 0.0100 · kl 3.21`` for logs and progress bars."""
+    return " · ".join(f"{name} {value:.4g}" for name, value in losses.items())
+
