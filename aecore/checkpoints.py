@@ -86,6 +86,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; run folders are shipped and shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -189,8 +190,8 @@ def read_run_config(folder: str | Path) -> tuple[RunConfig, tuple[int, int, int]
         class_names = tuple(str(c) for c in raw.get("class_names", ()))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a valid run config: {exc}") from None
-    if len(input_shape) != 3:
-        raise CheckpointError(f"{path}: input_shape must be [C, H, W]; got {list(input_shape)}")
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise CheckpointError(f"{path}: input_shape must be [C, H, W] of positive sizes; got {list(input_shape)}")
     return config, input_shape, class_names
 
 
@@ -200,7 +201,7 @@ def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRu
     config, input_shape, class_names = read_run_config(folder)
     try:
         model = build_model(config.model, input_shape)
-    except AecoreError as exc:
+    except (AecoreError, RuntimeError) as exc:
         raise CheckpointError(f"{folder / CONFIG_FILE} describes a model that cannot be built: {exc}") from None
     weights_path = folder / MODEL_FILE
     tensors, _ = _read_safetensors(weights_path)
@@ -218,8 +219,9 @@ def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRu
                                   f"{list(tensor.shape)}, the config's model needs {list(expected[name].shape)}")
     model.load_state_dict(tensors)
     history = _read_json(folder / HISTORY_FILE)
-    if not isinstance(history, list):
-        raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records")
+    if not isinstance(history, list) or not all(
+            isinstance(record, dict) and isinstance(record.get("step"), int) for record in history):
+        raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records with a step count")
     optimizer_state = None
     if (folder / OPTIMIZER_FILE).is_file():
         optimizer_tensors, metadata = _read_safetensors(folder / OPTIMIZER_FILE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import math
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -183,7 +184,7 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(train_y), generator=generator)
     n_keep = max(1, round(config.fraction * len(order)))
-    n_val = int(config.val_fraction * n_keep)
+    n_val = math.floor(config.val_fraction * n_keep + 1e-9)  # 0.29 * 100 is 28.999...
     val_idx, train_idx = order[:n_val], order[n_val:n_keep]
     if len(train_idx) == 0:
         raise DataError(f"dataset {config.name!r} has too few images ({n_keep}) for a validation split of "
@@ -276,20 +277,27 @@ def load_mnist(config: DataConfig | None = None, directory: Path = MNIST_DIR) ->
                                    "(Debian dataset-fashion-mnist, or torchvision download)", (1, 28, 28))
 def load_fashion_mnist(config: DataConfig | None = None) -> RawData:
     """Fashion-MNIST from Debian's package, an earlier download, or a torchvision download."""
+    directory = _fashion_mnist_directory()
+    if directory is None:
+        try:
+            _download_fashion_mnist()
+            problem = "the download left no IDX files"
+        except Exception as exc:  # any network or torchvision failure means: not available offline
+            problem = f"could not be downloaded ({type(exc).__name__})"
+        directory = _fashion_mnist_directory()
+        if directory is None:
+            raise DataError(
+                f"Fashion-MNIST is not on this machine and {problem}. Either install Debian's package "
+                f"(sudo apt-get install dataset-fashion-mnist, files in {FASHION_MNIST_DEBIAN_DIR}) or connect "
+                f"to the network once so torchvision can download it to {DOWNLOAD_DIR}")
+    return replace(_read_idx_dataset(directory, None), class_names=FASHION_CLASSES)
+
+
+def _fashion_mnist_directory() -> Path | None:
     for directory in (FASHION_MNIST_DEBIAN_DIR, DOWNLOAD_DIR / "FashionMNIST" / "raw"):
         if (directory / "train-images-idx3-ubyte.gz").is_file():
-            raw = _read_idx_dataset(directory, None)
-            return replace(raw, class_names=FASHION_CLASSES)
-    try:
-        _download_fashion_mnist()
-    except Exception as exc:  # any network or torchvision failure means: not available offline
-        raise DataError(
-            "Fashion-MNIST is not on this machine and could not be downloaded "
-            f"({type(exc).__name__}). Either install Debian's package (sudo apt-get install "
-            f"dataset-fashion-mnist, files in {FASHION_MNIST_DEBIAN_DIR}) or connect to the network "
-            f"once so torchvision can download it to {DOWNLOAD_DIR}"
-        ) from None
-    return load_fashion_mnist(config)
+            return directory
+    return None
 
 
 def _download_fashion_mnist() -> None:

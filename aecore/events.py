@@ -56,7 +56,7 @@ class Epoch:
     train: Losses  # means over the epoch's batches (with corruption, as optimised)
     val: Losses  # on the validation split, clean inputs; empty when there is no validation split
     seconds: float
-    preview: Preview | None
+    preview: Preview | None  # None when epochs come faster than twice a second (the last one always has it)
 
 
 @dataclass(frozen=True)

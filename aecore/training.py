@@ -27,6 +27,7 @@ from aecore.objectives import Objective
 from aecore.registry import build_model
 
 EVAL_BATCH_SIZE = 1024
+PREVIEW_INTERVAL_S = 0.5  # epochs faster than this share one preview (the toy sets run ~1000 epochs/s)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -153,9 +154,11 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
                   str(device), device_description(device))
 
     last: Epoch | None = None
+    latest_preview: Preview | None = None
+    last_preview_at = -math.inf
     while state.epoch < target_epochs:
         epoch_number, epoch_started = state.epoch + 1, time.perf_counter()
-        good_weights = copy.deepcopy(model.state_dict())
+        good_weights = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
         good_optimizer = copy.deepcopy(optimizer.state_dict())
         model.train()
         order = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.train.seed + epoch_number))
@@ -163,7 +166,7 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
         sums: dict[str, float] = {}
         for batch_number, start in enumerate(range(0, n_train, batch_size), start=1):
             if stop is not None and stop.is_set():
-                yield from _finish(state, dataset, save_to, last, stopped=True, started_at=started_at)
+                yield from _finish(state, dataset, save_to, last, latest_preview, stopped=True, started_at=started_at)
                 return
             x = dataset.train.x[order[start:start + batch_size]]  # (B, C, H, W)
             try:
@@ -194,18 +197,23 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
         seconds = time.perf_counter() - epoch_started
         state.history.append({"epoch": epoch_number, "step": state.step, "seconds": round(seconds, 3),
                               "train": train_losses, "val": val_losses})
-        preview = _preview(state, dataset, train_idx, test_idx) if config.train.preview_count else None
+        preview = None
+        due = time.perf_counter() - last_preview_at >= PREVIEW_INTERVAL_S or state.epoch == target_epochs
+        if config.train.preview_count and due:
+            preview, last_preview_at = _preview(state, dataset, train_idx, test_idx), time.perf_counter()
+            latest_preview = preview
         last = Epoch(epoch_number, state.step, train_losses, val_losses, seconds, preview)
         yield last
-    yield from _finish(state, dataset, save_to, last, stopped=False, started_at=started_at)
+    yield from _finish(state, dataset, save_to, last, latest_preview, stopped=False, started_at=started_at)
 
 
-def _finish(state: TrainingState, dataset: Dataset, save_to: str | Path | None, last: Epoch | None, *,
+def _finish(state: TrainingState, dataset: Dataset, save_to: str | Path | None, last: Epoch | None,
+            preview: Preview | None, *,
             stopped: bool, started_at: float) -> Iterator[Event]:
     if save_to is not None:
         from aecore.checkpoints import save_run  # checkpoints imports this module
 
-        path = save_run(state, save_to, normalizer=dataset.normalizer, preview=last.preview if last else None)
+        path = save_run(state, save_to, normalizer=dataset.normalizer, preview=preview)
         yield CheckpointSaved(state.epoch, str(path))
     yield Finished(state.epoch, state.step, stopped, last.train if last else {}, last.val if last else {},
                    time.perf_counter() - started_at)

@@ -1,0 +1,109 @@
+"""`python -m aecore`: train, eval, export and listings; bad input gives one line and exit code 2."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from aecore.checkpoints import load_run
+from aecore.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "tiny"
+    code = main(["train", "--preset", "ae", "--dataset", "digits", "--latent", "3", "--epochs", "2",
+                 "--batch-size", "64", "--noise", "0.2", "--out", str(folder), "--quiet"])
+    assert code == 0
+    return folder
+
+
+def test_train_saves_a_run_with_the_flags_applied(tiny_run):
+    run = load_run(tiny_run)
+    assert run.config.model.latent_dim == 3 and run.config.train.epochs == 2
+    assert run.config.objective.noise == "gaussian" and run.config.objective.noise_factor == 0.2
+    assert run.config.data.name == "digits" and run.epochs == 2
+
+
+def test_train_prints_epochs_and_final_losses(tmp_path, capsys):
+    assert main(["train", "--preset", "vae", "--dataset", "digits", "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "vae")]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1: train total" in out and "kl" in out
+    assert "finished 1 epochs" in out and f"saved run to {tmp_path / 'vae'}" in out
+
+
+def test_resume_continues_a_saved_run(tiny_run, tmp_path, capsys):
+    out_folder = tmp_path / "resumed"
+    assert main(["train", "--resume", str(tiny_run), "--epochs", "3", "--out", str(out_folder), "--quiet"]) == 0
+    assert "epochs 3-3" in capsys.readouterr().out
+    assert load_run(out_folder).epochs == 3
+
+
+def test_eval_prints_test_losses(tiny_run, capsys):
+    assert main(["eval", str(tiny_run)]) == 0
+    out = capsys.readouterr().out
+    assert "digits test (359 images)" in out and "reconstruction" in out
+
+
+def test_export_writes_index_label_and_latent_columns(tiny_run, tmp_path):
+    target = tmp_path / "codes.csv"
+    assert main(["export", str(tiny_run), "--csv", str(target)]) == 0
+    rows = list(csv.reader(target.open()))
+    assert rows[0] == ["index", "label", "class", "z0", "z1", "z2"]
+    assert len(rows) == 1 + 359
+    assert [row[0] for row in rows[1:4]] == ["0", "1", "2"]
+    assert all(0 <= int(row[1]) <= 9 for row in rows[1:])
+    float(rows[1][3])
+
+
+def test_listings(capsys):
+    assert main(["presets"]) == 0
+    presets = capsys.readouterr().out
+    assert all(name in presets for name in ("ae", "stacked-ae", "denoising-ae", "sparse-ae", "conv-ae", "vae",
+                                            "conv-vae", "lecture-003-ae", "lecture-002-toy", "lecture-000-cae"))
+    assert main(["datasets"]) == 0
+    datasets = capsys.readouterr().out
+    assert all(name in datasets for name in ("mnist", "fashion-mnist", "digits", "patterns-3x3", "folder:PATH"))
+    assert main(["checkpoints"]) == 0
+
+
+def test_layers_prints_the_lecture_000_table(capsys):
+    assert main(["layers", "--preset", "lecture-000-cae", "--input", "3x224x224"]) == 0
+    out = capsys.readouterr().out
+    assert "1x1x1024" in out and "size after flatten: 1,024" in out
+    assert main(["layers", "--preset", "conv-ae"]) == 0
+    assert "28x28x1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--preset", "ae", "--latent", "0"], "model.latent_dim"),
+    (["train", "--preset", "ae", "--noise", "-0.5"], "objective.noise_factor"),
+    (["train", "--preset", "nope"], "unknown preset"),
+    (["train", "--dataset", "imagenet"], "unknown dataset"),
+    (["train", "--preset", "lecture-000-cae"], "folder:PATH"),
+    (["eval", "/no/such/run"], "not a run folder"),
+    (["layers", "--preset", "ae", "--input", "28x28"], "CxHxW"),
+])
+def test_bad_values_give_one_line_and_exit_code_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("error: ") and "Traceback" not in err
+
+
+def test_unreadable_run_folder(tmp_path, capsys):
+    (tmp_path / "config.json").write_text("{not json")
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "config.json is not valid JSON" in capsys.readouterr().err
+
+
+def test_the_module_entry_point_reports_errors_without_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "aecore", "train", "--latent", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: model.latent_dim must be an integer in [1, 4096]; got 0"]
+    unknown = subprocess.run([sys.executable, "-m", "aecore", "train", "--bogus"],
+                             capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "unrecognized arguments: --bogus" in unknown.stderr
