@@ -30,16 +30,9 @@ class Started:
 
 
 @dataclass(frozen=True)
-class Step:
-    epoch: int  # 1-based number of the epoch in progress
-    batch: int  # 1-based batch number within the epoch
-    step: int  # optimiser steps taken since the run began
-    losses: Losses
-
-
-@dataclass(frozen=True)
 class Preview:
-    """Fixed training and test images beside their current reconstructions: (n, C, H, W) in [0, 1]."""
+    """Fixed training and test images beside their current reconstructions: (n, C, H, W) in [0, 1],
+    and the current codes of a fixed sample of test images, for a latent map that moves as it learns."""
 
     train_inputs: np.ndarray
     train_recons: np.ndarray
@@ -47,6 +40,17 @@ class Preview:
     test_recons: np.ndarray
     train_labels: np.ndarray
     test_labels: np.ndarray
+    codes: np.ndarray  # (m, L) deterministic codes (means for a VAE)
+    code_labels: np.ndarray  # (m,)
+
+
+@dataclass(frozen=True)
+class Step:
+    epoch: int  # 1-based number of the epoch in progress
+    batch: int  # 1-based batch number within the epoch
+    step: int  # optimiser steps taken since the run began
+    losses: Losses
+    preview: Preview | None = None  # about once a second, so pictures move within long epochs
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class Epoch:
     train: Losses  # means over the epoch's batches (with corruption, as optimised)
     val: Losses  # on the validation split, clean inputs; empty when there is no validation split
     seconds: float
-    preview: Preview | None  # None when epochs come faster than twice a second (the last one always has it)
+    preview: Preview | None  # None when a preview was sent less than PREVIEW_INTERVAL_S ago (the last has one)
 
 
 @dataclass(frozen=True)

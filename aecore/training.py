@@ -27,7 +27,9 @@ from aecore.objectives import Objective
 from aecore.registry import build_model
 
 EVAL_BATCH_SIZE = 1024
-PREVIEW_INTERVAL_S = 0.5  # epochs faster than this share one preview (the toy sets run ~1000 epochs/s)
+LATENT_SAMPLE_COUNT = 1000  # test images whose codes each preview carries (fewer for large images)
+LATENT_SAMPLE_VALUES = 2_000_000  # cap on the input values encoded per preview
+PREVIEW_INTERVAL_S = 1.0  # at most one preview a second: pictures move, without slowing training
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -107,7 +109,8 @@ def _preview_indices(n: int, count: int) -> torch.Tensor:
     return torch.linspace(0, n - 1, min(count, n)).round().long().unique() if n else torch.zeros(0, dtype=torch.long)
 
 
-def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, test_idx: torch.Tensor) -> Preview:
+def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, test_idx: torch.Tensor,
+             code_idx: torch.Tensor) -> Preview:
     model = state.model
     was_training = model.training
     model.eval()
@@ -119,9 +122,25 @@ def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, te
             test_inputs=to_pixels(test_x), test_recons=to_pixels(model.reconstruct(test_x)),
             train_labels=dataset.train.y[train_idx].cpu().numpy(),
             test_labels=dataset.test.y[test_idx].cpu().numpy(),
+            codes=model.encode(dataset.test.x[code_idx]).float().cpu().numpy(),
+            code_labels=dataset.test.y[code_idx].cpu().numpy(),
         )
     model.train(was_training)
     return preview
+
+
+class _PreviewClock:
+    """Makes previews at most once every PREVIEW_INTERVAL_S seconds."""
+
+    def __init__(self, make) -> None:
+        self._make, self._last = make, -math.inf
+
+    def due(self) -> bool:
+        return time.perf_counter() - self._last >= PREVIEW_INTERVAL_S
+
+    def take(self) -> Preview:
+        self._last = time.perf_counter()
+        return self._make()
 
 
 def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None = None,
@@ -149,13 +168,16 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
     steps_per_epoch = math.ceil(n_train / batch_size)
     train_idx = _preview_indices(n_train, config.train.preview_count)
     test_idx = _preview_indices(len(dataset.test), config.train.preview_count)
+    values_per_image = math.prod(dataset.input_shape)
+    code_idx = _preview_indices(len(dataset.test), max(100, min(LATENT_SAMPLE_COUNT,
+                                                                LATENT_SAMPLE_VALUES // values_per_image)))
     noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
                   str(device), device_description(device))
 
     last: Epoch | None = None
     latest_preview: Preview | None = None
-    last_preview_at = -math.inf
+    previews = _PreviewClock(lambda: _preview(state, dataset, train_idx, test_idx, code_idx))
     while state.epoch < target_epochs:
         epoch_number, epoch_started = state.epoch + 1, time.perf_counter()
         good_weights = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
@@ -189,7 +211,11 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
             state.step += 1
             for name, value in losses.items():
                 sums[name] = sums.get(name, 0.0) + value * len(x)
-            yield Step(epoch_number, batch_number, state.step, losses)
+            step_preview = None
+            last_batch = start + batch_size >= n_train
+            if config.train.preview_count and not last_batch and previews.due():
+                step_preview = latest_preview = previews.take()
+            yield Step(epoch_number, batch_number, state.step, losses, step_preview)
 
         state.epoch = epoch_number
         train_losses = {name: total / n_train for name, total in sums.items()}
@@ -198,10 +224,8 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
         state.history.append({"epoch": epoch_number, "step": state.step, "seconds": round(seconds, 3),
                               "train": train_losses, "val": val_losses})
         preview = None
-        due = time.perf_counter() - last_preview_at >= PREVIEW_INTERVAL_S or state.epoch == target_epochs
-        if config.train.preview_count and due:
-            preview, last_preview_at = _preview(state, dataset, train_idx, test_idx), time.perf_counter()
-            latest_preview = preview
+        if config.train.preview_count and (previews.due() or state.epoch == target_epochs):
+            preview = latest_preview = previews.take()
         last = Epoch(epoch_number, state.step, train_losses, val_losses, seconds, preview)
         yield last
     yield from _finish(state, dataset, save_to, last, latest_preview, stopped=False, started_at=started_at)

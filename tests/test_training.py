@@ -40,13 +40,15 @@ def test_event_stream_has_the_documented_shape(digits):
     assert preview.train_inputs.shape == preview.train_recons.shape == (8, 1, 8, 8)
     assert preview.test_inputs.shape == (8, 1, 8, 8)
     assert 0 <= preview.test_recons.min() <= preview.test_recons.max() <= 1
+    assert preview.codes.shape == (len(digits.test), 4) and preview.code_labels.shape == (len(digits.test),)
     assert not events[-1].stopped and events[-1].epoch == 2 == state.epoch
     assert [record["epoch"] for record in state.history] == [1, 2]
 
 
 def test_preview_images_are_fixed_across_epochs(digits):
-    epochs = [e for e in fit(_state(digits, epochs=2), digits) if isinstance(e, Epoch)]
-    first, second = epochs[0].preview, epochs[1].preview
+    previews = [e.preview for e in fit(_state(digits, epochs=2), digits)
+                if isinstance(e, Step | Epoch) and e.preview is not None]
+    first, second = previews[0], previews[-1]
     assert (first.train_inputs == second.train_inputs).all() and (first.test_labels == second.test_labels).all()
     assert not (first.train_recons == second.train_recons).all()  # the reconstructions move as it learns
 
@@ -184,3 +186,16 @@ def test_lecture_002_toy_reconstructs_all_five_patterns_exactly(preset):
     assert torch.equal((out.recon > 0.5).float(), patterns.train.x)
     if preset.endswith("sparse"):
         assert out.code.mean().item() < 0.3  # rho = 0.1 pushes mean activations down
+
+
+def test_previews_arrive_within_long_epochs_at_most_once_per_interval(digits, monkeypatch):
+    import aecore.training as training
+
+    monkeypatch.setattr(training, "PREVIEW_INTERVAL_S", 0.0)
+    events = list(fit(_state(digits, epochs=1, batch_size=256), digits))
+    steps = [e for e in events if isinstance(e, Step)]
+    assert all(s.preview is not None for s in steps[:-1])  # the epoch's own event carries the last one
+    assert steps[-1].preview is None
+    monkeypatch.setattr(training, "PREVIEW_INTERVAL_S", 3600.0)
+    events = list(fit(_state(digits, epochs=3, batch_size=256), digits))
+    assert sum(e.preview is not None for e in events if isinstance(e, Step | Epoch)) == 2  # first and last

@@ -1,0 +1,58 @@
+"""Plotly figures for the pages, sized and coloured for a projector."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Paul Tol's "muted" scheme, colour-blind safe, plus black for the tenth class.
+CLASS_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
+                "#DDCC77", "#CC6677", "#882255", "#AA4499", "#000000")
+PART_COLORS = {"total": "#332288", "reconstruction": "#117733", "kl": "#CC6677", "sparsity": "#AA4499"}
+FONT = {"size": 18}
+
+
+def class_color(label: int) -> str:
+    return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
+
+
+def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
+    fig.update_layout(title={"text": title, "font": {"size": 22}}, font=FONT, height=height,
+                      template="plotly_white", margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                      legend={"font": {"size": 16}})
+    return fig
+
+
+def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Figure:
+    """Train (per step and per epoch) and validation curves of every loss part, log scale."""
+    fig = go.Figure()
+    if step_losses:
+        x, y = zip(*step_losses, strict=True)
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="train (each step)",
+                                   line={"color": "#BBBBBB", "width": 1}))
+    epochs = [record["epoch"] for record in history]
+    parts = list(history[-1]["train"]) if history else []
+    for part in parts:
+        color = PART_COLORS.get(part, "#555555")
+        width = 4 if part == "total" else 2
+        fig.add_trace(go.Scatter(x=epochs, y=[r["train"].get(part) for r in history], mode="lines+markers",
+                                 name=f"train {part}", line={"color": color, "width": width}))
+        if history[-1]["val"]:
+            fig.add_trace(go.Scatter(x=epochs, y=[r["val"].get(part) for r in history], mode="lines+markers",
+                                     name=f"validation {part}", line={"color": color, "width": width, "dash": "dash"}))
+    fig.update_xaxes(title="epoch", rangemode="tozero")
+    fig.update_yaxes(title="loss", type="log")
+    return _layout(fig, "Loss")
+
+
+def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], title: str) -> go.Figure:
+    """A scatter of 2-D points, one trace per class so the legend names each colour."""
+    fig = go.Figure()
+    for label in np.unique(labels):
+        mask = labels == label
+        name = class_names[label] if 0 <= label < len(class_names) else str(label)
+        fig.add_trace(go.Scattergl(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
+                                   marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
+    fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
+    fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
+    return _layout(fig, title)

@@ -1,0 +1,56 @@
+"""Cached loaders shared by the pages: datasets for training, runs for display, the session's job."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from aecore.checkpoints import LoadedRun, list_runs, load_run
+from aecore.config import DataConfig
+from aecore.data import Dataset, load_dataset
+from aecore.ui.jobs import TrainingJob
+
+
+@lru_cache(maxsize=4)
+def training_dataset(config: DataConfig, device: torch.device) -> Dataset:
+    """A dataset on ``device``, shared by every session's training job (read-only).
+
+    A plain process-wide cache rather than st.cache_resource: jobs call it from
+    their own threads, where Streamlit's caches have no script context.
+    """
+    return load_dataset(config, device)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
+def _cached_run(path: str, modified: float) -> LoadedRun:
+    return load_run(path)
+
+
+def display_run(path: str | Path) -> LoadedRun:
+    """A saved run for display, shared by all sessions: eval mode, never trained (keyed by path and mtime)."""
+    path = Path(path)
+    return _cached_run(str(path), (path / "model.safetensors").stat().st_mtime)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the test images…")
+def display_dataset(config: DataConfig) -> Dataset:
+    """A run's dataset on the CPU for display."""
+    return load_dataset(config)
+
+
+def _release_job(job: TrainingJob) -> None:
+    job.stop()
+
+
+@st.cache_resource(scope="session", on_release=_release_job)
+def session_job() -> TrainingJob:
+    """This browser session's training job; stopped when the session ends (the tab closed and expired)."""
+    return TrainingJob(training_dataset)
+
+
+def available_runs() -> list[Path]:
+    """Shipped and saved runs, shipped first."""
+    return list_runs()

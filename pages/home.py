@@ -1,0 +1,43 @@
+"""Home: what an autoencoder is, a real example, what each page is for, and the model picker."""
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aecore.ui.loaders import display_dataset, display_run
+from aecore.ui.widgets import format_code, image_strip, run_label, run_picker
+
+st.title("Autoencoder Lab")
+st.markdown(
+    "An **autoencoder** is a neural network trained to give back its own input. "
+    "The **encoder** squeezes each image into a short **code** (the latent vector), and the **decoder** "
+    "rebuilds the image from that code alone. "
+    "Because the code is small, the network must learn what matters in the data: that is what we explore here."
+)
+
+run_path = run_picker()
+if run_path is not None:
+    run = display_run(run_path)
+    data = display_dataset(run.config.data)
+    indices = np.linspace(0, len(data.test) - 1, 8).round().astype(int)
+    x = data.test.x[indices]
+    with torch.inference_mode():
+        codes = run.model.encode(x)
+        recons = run.model.decode(codes)
+    to_pixels = lambda t: data.normalizer.inverse(t).numpy()  # noqa: E731
+    st.subheader(f"Input → code → reconstruction: {run_label(run_path)}")
+    st.caption(f"Eight test images the model never saw, the {codes.shape[1]} numbers the encoder "
+               "made of each, and what the decoder drew from those numbers alone.")
+    for column, image, code, recon in zip(st.columns(len(indices)), to_pixels(x), codes.numpy(),
+                                          to_pixels(recons), strict=True):
+        column.image(image_strip(image[None]), width="stretch")
+        column.markdown(f"<div style='text-align:center;font-size:1.1rem'>↓<br><code>{format_code(code)}</code>"
+                        "<br>↓</div>", unsafe_allow_html=True)
+        column.image(image_strip(recon[None]), width="stretch")
+
+st.subheader("The pages")
+st.markdown(
+    "- **Train**: pick a preset and the sliders in the sidebar (latent size, noise factor, sparsity beta), "
+    "press Start, and watch the loss, the reconstructions and the latent map change as it learns.\n"
+    "- The model chosen above is the one every page shows; your saved runs join the list."
+)

@@ -1,0 +1,52 @@
+"""End to end on real MNIST: the shipped runs meet their bars, and a fresh run learns."""
+
+import pytest
+import torch
+
+from aecore.checkpoints import PRETRAINED_DIR, PREVIEW_FILE, load_run
+from aecore.cli import main
+from aecore.config import DataConfig
+from aecore.data import load_dataset
+from aecore.pretrained import SHIPPED_RUNS, reconstruction_mse
+
+MAX_RUN_BYTES = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_dataset(DataConfig())
+
+
+@pytest.fixture(scope="module")
+def mean_image_mse(mnist):
+    """The MSE of always answering the mean training image: any autoencoder must beat it."""
+    mean = mnist.train.x.mean(dim=0, keepdim=True)
+    return float((mnist.test.x - mean).square().mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shipped", SHIPPED_RUNS, ids=lambda run: run.name)
+def test_shipped_run_loads_fits_the_size_limit_and_meets_its_bar(shipped, mnist, mean_image_mse):
+    folder = PRETRAINED_DIR / shipped.name
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    assert size <= MAX_RUN_BYTES, f"{shipped.name} is {size / 1e6:.1f} MB"
+    assert (folder / PREVIEW_FILE).is_file()
+    run = load_run(folder)
+    assert run.config.preset == shipped.preset and run.class_names == tuple(str(d) for d in range(10))
+    mse = reconstruction_mse(run.model, mnist)
+    if shipped.max_test_mse is not None:
+        assert mse <= shipped.max_test_mse
+    assert mse < 0.5 * mean_image_mse
+    if run.config.model.variational:
+        samples = run.model.sample(4, torch.Generator().manual_seed(0))
+        assert samples.shape == (4, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
+
+
+@pytest.mark.slow
+def test_cli_trains_and_evaluates_on_real_mnist(tmp_path, capsys, mnist, mean_image_mse):
+    folder = tmp_path / "mnist-run"
+    assert main(["train", "--preset", "ae", "--fraction", "0.1", "--epochs", "1", "--quiet",
+                 "--out", str(folder)]) == 0
+    assert main(["eval", str(folder)]) == 0
+    assert "mnist test (10000 images)" in capsys.readouterr().out
+    assert reconstruction_mse(load_run(folder).model, mnist) < 0.8 * mean_image_mse
