@@ -2,14 +2,11 @@
 
 import streamlit as st
 
+from aecore.ui.navigation import PAGES
 from aecore.ui.sidebar import render_sidebar
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-]
-
 st.set_page_config(page_title="Autoencoder Lab", page_icon=":material/blur_on:", layout="wide")
-page = st.navigation(PAGES)
 render_sidebar()
+page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+                      for spec in PAGES])
 page.run()

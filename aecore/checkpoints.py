@@ -40,7 +40,8 @@ NORMALIZER_PREFIX = "_normalizer."
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED_DIR = PROJECT_ROOT / "checkpoints" / "pretrained"  # shipped with the project
-USER_RUNS_DIR = PROJECT_ROOT / "checkpoints" / "runs"  # written by users, git-ignored
+# written by users, git-ignored; AECORE_RUNS_DIR moves it (tests, shared servers)
+USER_RUNS_DIR = Path(os.environ.get("AECORE_RUNS_DIR", PROJECT_ROOT / "checkpoints" / "runs"))
 
 
 @dataclass

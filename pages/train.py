@@ -79,6 +79,8 @@ def live_view() -> None:
         st.success(current.message)
     elif current.message:
         st.info(current.message)
+    if current.config is not None:
+        st.caption(f"This run: {describe(current.config)}")
     if current.status != "idle" and current.epochs:
         epoch_in_progress = min(current.epoch + 1, current.epochs) if current.active else current.epoch
         text = f"Epoch {epoch_in_progress} of {current.epochs}"

