@@ -59,17 +59,6 @@ load.button("Continue selected run", icon=":material/upload:", width="stretch",
 if st.session_state.get(ERROR_KEY):
     st.error(st.session_state[ERROR_KEY])
 
-with st.form("save_form", border=False):
-    name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
-    run_name = name_column.text_input("Save as", placeholder="a name, e.g. my-denoising-ae",
-                                      disabled=snapshot.active or not snapshot.has_model)
-    if button_column.form_submit_button("Save run", icon=":material/save:", width="stretch",
-                                        disabled=snapshot.active or not snapshot.has_model):
-        act(job.save, run_name)
-        if not st.session_state.get(ERROR_KEY):
-            st.success(f"Saved: pick **{run_name.strip()}** on any page's model picker.")
-
-
 @st.fragment(run_every=1.0 if snapshot.active else None)
 def live_view() -> None:
     current = job.snapshot()
@@ -116,3 +105,15 @@ def live_view() -> None:
 
 
 live_view()
+
+with st.form("save_form", border=False):
+    name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
+    run_name = name_column.text_input("Save as", placeholder="a name, e.g. my-denoising-ae",
+                                      disabled=snapshot.active or not snapshot.has_model)
+    if button_column.form_submit_button("Save run", icon=":material/save:", width="stretch",
+                                        disabled=snapshot.active or not snapshot.has_model):
+        act(job.save, run_name)
+        if st.session_state.get(ERROR_KEY):
+            st.error(st.session_state.pop(ERROR_KEY))
+        else:
+            st.success(f"Saved: pick **{run_name.strip()}** on any page's model picker.")

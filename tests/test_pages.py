@@ -49,6 +49,7 @@ def _page(path: str) -> AppTest:
 def _texts(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
     parts += [s.value for s in at.success] + [e.value for e in at.error]
+    parts += [bar.proto.text for bar in at.get("progress")]
     return "\n".join(parts)
 
 

@@ -42,7 +42,7 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
                                      name=f"validation {part}", line={"color": color, "width": width, "dash": "dash"}))
     fig.update_xaxes(title="epoch", rangemode="tozero")
     fig.update_yaxes(title="loss", type="log")
-    return _layout(fig, "Loss")
+    return _layout(fig, "Loss", height=380)
 
 
 def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], title: str) -> go.Figure:
@@ -55,4 +55,4 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
                                    marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
     fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
-    return _layout(fig, title)
+    return _layout(fig, title, height=380)

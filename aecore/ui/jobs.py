@@ -31,7 +31,7 @@ from aecore.training import TrainingState, device_description, fit, resolve_devi
 
 log = logging.getLogger(__name__)
 
-MAX_STEP_POINTS = 4000  # the per-step loss curve is thinned to at most this many points
+MAX_STEP_POINTS = 1000  # the per-step loss curve is thinned to at most this many points
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_SLOTS = {"cpu": 1, "cuda": 2}
 
@@ -107,7 +107,8 @@ class JobSnapshot:
 
     @property
     def has_model(self) -> bool:
-        return self.epoch > 0 or self.source is not None
+        """True once there are trained weights to resume (even from a stop within the first epoch)."""
+        return self.step > 0 or self.source is not None
 
     @property
     def progress(self) -> float:

@@ -48,12 +48,15 @@ class SidebarChoice:
     error: str | None
 
 
-def _widget_values_of(config: RunConfig) -> dict:
+SETTINGS = "sidebar_settings"  # the canonical values: a plain dict that page switches never clear
+
+
+def _values_of(config: RunConfig) -> dict:
     data = config.data.name
     folder = data.startswith(FOLDER_PREFIX)
     return {
         Keys.DATASET: FOLDER_CHOICE if folder else data,
-        Keys.FOLDER: data[len(FOLDER_PREFIX):] if folder else st.session_state.get(Keys.FOLDER, ""),
+        Keys.FOLDER: data[len(FOLDER_PREFIX):] if folder else "",
         Keys.LATENT: config.model.latent_dim,
         Keys.NOISE: float(config.objective.noise_factor),
         Keys.SPARSITY_BETA: float(config.objective.sparsity_beta),
@@ -65,15 +68,23 @@ def _widget_values_of(config: RunConfig) -> dict:
     }
 
 
+def _settings() -> dict:
+    state = st.session_state
+    if SETTINGS not in state:
+        state[SETTINGS] = {Keys.PRESET: DEFAULT_PRESET, **_values_of(get_preset(DEFAULT_PRESET).config)}
+    return state[SETTINGS]
+
+
 def apply_preset() -> None:
-    """Set every sidebar widget to the chosen preset's values (the preset picker's callback)."""
-    st.session_state.update(_widget_values_of(get_preset(st.session_state[Keys.PRESET]).config))
-
-
-def _initialise() -> None:
-    if Keys.PRESET not in st.session_state:
-        st.session_state[Keys.PRESET] = DEFAULT_PRESET
-        apply_preset()
+    """The preset picker's callback: take every value from the chosen preset and redraw the widgets with it."""
+    settings = _settings()
+    settings[Keys.PRESET] = st.session_state[Keys.PRESET]
+    folder = settings[Keys.FOLDER]
+    settings.update(_values_of(get_preset(settings[Keys.PRESET]).config))
+    settings[Keys.FOLDER] = settings[Keys.FOLDER] or folder
+    for key in settings:
+        if key != Keys.PRESET:
+            st.session_state.pop(key, None)  # a widget without state is drawn from its value= argument
 
 
 def _with(options: tuple, value) -> list:
@@ -81,40 +92,54 @@ def _with(options: tuple, value) -> list:
 
 
 def render_sidebar() -> None:
-    """Draw the sidebar widgets (called by app.py on every page)."""
-    _initialise()
-    state = st.session_state
+    """Draw the sidebar widgets (app.py calls this on every page) and record their values.
+
+    Widgets are drawn from the settings dict and write back what they return, so
+    a page switch that interrupts a run and resets widget state loses nothing.
+    """
+    settings = _settings()
     presets = [p.name for p in list_presets()]
     datasets = [info.name for info in list_datasets()] + [FOLDER_CHOICE]
     with st.sidebar:
         st.header("Model and data")
-        st.selectbox("Preset", presets, key=Keys.PRESET, on_change=apply_preset,
-                     format_func=lambda name: name, help="The lectures' autoencoders as named settings")
-        st.caption(get_preset(state[Keys.PRESET]).summary)
-        st.selectbox("Dataset", datasets, key=Keys.DATASET)
-        if state[Keys.DATASET] == FOLDER_CHOICE:
-            st.text_input("Image folder on the server", key=Keys.FOLDER,
-                          placeholder="/path/to/images (one sub-folder per class)")
-        st.slider("Latent size", 1, max(LATENT_MAX, state[Keys.LATENT]), key=Keys.LATENT,
-                  help="Units in the code (the bottleneck)")
-        st.slider("Noise factor", 0.0, 1.0, step=0.05, key=Keys.NOISE,
-                  help="Corrupt the inputs while training: a denoising autoencoder")
-        st.slider("Sparsity beta", 0.0, BETA_MAX, step=0.05, key=Keys.SPARSITY_BETA,
-                  help="Weight of the sparsity penalty on the code")
-        st.slider("Sparsity rho", 0.01, 0.5, step=0.01, key=Keys.SPARSITY_RHO,
-                  help="Target mean activation of each code unit (KL sparsity)")
+        settings[Keys.PRESET] = st.selectbox(
+            "Preset", presets, index=presets.index(settings[Keys.PRESET]), key=Keys.PRESET,
+            on_change=apply_preset, help="The lectures' autoencoders as named settings")
+        st.caption(get_preset(settings[Keys.PRESET]).summary)
+        settings[Keys.DATASET] = st.selectbox("Dataset", datasets, index=datasets.index(settings[Keys.DATASET]),
+                                              key=Keys.DATASET)
+        if settings[Keys.DATASET] == FOLDER_CHOICE:
+            settings[Keys.FOLDER] = st.text_input("Image folder on the server", value=settings[Keys.FOLDER],
+                                                  key=Keys.FOLDER,
+                                                  placeholder="/path/to/images (one sub-folder per class)")
+        settings[Keys.LATENT] = st.slider("Latent size", 1, max(LATENT_MAX, settings[Keys.LATENT]),
+                                          value=settings[Keys.LATENT], key=Keys.LATENT,
+                                          help="Units in the code (the bottleneck)")
+        settings[Keys.NOISE] = st.slider("Noise factor", 0.0, 1.0, value=settings[Keys.NOISE], step=0.05,
+                                         key=Keys.NOISE, help="Corrupt the inputs while training: a denoising AE")
+        settings[Keys.SPARSITY_BETA] = st.slider("Sparsity beta", 0.0, BETA_MAX, value=settings[Keys.SPARSITY_BETA],
+                                                 step=0.05, key=Keys.SPARSITY_BETA,
+                                                 help="Weight of the sparsity penalty on the code")
+        settings[Keys.SPARSITY_RHO] = st.slider("Sparsity rho", 0.01, 0.5, value=settings[Keys.SPARSITY_RHO],
+                                                step=0.01, key=Keys.SPARSITY_RHO,
+                                                help="Target mean activation of each code unit (KL sparsity)")
         with st.expander("Advanced"):
-            st.number_input("Epochs", 1, 100_000, step=1, key=Keys.EPOCHS)
-            st.select_slider("Batch size", _with(BATCH_SIZES, state[Keys.BATCH_SIZE]), key=Keys.BATCH_SIZE)
-            st.select_slider("Learning rate", _with(LEARNING_RATES, state[Keys.LR]), key=Keys.LR,
-                             format_func=lambda lr: f"{lr:g}")
-            st.selectbox("Optimiser", OPTIMIZERS, key=Keys.OPTIMIZER)
+            settings[Keys.EPOCHS] = st.number_input("Epochs", 1, 100_000, value=settings[Keys.EPOCHS], step=1,
+                                                    key=Keys.EPOCHS)
+            settings[Keys.BATCH_SIZE] = st.select_slider(
+                "Batch size", _with(BATCH_SIZES, settings[Keys.BATCH_SIZE]), value=settings[Keys.BATCH_SIZE],
+                key=Keys.BATCH_SIZE)
+            settings[Keys.LR] = st.select_slider(
+                "Learning rate", _with(LEARNING_RATES, settings[Keys.LR]), value=settings[Keys.LR], key=Keys.LR,
+                format_func=lambda lr: f"{lr:g}")
+            settings[Keys.OPTIMIZER] = st.selectbox("Optimiser", OPTIMIZERS,
+                                                    index=OPTIMIZERS.index(settings[Keys.OPTIMIZER]),
+                                                    key=Keys.OPTIMIZER)
 
 
 def current_config() -> SidebarChoice:
     """The sidebar's settings as a RunConfig (or the error message saying what is wrong)."""
-    _initialise()
-    state = st.session_state
+    state = _settings()
     dataset = state[Keys.DATASET]
     if dataset == FOLDER_CHOICE:
         folder = state.get(Keys.FOLDER, "").strip()

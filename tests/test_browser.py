@@ -1,0 +1,157 @@
+"""The real thing: `streamlit run` on 127.0.0.1, driven by Debian's headless Chromium through Playwright.
+
+Opens every page, moves a sidebar slider and checks it persists across pages,
+starts a short training and watches the loss chart and the reconstructions
+appear and change, asserting that no exception element shows anywhere.
+Screenshots go to tests/screenshots/ (git-ignored) for people to look at.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from aecore.ui.navigation import PAGES
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+INSTALL_HINT = "install Debian's browser with `sudo apt-get install chromium` (never `playwright install`)"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser test, but {CHROMIUM} is missing: {INSTALL_HINT}", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "AECORE_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false", "--server.disconnectedSessionTTL", "2"]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server) -> Page:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    _settle(page)
+    yield page
+    context.close()
+
+
+def _settle(page: Page) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    page.wait_for_timeout(200)
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+
+
+def _no_exceptions(page: Page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def _shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _open(page: Page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    _settle(page)
+
+
+def test_every_page_opens_without_an_exception(page):
+    expect(page.get_by_role("heading", name="Autoencoder Lab")).to_be_visible()
+    expect(page.get_by_test_id("stImage").first).to_be_visible()  # the input -> code -> reconstruction picture
+    for spec in PAGES:
+        _open(page, spec.title)
+        expect(page.get_by_role("heading", name=spec.title if not spec.default else "Autoencoder Lab")).to_be_visible()
+        _no_exceptions(page)
+        _shoot(page, f"page-{spec.title.lower()}")
+
+
+def test_sidebar_values_persist_across_pages(page):
+    _open(page, "Train")
+    slider = page.get_by_test_id("stSlider").filter(has_text="Latent size").get_by_role("slider")
+    expect(slider).to_have_value("32")
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    _settle(page)
+    expect(slider).to_have_value("35")
+    expect(page.get_by_text(re.compile(r"latent 35 ·")).first).to_be_visible()
+    _open(page, "Home")
+    _open(page, "Train")
+    expect(page.get_by_text(re.compile(r"latent 35 ·")).first).to_be_visible()
+    _no_exceptions(page)
+
+
+def test_live_training_moves_the_chart_and_the_reconstructions(page):
+    _open(page, "Train")
+    page.get_by_role("button", name="Start new run").click()
+    chart = page.get_by_test_id("stPlotlyChart").first
+    expect(chart).to_be_visible(timeout=90_000)
+    images = page.get_by_test_id("stImage")
+    expect(images.first).to_be_visible(timeout=90_000)
+    status = page.get_by_text(re.compile(r"Epoch \d+ of \d+ · step \d+ of \d+"))
+    expect(status).to_be_visible()
+    first_status, first_picture = status.inner_text(), images.first.locator("img").get_attribute("src")
+    page.wait_for_timeout(4000)  # no clicks: the page must update by itself
+    expect(status).not_to_have_text(first_status)
+    assert images.first.locator("img").get_attribute("src") != first_picture, "reconstructions did not change"
+    _shoot(page, "train-live")
+    _no_exceptions(page)
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+    expect(page.get_by_text(re.compile("stopped after"))).to_be_visible(timeout=30_000)
+    _no_exceptions(page)
+    _shoot(page, "train-stopped")
