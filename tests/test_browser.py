@@ -152,6 +152,33 @@ def test_live_training_moves_the_chart_and_the_reconstructions(page):
     _shoot(page, "train-live")
     _no_exceptions(page)
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
-    expect(page.get_by_text(re.compile("stopped after"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile("Stopped after"))).to_be_visible(timeout=30_000)
     _no_exceptions(page)
     _shoot(page, "train-stopped")
+
+
+def test_a_second_student_queues_for_the_cpu_and_a_closed_tab_frees_it(browser, server):
+    """One CPU training slot: B waits (visibly) while A trains; A's tab closes, its job ends, B runs."""
+    first = browser.new_context(viewport={"width": 1600, "height": 1000})
+    second = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        pages = []
+        for context in (first, second):
+            page = context.new_page()
+            page.set_default_timeout(60_000)
+            page.goto(server + "/train")
+            _settle(page)
+            pages.append(page)
+        a, b = pages
+        a.get_by_role("button", name="Start new run").click()
+        expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=90_000)
+        b.get_by_role("button", name="Start new run").click()
+        expect(b.get_by_text(re.compile(r"Waiting for a free training slot \(1 of 1 on CPU busy\)"))).to_be_visible()
+        _shoot(b, "train-queued")
+        first.close()  # the tab closes: after the session expires (2 s here) its job stops and frees the slot
+        expect(b.get_by_text("Training on CPU")).to_be_visible(timeout=60_000)
+        _no_exceptions(b)
+        b.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+        expect(b.get_by_text(re.compile("Stopped after"))).to_be_visible(timeout=30_000)
+    finally:
+        second.close()

@@ -39,7 +39,7 @@ def test_a_job_trains_in_the_background_and_reports_progress():
     assert done.epoch == 2 and len(done.history) == 2 and done.progress == 1.0
     assert done.preview is not None and done.preview.codes.shape[1] == 2
     assert done.step_losses and done.step_losses[-1][0] == pytest.approx(2.0)
-    assert "CPU" in done.device_name and "finished 2 epochs" in done.message
+    assert "CPU" in done.device_name and "Finished 2 epochs" in done.message
 
 
 def test_second_start_while_running_is_refused_and_stop_resume_continue():
@@ -79,7 +79,7 @@ def test_jobs_queue_for_a_busy_device_and_leave_the_queue_when_stopped():
     queued = second.snapshot()
     assert queued.status == QUEUED and "1 of 1 on CPU busy" in queued.message
     second.stop()
-    assert _wait(second, lambda s: s.status == STOPPED).message == "stopped while waiting for a slot"
+    assert _wait(second, lambda s: s.status == STOPPED).message == "Stopped while waiting for a slot"
     second.start(_config(epochs=1))
     first.stop()  # frees the slot: the queued job runs
     _wait(second, lambda s: s.status == FINISHED)

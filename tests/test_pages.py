@@ -112,11 +112,11 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     _wait_for(at, "Training on CPU")
     assert not at.exception
     next(b for b in at.button if b.label == "Stop").click().run()
-    at = _wait_for(at, "stopped after")
+    at = _wait_for(at, "Stopped after")
     next(b for b in at.button if b.label == "Resume").click().run()
     _wait_for(at, "Training on CPU")
     next(b for b in at.button if b.label == "Stop").click().run()
-    at = _wait_for(at, "stopped after")
+    at = _wait_for(at, "Stopped after")
     at.text_input[0].set_value("apptest-run")
     next(b for b in at.button if b.label == "Save run").click().run()
     assert "Saved: pick **apptest-run**" in _texts(at)

@@ -145,7 +145,7 @@ class TrainingJob:
         self._ensure_idle("start a new run")
         self._state, self._dataset, self._step_stride = None, None, 1
         self._snapshot = JobSnapshot(status=QUEUED, config=config, epochs=config.train.epochs,
-                                     message="waiting for a free training slot")
+                                     message="Waiting for a free training slot")
         self._launch(config, config.train.epochs)
 
     def resume(self, more_epochs: int | None = None) -> None:
@@ -158,7 +158,7 @@ class TrainingJob:
             target = snapshot.epochs
         else:
             target = self._state.epoch + (more_epochs or snapshot.config.train.epochs)
-        self._snapshot = replace(snapshot, status=QUEUED, message="waiting for a free training slot",
+        self._snapshot = replace(snapshot, status=QUEUED, message="Waiting for a free training slot",
                                  epochs=target, saved_to=None)
         self._launch(snapshot.config, target)
 
@@ -172,14 +172,14 @@ class TrainingJob:
         self._snapshot = JobSnapshot(status=STOPPED, config=run.config, epoch=run.epochs, epochs=run.epochs,
                                      history=history, step=self._state.step, source=str(run.path),
                                      class_names=run.class_names,
-                                     message=f"loaded {run.name} ({run.epochs} epochs): Resume trains it further")
+                                     message=f"Loaded {run.name} ({run.epochs} epochs): Resume trains it further")
 
     def stop(self) -> None:
         """Ask the thread to stop at its next step (a queued job leaves the queue)."""
         self._stop.set()
         with self._lock:
             if self._snapshot.active:
-                self._snapshot = replace(self._snapshot, status=STOPPING, message="stopping after this step")
+                self._snapshot = replace(self._snapshot, status=STOPPING, message="Stopping after this step")
 
     def reset(self) -> None:
         """Stop and forget the run."""
@@ -213,7 +213,7 @@ class TrainingJob:
         path = save_run(self._state, folder, normalizer=normalizer, preview=self._snapshot.preview)
         with self._lock:
             self._snapshot = replace(self._snapshot, saved_to=str(path), source=str(path),
-                                     message=f"saved as {name}")
+                                     message=f"Saved as {name}")
         return path
 
     def snapshot(self) -> JobSnapshot:
@@ -245,9 +245,9 @@ class TrainingJob:
             return
         in_use = self._slots.in_use(device.type)
         limit = self._slots.limits.get(device.type, 1)
-        self._update(message=f"waiting for a free training slot ({in_use} of {limit} on {device.type.upper()} busy)")
+        self._update(message=f"Waiting for a free training slot ({in_use} of {limit} on {device.type.upper()} busy)")
         if not self._slots.acquire(device.type, self._stop):
-            self._update(status=STOPPED, message="stopped while waiting for a slot")
+            self._update(status=STOPPED, message="Stopped while waiting for a slot")
             return
         try:
             self._train(config, device, target_epochs)
@@ -260,7 +260,7 @@ class TrainingJob:
             self._slots.release(device.type)
 
     def _train(self, config: RunConfig, device: torch.device, target_epochs: int) -> None:
-        self._update(status=LOADING, message=f"loading {config.data.name}", device_name=device_description(device))
+        self._update(status=LOADING, message=f"Loading {config.data.name}", device_name=device_description(device))
         if self._dataset is None or self._dataset.train.x.device != device:
             self._dataset = self._load_dataset(config.data, device)
         if self._state is None:
@@ -300,8 +300,8 @@ class TrainingJob:
             self._update(saved_to=event.path)
         elif isinstance(event, Finished):
             status = STOPPED if event.stopped else FINISHED
-            text = (f"stopped after {event.epoch} epochs" if event.stopped
-                    else f"finished {event.epoch} epochs in {event.seconds:.0f} s")
+            text = (f"Stopped after {event.epoch} epochs" if event.stopped
+                    else f"Finished {event.epoch} epochs in {event.seconds:.0f} s")
             self._update(status=status, message=text, eta_s=None)
         elif isinstance(event, Failed):
             self._update(status=FAILED, message=event.message, eta_s=None, epoch=event.epoch,
