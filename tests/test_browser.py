@@ -151,6 +151,10 @@ def test_live_training_moves_the_chart_and_the_reconstructions(page):
     assert images.first.locator("img").get_attribute("src") != first_picture, "reconstructions did not change"
     _shoot(page, "train-live")
     _no_exceptions(page)
+    _open(page, "Home")  # leaving the page neither stops nor blocks the run
+    _open(page, "Train")
+    expect(page.get_by_text("Training on CPU")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
     expect(page.get_by_text(re.compile("Stopped after"))).to_be_visible(timeout=30_000)
     _no_exceptions(page)

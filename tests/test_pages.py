@@ -139,3 +139,23 @@ def test_a_folder_dataset_without_a_path_asks_for_one():
     at.selectbox(key=Keys.DATASET).select("your image folder…").run()
     assert any("Type the path of an image folder" in e.value for e in at.error)
     assert at.button[0].disabled
+
+
+def test_continuing_a_run_folder_that_does_not_match_shows_a_message(user_runs):
+    import json
+    import shutil
+
+    from aecore.checkpoints import PRETRAINED_DIR
+    from aecore.ui.widgets import SELECTED_RUN
+
+    broken = user_runs / "broken-run"
+    shutil.copytree(PRETRAINED_DIR / "mnist-ae-latent2", broken)
+    raw = json.loads((broken / "config.json").read_text())
+    raw["run"]["model"]["latent_dim"] = 5  # the weights are for a 2-d code
+    (broken / "config.json").write_text(json.dumps(raw))
+    at = _page("pages/train.py")
+    at.session_state[SELECTED_RUN] = str(broken)
+    at.run()
+    next(b for b in at.button if b.label == "Continue selected run").click().run()
+    assert not at.exception
+    assert any("model.safetensors does not match config.json" in e.value for e in at.error)

@@ -1,0 +1,59 @@
+"""Drawing a training job's snapshot: status, progress, loss curves, latent map, reconstructions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from aecore.projection import pca_2d
+from aecore.ui.charts import latent_figure, loss_figure
+from aecore.ui.jobs import FAILED, FINISHED, IDLE, JobSnapshot
+from aecore.ui.sidebar import describe
+from aecore.ui.widgets import format_eta, image_rows
+
+PLOTLY_CONFIG = {"displayModeBar": False}
+
+
+def draw_status(current: JobSnapshot) -> None:
+    """The job's message, the run's settings and a progress bar with epoch, step and ETA."""
+    if current.status == FAILED:
+        st.error(current.message)
+    elif current.status == FINISHED:
+        st.success(current.message)
+    elif current.message:
+        st.info(current.message)
+    if current.config is not None:
+        st.caption(f"This run: {describe(current.config)}")
+    if current.status == IDLE or not current.epochs:
+        return
+    if current.active:
+        text = f"Epoch {min(current.epoch + 1, current.epochs)} of {current.epochs}"
+        if current.steps_per_epoch:
+            text += f" · step {current.batch} of {current.steps_per_epoch} · ETA {format_eta(current.eta_s)}"
+        st.progress(current.progress, text=text)
+    else:
+        st.progress(min(1.0, current.epoch / current.epochs), text=f"Epoch {current.epoch} of {current.epochs}")
+
+
+def draw_learning(current: JobSnapshot) -> None:
+    """Loss chart and latent map side by side, then seen and unseen images over their reconstructions."""
+    if not (current.history or current.step_losses):
+        if not current.active:
+            st.caption("Press **Start new run**: the loss curves, the reconstructions and the latent map appear "
+                       "here and move while it learns.")
+        return
+    chart, latent = st.columns([3, 2])
+    chart.plotly_chart(loss_figure(current.history, current.step_losses), theme=None, config=PLOTLY_CONFIG)
+    preview = current.preview
+    if preview is None:
+        return
+    if preview.codes.size:
+        dims = preview.codes.shape[1]
+        points = preview.codes if dims == 2 else pca_2d(preview.codes)
+        title = "Latent space (2-D codes)" if dims == 2 else f"Latent space (PCA of {dims}-D codes)"
+        latent.plotly_chart(latent_figure(points, preview.code_labels, current.class_names, title),
+                            theme=None, config=PLOTLY_CONFIG)
+    seen, unseen = st.columns(2)
+    seen.image(image_rows(preview.train_inputs, preview.train_recons),
+               caption="Training images (top) and their reconstructions (bottom)", width="stretch")
+    unseen.image(image_rows(preview.test_inputs, preview.test_recons),
+                 caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch")
