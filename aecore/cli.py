@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a run's test-set codes as CSV")
     export.add_argument("run", help="run folder or name")
     export.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
+    export.add_argument("--projection", choices=("pca", "tsne", "umap"), action="append",
+                        help="add 2-D map coordinates (repeatable); default pca")
+    export.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30)")
 
     commands.add_parser("presets", help="list the presets")
     commands.add_parser("datasets", help="list the datasets")
@@ -196,11 +199,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from aecore.latent import encode_split, write_latent_csv
+    from aecore.projection import project
 
     run, dataset = _load(args.run)
     codes = encode_split(run.model, dataset.test)
-    path = write_latent_csv(args.csv, codes, dataset.test.y.cpu().numpy(), run.class_names)
-    print(f"wrote {len(codes)} rows of {codes.shape[1]}-d codes to {path}")
+    methods = args.projection or ["pca"]
+    projections = {method: project(codes, method, perplexity=args.perplexity).points for method in methods}
+    path = write_latent_csv(args.csv, codes, dataset.test.y.cpu().numpy(), run.class_names, projections)
+    print(f"wrote {len(codes)} rows of {codes.shape[1]}-d codes and {', '.join(methods)} coordinates to {path}")
     return 0
 
 

@@ -1,8 +1,28 @@
-"""Projections of latent codes to two dimensions for maps."""
+"""Projections of latent codes to two dimensions for maps: PCA, t-SNE and UMAP behind one interface.
+
+openTSNE and umap-learn are imported only when asked for (umap's first call
+compiles with numba and takes seconds): pages show a spinner for them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+
+METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+NEIGHBOURS_FOR_PLACEMENT = 10
+
+
+@dataclass(frozen=True)
+class Projection:
+    """2-D coordinates of a set of codes, and a way to place new codes on the same map."""
+
+    method: str
+    points: np.ndarray  # (N, 2)
+    place: Callable[[np.ndarray], np.ndarray]  # new codes (M, L) -> (M, 2)
+    placement_note: str = ""  # how new points are placed, when it is an approximation
 
 
 def pca_2d(codes: np.ndarray) -> np.ndarray:
@@ -16,3 +36,58 @@ def pca_2d(codes: np.ndarray) -> np.ndarray:
     centred = codes - codes.mean(axis=0)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)  # rows of axes: principal directions
     return centred @ axes[:2].T
+
+
+def sample_indices(n: int, cap: int, seed: int = 0) -> np.ndarray:
+    """At most ``cap`` sorted indices of ``n`` items, chosen with ``seed`` (all of them when n <= cap)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
+
+
+def project(codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: int = 0) -> Projection:
+    """Map (N, L) codes to 2-D with ``method`` ("pca", "tsne" or "umap")."""
+    codes = np.ascontiguousarray(codes, dtype=np.float32)
+    if method == "pca":
+        return _pca(codes)
+    if method == "tsne":
+        return _tsne(codes, perplexity, seed)
+    if method == "umap":
+        return _umap(codes, seed)
+    raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
+
+
+def _pca(codes: np.ndarray) -> Projection:
+    mean = codes.mean(axis=0).astype(np.float64)
+    if codes.shape[1] <= 2:
+        return Projection("pca", pca_2d(codes), pca_2d)
+    _, _, axes = np.linalg.svd(codes - mean, full_matrices=False)
+    components = axes[:2]
+    return Projection("pca", (codes - mean) @ components.T, lambda new: (np.asarray(new) - mean) @ components.T)
+
+
+def _tsne(codes: np.ndarray, perplexity: float, seed: int) -> Projection:
+    from openTSNE import TSNE
+
+    perplexity = min(perplexity, max(1.0, (len(codes) - 1) / 3))  # t-SNE needs 3 * perplexity < N
+    embedding = TSNE(perplexity=perplexity, random_state=seed, n_jobs=2, negative_gradient_method="bh",
+                     verbose=False).fit(codes)
+    points = np.asarray(embedding)
+
+    def place(new: np.ndarray) -> np.ndarray:
+        from aecore.latent import nearest_neighbours
+
+        indices, _ = nearest_neighbours(codes, np.asarray(new, dtype=np.float32), NEIGHBOURS_FOR_PLACEMENT)
+        return points[indices].mean(axis=1)
+
+    return Projection("tsne", points, place,
+                      placement_note=f"t-SNE cannot map new points: placed at the mean of their "
+                                     f"{NEIGHBOURS_FOR_PLACEMENT} nearest neighbours' positions")
+
+
+def _umap(codes: np.ndarray, seed: int) -> Projection:
+    import umap
+
+    reducer = umap.UMAP(n_neighbors=min(15, len(codes) - 1), random_state=seed, n_jobs=1)
+    points = reducer.fit_transform(codes)
+    return Projection("umap", np.asarray(points), lambda new: reducer.transform(np.asarray(new, dtype=np.float32)))

@@ -51,7 +51,7 @@ def test_export_writes_index_label_and_latent_columns(tiny_run, tmp_path):
     target = tmp_path / "codes.csv"
     assert main(["export", str(tiny_run), "--csv", str(target)]) == 0
     rows = list(csv.reader(target.open()))
-    assert rows[0] == ["index", "label", "class", "z0", "z1", "z2"]
+    assert rows[0] == ["index", "label", "class", "z0", "z1", "z2", "pca_x", "pca_y"]
     assert len(rows) == 1 + 359
     assert [row[0] for row in rows[1:4]] == ["0", "1", "2"]
     assert all(0 <= int(row[1]) <= 9 for row in rows[1:])
