@@ -186,3 +186,16 @@ def test_a_second_student_queues_for_the_cpu_and_a_closed_tab_frees_it(browser, 
         expect(b.get_by_text(re.compile("Stopped after"))).to_be_visible(timeout=30_000)
     finally:
         second.close()
+
+
+def test_clicking_empty_space_on_the_latent_map_decodes_it(page):
+    _open(page, "Explore")
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    page.wait_for_timeout(1500)  # let plotly finish its first draw
+    plot_area = page.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(plot_area["x"] + 0.3 * plot_area["width"], plot_area["y"] + 0.2 * plot_area["height"])
+    _settle(page)
+    expect(page.get_by_text(re.compile(r"decoded at \(-?\d+\.\d\d, -?\d+\.\d\d\)"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("nearest first", exact=False)).to_be_visible()
+    _no_exceptions(page)
+    _shoot(page, "explore-click")

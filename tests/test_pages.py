@@ -1,11 +1,5 @@
-"""AppTest: every page renders; the sidebar reaches the engine; Start/Stop/Resume/Save work.
-
-Streamlit 1.67's AppTest loses the widgets that app.py itself draws (our sidebar)
-on every rerun of a st.navigation app after the first, although the real server
-keeps them. So these tests drive each page through a one-page harness that draws
-the same sidebar and then runs the page; the real app.py is run once here, and
-the browser test (test_browser.py) checks navigation and persistence across pages.
-"""
+"""AppTest on the real app.py: every page renders; the sidebar reaches the engine and persists
+across pages; Start/Stop/Resume/Save work; bad input is explained, never raised."""
 
 import time
 from pathlib import Path
@@ -30,20 +24,12 @@ def user_runs(tmp_path, monkeypatch):
     return folder
 
 
-HARNESS = """
-import runpy
-import streamlit as st
-from aecore.ui.sidebar import render_sidebar
-
-st.set_page_config(layout="wide")
-render_sidebar()
-runpy.run_path({page!r}, run_name="__main__")
-"""
-
-
 def _page(path: str) -> AppTest:
-    """One page of the dashboard with the shared sidebar, as app.py shows it."""
-    return AppTest.from_string(HARNESS.format(page=str(ROOT / path)), default_timeout=TIMEOUT)
+    """The app (app.py, with its sidebar) opened on one of its pages."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    if path != "views/home.py":
+        at.switch_page(path)
+    return at
 
 
 def _texts(at: AppTest) -> str:
@@ -53,14 +39,15 @@ def _texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_the_app_starts_on_home_with_the_sidebar_and_navigates():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+def test_the_app_starts_on_home_and_the_sidebar_persists_across_pages():
+    at = _page("views/home.py").run()
     assert not at.exception
     assert at.title[0].value == "Autoencoder Lab"
-    assert {Keys.LATENT, Keys.NOISE, Keys.SPARSITY_BETA} <= {s.key for s in at.slider}
+    at.slider(key=Keys.LATENT).set_value(9).run()
     for spec in PAGES:
         at.switch_page(spec.path).run()
         assert not at.exception, spec.path
+        assert at.slider(key=Keys.LATENT).value == 9, spec.path
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
@@ -73,13 +60,13 @@ def test_every_page_renders_without_an_exception(spec):
 
 
 def test_home_shows_a_shipped_model_reconstructing_real_digits():
-    at = _page("pages/home.py").run()
+    at = _page("views/home.py").run()
     assert "Input → code → reconstruction: mnist-ae-latent2 (shipped)" in [h.value for h in at.subheader]
     assert len(at.get("image")) == 16  # eight inputs and their eight reconstructions
 
 
 def test_choosing_a_preset_sets_the_sliders_and_the_sliders_set_the_next_run():
-    at = _page("pages/train.py").run()
+    at = _page("views/train.py").run()
     at.selectbox(key=Keys.PRESET).select("lecture-003-ae").run()
     assert at.slider(key=Keys.LATENT).value == 2
     assert at.select_slider(key=Keys.LR).value == 1e-4
@@ -101,7 +88,7 @@ def _wait_for(at: AppTest, text: str, timeout: float = 90) -> AppTest:
 
 
 def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
-    at = _page("pages/train.py").run()
+    at = _page("views/train.py").run()
     at.selectbox(key=Keys.DATASET).select("digits").run()
     at.slider(key=Keys.LATENT).set_value(3).run()
     at.slider(key=Keys.NOISE).set_value(0.3).run()
@@ -126,7 +113,7 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
 
 
 def test_an_impossible_combination_is_explained_not_raised():
-    at = _page("pages/train.py").run()
+    at = _page("views/train.py").run()
     at.selectbox(key=Keys.PRESET).select("conv-ae").run()
     at.selectbox(key=Keys.DATASET).select("patterns-3x3").run()
     at.button[0].click().run()
@@ -135,7 +122,7 @@ def test_an_impossible_combination_is_explained_not_raised():
 
 
 def test_a_folder_dataset_without_a_path_asks_for_one():
-    at = _page("pages/train.py").run()
+    at = _page("views/train.py").run()
     at.selectbox(key=Keys.DATASET).select("your image folder…").run()
     assert any("Type the path of an image folder" in e.value for e in at.error)
     assert at.button[0].disabled
@@ -153,9 +140,46 @@ def test_continuing_a_run_folder_that_does_not_match_shows_a_message(user_runs):
     raw = json.loads((broken / "config.json").read_text())
     raw["run"]["model"]["latent_dim"] = 5  # the weights are for a 2-d code
     (broken / "config.json").write_text(json.dumps(raw))
-    at = _page("pages/train.py")
+    at = _page("views/train.py")
     at.session_state[SELECTED_RUN] = str(broken)
     at.run()
     next(b for b in at.button if b.label == "Continue selected run").click().run()
     assert not at.exception
     assert any("model.safetensors does not match config.json" in e.value for e in at.error)
+
+
+def _click(at: AppTest, x: float, y: float, curve: int = 0, index: int = 0) -> AppTest:
+    at.session_state["explore_map"] = {"selection": {
+        "points": [{"curve_number": curve, "point_number": index, "point_index": index, "x": x, "y": y}],
+        "point_indices": [index], "box": [], "lasso": []}}
+    return at.run()
+
+
+def _first_image(at: AppTest):
+    return at.get("image")[0].proto.imgs[0].url
+
+
+def test_clicking_empty_space_on_the_map_decodes_that_spot():
+    at = _page("views/explore.py").run()
+    assert not at.exception
+    assert any("Click anywhere" in i.value for i in at.info)
+    _click(at, -4.0, 20.0)  # a spot of the invisible grid (curve 0): no data point needed
+    assert not at.exception
+    captions = [c.proto.imgs[0].caption for c in at.get("image") if c.proto.imgs and c.proto.imgs[0].caption]
+    assert any("decoded at (-4.00, 20.00)" in caption for caption in captions)
+    first = _first_image(at)
+    _click(at, 10.0, 0.0)
+    assert _first_image(at) != first  # another spot decodes to another image
+    assert any("nearest first" in (c.proto.imgs[0].caption or "") for c in at.get("image") if c.proto.imgs)
+
+
+def test_a_box_selection_shows_the_selected_images():
+    at = _page("views/explore.py").run()
+    at.session_state["explore_map"] = {"selection": {
+        "points": [{"curve_number": 1, "point_number": i, "point_index": i, "x": 0.0, "y": 0.0} for i in range(5)]
+        + [{"curve_number": 0, "point_number": 7, "point_index": 7, "x": 0.0, "y": 0.0}],
+        "point_indices": list(range(5)), "box": [{"xref": "x", "yref": "y", "x": [-1, 1], "y": [-1, 1]}],
+        "lasso": []}}
+    at.run()
+    assert not at.exception
+    assert "5 selected images" in [h.value for h in at.subheader]

@@ -56,3 +56,47 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
     fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
     return _layout(fig, title, height=380)
+
+
+DATA_TRACE = 1  # curve number of the data points in latent_map_figure (0 is the invisible click grid)
+
+
+def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
+                      axis_labels: tuple[str, str], click_grid: np.ndarray | None = None,
+                      background=None, bounds: tuple[float, float, float, float] | None = None,
+                      marker: tuple[float, float] | None = None, title: str = "") -> go.Figure:
+    """The latent map: one trace of points coloured by class (so point indices are row indices).
+
+    ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
+    space still selects something (Plotly reports points, not positions); ``background`` (a PIL
+    image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot.
+    """
+    fig = go.Figure()
+    grid = click_grid if click_grid is not None else np.zeros((0, 2))
+    # SVG, not WebGL: invisible WebGL markers are not picked by clicks
+    fig.add_trace(go.Scatter(x=grid[:, 0], y=grid[:, 1], mode="markers", hoverinfo="none", showlegend=False,
+                             marker={"size": 14, "opacity": 0.0, "color": "#000000"}, name="anywhere"))
+    names = [class_names[label] if 0 <= label < len(class_names) else str(label) for label in labels.tolist()]
+    fig.add_trace(go.Scattergl(
+        x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images",
+        marker={"color": [class_color(label) for label in labels.tolist()], "size": 7, "opacity": 0.85,
+                "line": {"width": 0}},
+        customdata=np.column_stack([labels, np.arange(len(labels))]),
+        hovertext=names, hovertemplate="class %{hovertext}<br>point %{customdata[1]}<extra></extra>"))
+    for label in np.unique(labels):  # legend entries only: the data stays in one trace
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=names[int(np.argmax(labels == label))],
+                                 marker={"color": class_color(label), "size": 10}, hoverinfo="skip"))
+    if marker is not None:
+        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="decoded here",
+                                 marker={"symbol": "star", "size": 22, "color": "#D55E00",
+                                         "line": {"color": "#FFFFFF", "width": 2}}, hoverinfo="skip"))
+    if background is not None and bounds is not None:
+        x0, x1, y0, y1 = bounds
+        fig.add_layout_image(source=background, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
+                             sizing="stretch", layer="below", opacity=0.9)
+    if bounds is not None:
+        fig.update_xaxes(range=[bounds[0], bounds[1]])
+        fig.update_yaxes(range=[bounds[2], bounds[3]])
+    fig.update_xaxes(title=axis_labels[0])
+    fig.update_yaxes(title=axis_labels[1])
+    return _layout(fig, title, height=600)

@@ -14,6 +14,7 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("pages/home.py", "Home", ":material/home:", default=True),
-    PageSpec("pages/train.py", "Train", ":material/model_training:"),
+    PageSpec("views/home.py", "Home", ":material/home:", default=True),
+    PageSpec("views/train.py", "Train", ":material/model_training:"),
+    PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
 )
