@@ -183,3 +183,33 @@ def test_a_box_selection_shows_the_selected_images():
     at.run()
     assert not at.exception
     assert "5 selected images" in [h.value for h in at.subheader]
+
+
+def _image_urls(at: AppTest) -> list[str]:
+    return [element.proto.imgs[0].url for element in at.get("image") if element.proto.imgs]
+
+
+def test_the_mix_slider_and_the_endpoints_change_the_decoded_images():
+    at = _page("views/interpolate.py").run()
+    assert not at.exception
+    before = _image_urls(at)
+    at.slider(key="interp_alpha").set_value(0.0).run()
+    at_start = _image_urls(at)
+    at.slider(key="interp_alpha").set_value(1.0).run()
+    at_end = _image_urls(at)
+    assert at_start != at_end and before != at_start
+    at.selectbox(key="interp_b_class").select(3).run()
+    assert _image_urls(at) != at_end  # another end image, another path
+    assert not at.exception
+
+
+def test_generation_differs_between_seeds_and_for_a_vae_uses_the_prior():
+    at = _page("views/interpolate.py").run()
+    at.selectbox(key="run_picker").select_index(
+        [str(option) for option in at.selectbox(key="run_picker").options].index(
+            next(o for o in at.selectbox(key="run_picker").options if "mnist-vae-latent2" in str(o)))).run()
+    assert not at.exception
+    assert any("drawn from the prior" in (e.proto.imgs[0].caption or "") for e in at.get("image") if e.proto.imgs)
+    first = _image_urls(at)[-1]
+    at.number_input(key="gen_seed").set_value(1).run()
+    assert _image_urls(at)[-1] != first

@@ -100,3 +100,18 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     fig.update_xaxes(title=axis_labels[0])
     fig.update_yaxes(title=axis_labels[1])
     return _layout(fig, title, height=600)
+
+
+def path_distance_figure(distances: np.ndarray, typical: float, position: float | None = None) -> go.Figure:
+    """Distance to the nearest training code along an interpolation path, with the typical distance
+    and, optionally, the position of the image shown."""
+    steps = np.linspace(0, 1, len(distances))
+    fig = go.Figure(go.Scatter(x=steps, y=distances, mode="lines+markers", name="along the path",
+                               line={"color": "#332288", "width": 4}))
+    fig.add_hline(y=typical, line={"color": "#CC6677", "dash": "dash", "width": 3},
+                  annotation_text="a typical test image", annotation_font_size=16)
+    fig.update_xaxes(title="position along the path (0 = start, 1 = end)")
+    if position is not None:
+        fig.add_vline(x=position, line={"color": "#117733", "width": 3})
+    fig.update_yaxes(title="distance to data", rangemode="tozero")
+    return _layout(fig, "Where the decoder leaves the data", height=340)

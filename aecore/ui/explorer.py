@@ -149,3 +149,21 @@ def read_pick(event, data_trace: int) -> MapPick:
     if len(points) == 1 and not dragged:
         return MapPick(position=(float(points[0]["x"]), float(points[0]["y"])), rows=rows)
     return MapPick(rows=rows)
+
+
+def image_of_class(labels: np.ndarray, label: int, nth: int = 0) -> int:
+    """Row of the ``nth`` image of class ``label`` in a sample (wrapping around), or of the first image."""
+    rows = np.flatnonzero(labels == label)
+    return int(rows[nth % len(rows)]) if len(rows) else 0
+
+
+def distances_to_data(ref: RunRef, codes: np.ndarray) -> np.ndarray:
+    """Latent distance from each code (M, L) to its nearest training code: (M,)."""
+    from aecore.latent import nearest_neighbours
+
+    bank, _ = training_bank(ref)
+    return nearest_neighbours(bank, codes, 1)[1][:, 0]
+
+
+def decode_to_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
+    return to_pixels(ref, decode_codes(ref.run().model, codes))

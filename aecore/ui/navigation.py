@@ -17,4 +17,5 @@ PAGES = (
     PageSpec("views/home.py", "Home", ":material/home:", default=True),
     PageSpec("views/train.py", "Train", ":material/model_training:"),
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
+    PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
 )
