@@ -199,3 +199,22 @@ def test_clicking_empty_space_on_the_latent_map_decodes_it(page):
     expect(page.get_by_text("nearest first", exact=False)).to_be_visible()
     _no_exceptions(page)
     _shoot(page, "explore-click")
+
+
+def test_drawing_a_digit_shows_its_reconstruction(page):
+    _open(page, "Draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 70, box["y"] + 60)
+    page.mouse.down()
+    for i in range(15):  # the bar of a 7 ...
+        page.mouse.move(box["x"] + 70 + 10 * i, box["y"] + 60)
+    for i in range(18):  # ... and its stem
+        page.mouse.move(box["x"] + 210 - 5 * i, box["y"] + 60 + 10 * i)
+    page.mouse.up()
+    _settle(page)
+    expect(page.get_by_text("its reconstruction")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Reconstruction error")).to_be_visible()
+    _no_exceptions(page)
+    _shoot(page, "draw")

@@ -4,6 +4,7 @@ across pages; Start/Stop/Resume/Save work; bad input is explained, never raised.
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -213,3 +214,34 @@ def test_generation_differs_between_seeds_and_for_a_vae_uses_the_prior():
     first = _image_urls(at)[-1]
     at.number_input(key="gen_seed").set_value(1).run()
     assert _image_urls(at)[-1] != first
+
+
+def _canvas_state(ink: np.ndarray) -> dict:
+    """The drawable canvas's widget value for a drawing (as the component sends it)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = (ink * 255).astype(np.uint8)[..., None]
+    rgba[..., 3] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"raw": {"version": "7.0.0", "objects": []}, "data": url}, "backgroundFit": None}
+
+
+def test_a_drawn_digit_is_reconstructed_scored_and_placed():
+    at = _page("views/draw.py").run()
+    assert not at.exception
+    assert any("Draw a digit on the black square" in i.value for i in at.info)
+    ink = np.zeros((280, 280), dtype=np.float32)
+    ink[40:240, 130:150] = 1.0  # a "1"
+    at.session_state["digit_canvas"] = _canvas_state(ink)
+    at.run()
+    assert not at.exception
+    captions = [e.proto.imgs[0].caption for e in at.get("image") if e.proto.imgs]
+    assert "its reconstruction" in captions and "its nearest training images in latent space" in captions
+    assert [m.label for m in at.metric] == ["Reconstruction error", "Unusual: worse than"]
+    assert 0.0 <= float(at.metric[1].value.rstrip(" %")) <= 100.0

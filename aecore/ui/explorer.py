@@ -167,3 +167,11 @@ def distances_to_data(ref: RunRef, codes: np.ndarray) -> np.ndarray:
 
 def decode_to_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
     return to_pixels(ref, decode_codes(ref.run().model, codes))
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring how well the test images are reconstructed…")
+def test_errors(ref: RunRef) -> np.ndarray:
+    """Per-image reconstruction error of the whole test split: the reference for anomaly scores."""
+    from aecore.drawing import reconstruction_errors
+
+    return reconstruction_errors(ref.run().model, ref.dataset().test.x)

@@ -18,4 +18,5 @@ PAGES = (
     PageSpec("views/train.py", "Train", ":material/model_training:"),
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
+    PageSpec("views/draw.py", "Draw", ":material/draw:"),
 )
