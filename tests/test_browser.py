@@ -218,3 +218,23 @@ def test_drawing_a_digit_shows_its_reconstruction(page):
     expect(page.get_by_text("Reconstruction error")).to_be_visible()
     _no_exceptions(page)
     _shoot(page, "draw")
+
+
+def test_dragging_the_pad_decodes_live(page):
+    _open(page, "Interpolate")
+    pad = page.get_by_test_id("drag-pad").first
+    expect(pad).to_be_visible()
+    caption = page.get_by_text(re.compile(r"^mix \d\.\d\d$"))
+    expect(caption).to_have_text("mix 0.50")
+    box = pad.bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, middle)
+    page.mouse.down()
+    for step in range(12):  # drag slowly to the right end: the image follows while dragging
+        page.mouse.move(box["x"] + box["width"] * (0.5 + 0.04 * step), middle)
+        page.wait_for_timeout(60)
+    page.mouse.move(box["x"] + box["width"] * 0.95, middle)
+    page.mouse.up()
+    expect(caption).to_have_text(re.compile(r"mix 0\.9\d"), timeout=15_000)
+    _no_exceptions(page)
+    _shoot(page, "interpolate-drag")

@@ -6,6 +6,7 @@ import streamlit as st
 from aecore.latent import bilinear_grid, interpolate, sample_codes
 from aecore.ui import explorer as ex
 from aecore.ui.charts import path_distance_figure
+from aecore.ui.pad import drag_pad
 from aecore.ui.widgets import image_strip, run_picker
 
 st.title("Interpolate and generate")
@@ -41,11 +42,17 @@ st.image(image_strip(ex.decode_to_pixels(ref, path_codes), scale=3), width="stre
          caption="decoded along the path, start to end")
 
 
+def set_alpha(uv: tuple[float, float]) -> None:
+    st.session_state["interp_alpha"] = round(uv[0], 2)
+
+
 @st.fragment
 def blend() -> None:
     left, right = st.columns([1, 3])
-    alpha = right.slider("Mix: drag from the start image (0) to the end image (1)", 0.0, 1.0, 0.5, 0.01,
-                         key="interp_alpha")
+    with right:
+        st.markdown("**Drag the handle** from the start image (left) to the end image (right):")
+        drag_pad("mix_pad", (st.session_state.get("interp_alpha", 0.5), 0.5), width=560, height=56, on_drag=set_alpha)
+        alpha = st.slider("Mix (the same, as a slider)", 0.0, 1.0, 0.5, 0.01, key="interp_alpha")
     code = interpolate(codes[start], codes[end], 101, spherical)[round(alpha * 100)][None]
     left.image(image_strip(ex.decode_to_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}")
     distances = ex.distances_to_data(ref, path_codes)
@@ -60,8 +67,31 @@ corner_columns = st.columns(5)
 corners = [choose(column, title, default, f"corner_{i}") for i, (column, title, default) in enumerate(zip(
     corner_columns[:4], ("Top left", "Top right", "Bottom left", "Bottom right"), (0, 1, 7, 9), strict=True))]
 n = corner_columns[4].slider("Grid size", 3, 15, 10, key="corner_n")
-grid = ex.decode_to_pixels(ref, bilinear_grid(codes[corners], n))
-st.image(image_strip(grid, scale=2, columns=n), width=560, caption="bilinear blend of the four codes (lecture 004)")
+corner_codes = codes[corners]
+grid_column, pad_column = st.columns([3, 2])
+grid_column.image(image_strip(ex.decode_to_pixels(ref, bilinear_grid(corner_codes, n)), scale=2, columns=n),
+                  width=560, caption="bilinear blend of the four codes (lecture 004)")
+
+
+def set_corner_mix(uv: tuple[float, float]) -> None:
+    st.session_state["corner_u"], st.session_state["corner_v"] = round(uv[0], 2), round(uv[1], 2)
+
+
+@st.fragment
+def corner_blend() -> None:
+    st.markdown("**Drag inside the square** to blend the four corners:")
+    drag_pad("corner_pad", (st.session_state.get("corner_u", 0.5), st.session_state.get("corner_v", 0.5)),
+             width=240, height=240, on_drag=set_corner_mix)
+    u = st.slider("left → right", 0.0, 1.0, 0.5, 0.01, key="corner_u")
+    v = st.slider("top → bottom", 0.0, 1.0, 0.5, 0.01, key="corner_v")
+    top_left, top_right, bottom_left, bottom_right = corner_codes.astype(np.float64)
+    code = (1 - v) * ((1 - u) * top_left + u * top_right) + v * ((1 - u) * bottom_left + u * bottom_right)
+    st.image(image_strip(ex.decode_to_pixels(ref, code[None].astype(np.float32)), scale=6), width=170,
+             caption=f"blend at ({u:.2f}, {v:.2f})")
+
+
+with pad_column:
+    corner_blend()
 
 st.subheader("Generate")
 count_column, noise_column, seed_column = st.columns(3)
