@@ -94,7 +94,9 @@ if run.config.model.variational and latent_dim == 2:
         st.image(quantile_grid, width="stretch", caption="rows and columns at the 5 %…95 % quantiles of N(0, 1)")
 
 csv_column, png_column = st.columns(2)
-projections = {"map": points}
+# the z columns hold plane coordinates already; a projected map adds its own (pca_x, tsne_x, ...), as the CLI does
+map_name = {"plane": "pca" if latent_dim > 2 else None, "dims": None}.get(mode, mode)
+projections = {map_name: points} if map_name else {}
 csv_column.download_button("Download the map as CSV", latent_csv_text(codes, labels, run.class_names, projections),
                            file_name=f"{path.name}-latent.csv", mime="text/csv", icon=":material/download:")
 if background is not None:

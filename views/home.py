@@ -39,5 +39,11 @@ st.subheader("The pages")
 st.markdown(
     "- **Train**: pick a preset and the sliders in the sidebar (latent size, noise factor, sparsity beta), "
     "press Start, and watch the loss, the reconstructions and the latent map change as it learns.\n"
+    "- **Explore**: the latent map (2-D codes, PCA, t-SNE or UMAP); click anywhere to decode that spot, see the "
+    "decoded grid under the map, nearest neighbours, selections; download the map as CSV.\n"
+    "- **Interpolate**: walk between two digits, drag a handle to blend them or four corners, and generate "
+    "new images.\n"
+    "- **Draw**: draw a digit and see what the model makes of it and where it lands.\n"
+    "- **Compare**: two runs' maps side by side (AE vs VAE, latent 2 vs 32).\n"
     "- The model chosen above is the one every page shows; your saved runs join the list."
 )

@@ -38,8 +38,10 @@ steps = options_column.slider("Steps", 3, 20, 10, key="interp_steps")
 spherical = options_column.toggle("Spherical (slerp), for a VAE's Gaussian prior", value=variational,
                                   key="interp_slerp")
 path_codes = interpolate(codes[start], codes[end], steps, spherical)
-st.image(image_strip(ex.decode_to_pixels(ref, path_codes), scale=3), width="stretch",
-         caption="decoded along the path, start to end")
+path_strip = image_strip(ex.decode_to_pixels(ref, path_codes), scale=3)
+st.image(path_strip, width="stretch", caption="decoded along the path, start to end")
+st.download_button("PNG of the path", ex.png_bytes(path_strip), file_name="interpolation.png", mime="image/png",
+                   icon=":material/image:", key="download_path")
 
 
 def set_alpha(uv: tuple[float, float]) -> None:
@@ -69,8 +71,10 @@ corners = [choose(column, title, default, f"corner_{i}") for i, (column, title, 
 n = corner_columns[4].slider("Grid size", 3, 15, 10, key="corner_n")
 corner_codes = codes[corners]
 grid_column, pad_column = st.columns([3, 2])
-grid_column.image(image_strip(ex.decode_to_pixels(ref, bilinear_grid(corner_codes, n)), scale=2, columns=n),
-                  width=560, caption="bilinear blend of the four codes (lecture 004)")
+corner_grid = image_strip(ex.decode_to_pixels(ref, bilinear_grid(corner_codes, n)), scale=2, columns=n)
+grid_column.image(corner_grid, width=560, caption="bilinear blend of the four codes (lecture 004)")
+grid_column.download_button("PNG of the grid", ex.png_bytes(corner_grid), file_name="four-corners.png",
+                            mime="image/png", icon=":material/image:", key="download_corners")
 
 
 def set_corner_mix(uv: tuple[float, float]) -> None:
@@ -104,4 +108,7 @@ else:
     noise = noise_column.slider("Noise around the 'From' image's code", 0.0, 3.0, 0.5, 0.1, key="gen_noise")
     generated = sample_codes(run.model.latent_dim, count, seed, around=codes[start], noise=noise)
     caption = "the 'From' image's code plus Gaussian noise (lecture 001)"
-st.image(image_strip(ex.decode_to_pixels(ref, generated), scale=3, columns=16), width="stretch", caption=caption)
+generated_grid = image_strip(ex.decode_to_pixels(ref, generated), scale=3, columns=16)
+st.image(generated_grid, width="stretch", caption=caption)
+st.download_button("PNG of these images", ex.png_bytes(generated_grid), file_name="generated.png", mime="image/png",
+                   icon=":material/image:", key="download_generated")

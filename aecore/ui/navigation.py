@@ -19,4 +19,5 @@ PAGES = (
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
     PageSpec("views/draw.py", "Draw", ":material/draw:"),
+    PageSpec("views/compare.py", "Compare", ":material/compare:"),
 )
