@@ -245,3 +245,15 @@ def test_a_drawn_digit_is_reconstructed_scored_and_placed():
     assert "its reconstruction" in captions and "its nearest training images in latent space" in captions
     assert [m.label for m in at.metric] == ["Reconstruction error", "Unusual: worse than"]
     assert 0.0 <= float(at.metric[1].value.rstrip(" %")) <= 100.0
+
+
+def test_a_point_picked_on_the_map_becomes_an_interpolation_end():
+    at = _page("views/explore.py").run()
+    _click(at, 0.0, 0.0, curve=1, index=3)  # a data point: row 3 of the map's sample
+    picked = next(c.proto.imgs[0].caption for c in at.get("image") if c.proto.imgs and
+                  (c.proto.imgs[0].caption or "").startswith("test image "))
+    next(b for b in at.button if b.label == "Interpolate to it").click().run()
+    at.switch_page("views/interpolate.py").run()
+    assert not at.exception and not at.warning
+    assert f"test #{picked.removeprefix('test image ')}" in [
+        c.proto.imgs[0].caption for c in at.get("image") if c.proto.imgs]

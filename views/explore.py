@@ -65,15 +65,22 @@ if plane is None:
 
 with detail_column:
     query = None
-    if pick.position is not None and plane is not None:
+    if pick.rows:  # a data point: show the image itself
+        query = codes[list(pick.rows[:1])]
+        picked = int(indices[pick.rows[0]])
+        st.image(image_strip(ex.test_pixels(ref, np.array([picked])), scale=8), width=220,
+                 caption=f"test image {picked}")
+        start_button, end_button = st.columns(2)
+        remember = st.session_state.__setitem__
+        start_button.button("Interpolate from it", on_click=remember, args=("interp_a_index", picked),
+                            help="Sets the start image on the Interpolate page")
+        end_button.button("Interpolate to it", on_click=remember, args=("interp_b_index", picked),
+                          help="Sets the end image on the Interpolate page")
+    elif pick.position is not None and plane is not None:  # empty space: decode it
         query = plane.lift(np.array([pick.position]))
         decoded = ex.decode_plane_points(ref, plane, np.array([pick.position]))
         st.image(image_strip(decoded, scale=8), width=220,
                  caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})")
-    elif pick.rows:
-        query = codes[list(pick.rows[:1])]
-        st.image(image_strip(ex.test_pixels(ref, indices[list(pick.rows[:1])]), scale=8), width=220,
-                 caption=f"test image {indices[pick.rows[0]]}")
     else:
         st.info("Click anywhere on the map to decode that spot, or drag a box to select images.")
     if query is not None:

@@ -21,23 +21,26 @@ names = run.class_names or tuple(str(c) for c in classes)
 variational = run.config.model.variational
 
 
-def choose(column, title: str, default: int, key: str) -> int:
-    """A class and which image of it: returns a row of the sample."""
+def choose(column, title: str, default: int, key: str) -> np.ndarray:
+    """A class and which image of it, or a test image number (also set from the Explore map): its code."""
     label = column.selectbox(title, classes, index=classes.index(default) if default in classes else 0,
                              format_func=lambda c: names[c] if c < len(names) else str(c), key=f"{key}_class")
     nth = column.number_input("which one", 0, 999, 0, key=f"{key}_nth")
-    row = ex.image_of_class(labels, label, nth)
-    column.image(image_strip(ex.test_pixels(ref, indices[[row]]), scale=4), width=112)
-    return row
+    index = column.number_input("or test image #", 0, len(ref.dataset().test) - 1, value=None, key=f"{key}_index",
+                                placeholder="a number, or pick one on Explore")
+    if index is None:
+        index = int(indices[ex.image_of_class(labels, label, nth)])
+    column.image(image_strip(ex.test_pixels(ref, np.array([index])), scale=4), width=112, caption=f"test #{index}")
+    return ex.test_codes(ref, [index])[0]
 
 
 st.subheader("Between two images")
 start_column, end_column, options_column = st.columns([1, 1, 2])
-start, end = choose(start_column, "From", 7, "interp_a"), choose(end_column, "To", 1, "interp_b")
+start_code, end_code = choose(start_column, "From", 7, "interp_a"), choose(end_column, "To", 1, "interp_b")
 steps = options_column.slider("Steps", 3, 20, 10, key="interp_steps")
 spherical = options_column.toggle("Spherical (slerp), for a VAE's Gaussian prior", value=variational,
                                   key="interp_slerp")
-path_codes = interpolate(codes[start], codes[end], steps, spherical)
+path_codes = interpolate(start_code, end_code, steps, spherical)
 path_strip = image_strip(ex.decode_to_pixels(ref, path_codes), scale=3)
 st.image(path_strip, width="stretch", caption="decoded along the path, start to end")
 st.download_button("PNG of the path", ex.png_bytes(path_strip), file_name="interpolation.png", mime="image/png",
@@ -55,7 +58,7 @@ def blend() -> None:
         st.markdown("**Drag the handle** from the start image (left) to the end image (right):")
         drag_pad("mix_pad", (st.session_state.get("interp_alpha", 0.5), 0.5), width=560, height=56, on_drag=set_alpha)
         alpha = st.slider("Mix (the same, as a slider)", 0.0, 1.0, 0.5, 0.01, key="interp_alpha")
-    code = interpolate(codes[start], codes[end], 101, spherical)[round(alpha * 100)][None]
+    code = interpolate(start_code, end_code, 101, spherical)[round(alpha * 100)][None]
     left.image(image_strip(ex.decode_to_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}")
     distances = ex.distances_to_data(ref, path_codes)
     typical = float(np.median(ex.distances_to_data(ref, codes[:200])))
@@ -66,10 +69,9 @@ blend()
 
 st.subheader("Between four corners")
 corner_columns = st.columns(5)
-corners = [choose(column, title, default, f"corner_{i}") for i, (column, title, default) in enumerate(zip(
-    corner_columns[:4], ("Top left", "Top right", "Bottom left", "Bottom right"), (0, 1, 7, 9), strict=True))]
+corner_codes = np.stack([choose(column, title, default, f"corner_{i}") for i, (column, title, default) in enumerate(
+    zip(corner_columns[:4], ("Top left", "Top right", "Bottom left", "Bottom right"), (0, 1, 7, 9), strict=True))])
 n = corner_columns[4].slider("Grid size", 3, 15, 10, key="corner_n")
-corner_codes = codes[corners]
 grid_column, pad_column = st.columns([3, 2])
 corner_grid = image_strip(ex.decode_to_pixels(ref, bilinear_grid(corner_codes, n)), scale=2, columns=n)
 grid_column.image(corner_grid, width=560, caption="bilinear blend of the four codes (lecture 004)")
@@ -106,7 +108,7 @@ if variational:
     caption = "codes drawn from the prior N(0, I): a VAE can generate"
 else:
     noise = noise_column.slider("Noise around the 'From' image's code", 0.0, 3.0, 0.5, 0.1, key="gen_noise")
-    generated = sample_codes(run.model.latent_dim, count, seed, around=codes[start], noise=noise)
+    generated = sample_codes(run.model.latent_dim, count, seed, around=start_code, noise=noise)
     caption = "the 'From' image's code plus Gaussian noise (lecture 001)"
 generated_grid = image_strip(ex.decode_to_pixels(ref, generated), scale=3, columns=16)
 st.image(generated_grid, width="stretch", caption=caption)

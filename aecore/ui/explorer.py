@@ -175,3 +175,8 @@ def test_errors(ref: RunRef) -> np.ndarray:
     from aecore.drawing import reconstruction_errors
 
     return reconstruction_errors(ref.run().model, ref.dataset().test.x)
+
+
+def test_codes(ref: RunRef, test_indices) -> np.ndarray:
+    """Codes of chosen test images (by their index in the test split): (M, L)."""
+    return encode_images(ref.run().model, ref.dataset().test.x[np.asarray(test_indices)])
