@@ -223,6 +223,8 @@ def test_drawing_a_digit_shows_its_reconstruction(page):
 def test_dragging_the_pad_decodes_live(page):
     _open(page, "Interpolate")
     pad = page.get_by_test_id("drag-pad").first
+    pad.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
     expect(pad).to_be_visible()
     caption = page.get_by_text(re.compile(r"^mix \d\.\d\d$"))
     expect(caption).to_have_text("mix 0.50")

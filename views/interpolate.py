@@ -56,8 +56,9 @@ def blend() -> None:
     left, right = st.columns([1, 3])
     with right:
         st.markdown("**Drag the handle** from the start image (left) to the end image (right):")
-        drag_pad("mix_pad", (st.session_state.get("interp_alpha", 0.5), 0.5), width=560, height=56, on_drag=set_alpha)
-        alpha = st.slider("Mix (the same, as a slider)", 0.0, 1.0, 0.5, 0.01, key="interp_alpha")
+        st.session_state.setdefault("interp_alpha", 0.5)  # set by the pad's callback too: no value= below
+        drag_pad("mix_pad", (st.session_state["interp_alpha"], 0.5), width=560, height=56, on_drag=set_alpha)
+        alpha = st.slider("Mix (the same, as a slider)", 0.0, 1.0, step=0.01, key="interp_alpha")
     code = interpolate(start_code, end_code, 101, spherical)[round(alpha * 100)][None]
     left.image(image_strip(ex.decode_to_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}")
     distances = ex.distances_to_data(ref, path_codes)
@@ -86,10 +87,12 @@ def set_corner_mix(uv: tuple[float, float]) -> None:
 @st.fragment
 def corner_blend() -> None:
     st.markdown("**Drag inside the square** to blend the four corners:")
-    drag_pad("corner_pad", (st.session_state.get("corner_u", 0.5), st.session_state.get("corner_v", 0.5)),
-             width=240, height=240, on_drag=set_corner_mix)
-    u = st.slider("left → right", 0.0, 1.0, 0.5, 0.01, key="corner_u")
-    v = st.slider("top → bottom", 0.0, 1.0, 0.5, 0.01, key="corner_v")
+    for key in ("corner_u", "corner_v"):
+        st.session_state.setdefault(key, 0.5)  # set by the pad's callback too: no value= below
+    drag_pad("corner_pad", (st.session_state["corner_u"], st.session_state["corner_v"]), width=240, height=240,
+             on_drag=set_corner_mix)
+    u = st.slider("left → right", 0.0, 1.0, step=0.01, key="corner_u")
+    v = st.slider("top → bottom", 0.0, 1.0, step=0.01, key="corner_v")
     top_left, top_right, bottom_left, bottom_right = corner_codes.astype(np.float64)
     code = (1 - v) * ((1 - u) * top_left + u * top_right) + v * ((1 - u) * bottom_left + u * bottom_right)
     st.image(image_strip(ex.decode_to_pixels(ref, code[None].astype(np.float32)), scale=6), width=170,
