@@ -257,3 +257,13 @@ def test_a_point_picked_on_the_map_becomes_an_interpolation_end():
     assert not at.exception and not at.warning
     assert f"test #{picked.removeprefix('test image ')}" in [
         c.proto.imgs[0].caption for c in at.get("image") if c.proto.imgs]
+
+
+def test_a_vae_offers_its_prior_grid_with_a_download():
+    at = _page("views/explore.py").run()
+    options = at.selectbox(key="run_picker").options
+    vae = next(i for i, option in enumerate(options) if "mnist-vae-latent2" in option)
+    at.selectbox(key="run_picker").select_index(vae).run()
+    assert not at.exception
+    assert any("quantiles" in (e.proto.imgs[0].caption or "") for e in at.get("image") if e.proto.imgs)
+    assert any(button.proto.label == "PNG of this grid" for button in at.get("download_button"))

@@ -55,7 +55,8 @@ if fresh.position is not None or fresh.rows:
 pick = st.session_state.get(pick_key, ex.MapPick())
 map_column, detail_column = st.columns([3, 2])
 figure = latent_map_figure(points, labels, run.class_names, axis_labels=axes, background=background, bounds=bounds,
-                           click_grid=ex.click_grid(bounds) if plane is not None else None, marker=pick.position)
+                           click_grid=ex.click_grid(bounds) if plane is not None else None, marker=pick.position,
+                           point_ids=indices)
 map_column.caption(f"{len(points)} test images, coloured by class. Click anywhere, or use the box and lasso tools.")
 map_column.plotly_chart(figure, key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         theme=None)
@@ -99,6 +100,8 @@ if run.config.model.variational and latent_dim == 2:
         n = st.slider("Grid size", 5, 30, 20, key="explore_quantile_grid")
         quantile_grid = ex.manifold_image(ref, ex.plane_for(codes, "dims"), gaussian_quantile_points(n), n)
         st.image(quantile_grid, width="stretch", caption="rows and columns at the 5 %…95 % quantiles of N(0, 1)")
+        st.download_button("PNG of this grid", ex.png_bytes(quantile_grid), file_name=f"{path.name}-prior-grid.png",
+                           mime="image/png", icon=":material/image:", key="download_quantile_grid")
 
 csv_column, png_column = st.columns(2)
 # the z columns hold plane coordinates already; a projected map adds its own (pca_x, tsne_x, ...), as the CLI does

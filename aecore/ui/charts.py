@@ -64,12 +64,14 @@ DATA_TRACE = 1  # curve number of the data points in latent_map_figure (0 is the
 def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
                       axis_labels: tuple[str, str], click_grid: np.ndarray | None = None,
                       background=None, bounds: tuple[float, float, float, float] | None = None,
-                      marker: tuple[float, float] | None = None, title: str = "") -> go.Figure:
+                      marker: tuple[float, float] | None = None, title: str = "",
+                      point_ids: np.ndarray | None = None) -> go.Figure:
     """The latent map: one trace of points coloured by class (so point indices are row indices).
 
     ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
     space still selects something (Plotly reports points, not positions); ``background`` (a PIL
-    image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot.
+    image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot;
+    ``point_ids`` (e.g. test-set indices) are shown on hover instead of row numbers.
     """
     fig = go.Figure()
     grid = click_grid if click_grid is not None else np.zeros((0, 2))
@@ -81,8 +83,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
         x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images",
         marker={"color": [class_color(label) for label in labels.tolist()], "size": 7, "opacity": 0.85,
                 "line": {"width": 0}},
-        customdata=np.column_stack([labels, np.arange(len(labels))]),
-        hovertext=names, hovertemplate="class %{hovertext}<br>point %{customdata[1]}<extra></extra>"))
+        customdata=np.column_stack([labels, np.arange(len(labels)) if point_ids is None else point_ids]),
+        hovertext=names, hovertemplate="class %{hovertext}<br>image #%{customdata[1]}<extra></extra>"))
     for label in np.unique(labels):  # legend entries only: the data stays in one trace
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=names[int(np.argmax(labels == label))],
                                  marker={"color": class_color(label), "size": 10}, hoverinfo="skip"))
