@@ -9,14 +9,10 @@ from aecore.latent import encode_images, nearest_neighbours
 from aecore.projection import METHODS
 from aecore.ui import explorer as ex
 from aecore.ui.charts import latent_map_figure
-from aecore.ui.widgets import image_strip, run_picker
+from aecore.ui.widgets import image_strip
 
 st.title("Draw a digit")
-path = run_picker()
-if path is None:
-    st.stop()
-ref = ex.RunRef.of(path)
-run = ref.run()
+path, ref, run = ex.chosen_run()
 if tuple(run.model.input_shape) != (1, 28, 28):
     st.info("Drawing works with models of 28x28 grey images (MNIST or Fashion-MNIST): pick one above.")
     st.stop()

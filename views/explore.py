@@ -7,14 +7,10 @@ from aecore.latent import gaussian_quantile_points, latent_csv_text, nearest_nei
 from aecore.projection import METHODS
 from aecore.ui import explorer as ex
 from aecore.ui.charts import DATA_TRACE, latent_map_figure
-from aecore.ui.widgets import image_strip, run_picker
+from aecore.ui.widgets import image_strip
 
 st.title("Explore the latent space")
-path = run_picker()
-if path is None:
-    st.stop()
-ref = ex.RunRef.of(path)
-run = ref.run()
+path, ref, run = ex.chosen_run()
 latent_dim = run.model.latent_dim
 modes = {"plane": "2-D codes" if latent_dim == 2 else "PCA plane"}
 if latent_dim > 2:

@@ -7,14 +7,10 @@ from aecore.latent import bilinear_grid, interpolate, sample_codes
 from aecore.ui import explorer as ex
 from aecore.ui.charts import path_distance_figure
 from aecore.ui.pad import drag_pad
-from aecore.ui.widgets import image_strip, run_picker
+from aecore.ui.widgets import image_strip
 
 st.title("Interpolate and generate")
-path = run_picker()
-if path is None:
-    st.stop()
-ref = ex.RunRef.of(path)
-run = ref.run()
+path, ref, run = ex.chosen_run()
 codes, labels, indices = ex.encoded_test_sample(ref, 2000)
 classes = sorted(set(labels.tolist()))
 names = run.class_names or tuple(str(c) for c in classes)

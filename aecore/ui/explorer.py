@@ -18,6 +18,7 @@ from aecore.data import Dataset
 from aecore.latent import LatentPlane, decode_codes, encode_images, grid_points
 from aecore.projection import Projection, project, sample_indices
 from aecore.ui.loaders import display_dataset, display_run
+from aecore.ui.widgets import run_picker
 
 NEIGHBOUR_BANK_SIZE = 10_000  # training codes searched for nearest neighbours
 CLICK_GRID_SIZE = 41  # invisible points per side laid over the plane for click-anywhere
@@ -41,6 +42,15 @@ class RunRef:
 
     def dataset(self) -> Dataset:
         return display_dataset(self.run().config.data)
+
+
+def chosen_run() -> tuple[Path, RunRef, LoadedRun]:
+    """Draw the run picker and return the chosen run; stops the page when there is no run at all."""
+    path = run_picker()
+    if path is None:
+        st.stop()
+    ref = RunRef.of(path)
+    return path, ref, ref.run()
 
 
 @st.cache_data(max_entries=16, show_spinner="Encoding the test images…")
