@@ -53,7 +53,8 @@ map_column, detail_column = st.columns([3, 2])
 figure = latent_map_figure(points, labels, run.class_names, axis_labels=axes, background=background, bounds=bounds,
                            click_grid=ex.click_grid(bounds) if plane is not None else None, marker=pick.position,
                            point_ids=indices)
-map_column.caption(f"{len(points)} test images, coloured by class. Click anywhere, or use the box and lasso tools.")
+how = "Click anywhere" if plane is not None else "Click a point"
+map_column.caption(f"{len(points)} test images, coloured by class. {how}, or use the box and lasso tools.")
 map_column.plotly_chart(figure, key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"),
                         theme=None)
 if plane is None:
@@ -79,7 +80,8 @@ with detail_column:
         st.image(image_strip(decoded, scale=8), width=220,
                  caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})")
     else:
-        st.info("Click anywhere on the map to decode that spot, or drag a box to select images.")
+        st.info("Click anywhere on the map to decode that spot, or drag a box to select images." if plane is not None
+                else "Click a point to see its image and neighbours, or drag a box to select images.")
     if query is not None:
         k = st.slider("Nearest training images", 1, 20, 8, key="explore_k")
         bank, bank_indices = ex.training_bank(ref)
