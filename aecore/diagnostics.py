@@ -112,3 +112,26 @@ def psnr(reference: np.ndarray, image: np.ndarray, max_value: float = 1.0) -> fl
     reference, image = np.asarray(reference, dtype=np.float64), np.asarray(image, dtype=np.float64)
     mse = ((reference - image) ** 2).reshape(len(reference), -1).mean(axis=1)
     return float(np.mean(10 * np.log10(max_value ** 2 / np.maximum(mse, 1e-12))))
+
+
+def denoise(model: AutoEncoder, clean: torch.Tensor, kind: str, level: float, seed: int = 0,
+            value_range: tuple[float, float] = (0.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
+    """Corrupt ``clean`` images (N, C, H, W) with ``kind`` noise at ``level`` and reconstruct them:
+    returns (noisy, denoised), in the model's input space."""
+    from aecore.objectives import corrupt
+
+    noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(seed), value_range)
+    model.eval()
+    with torch.inference_mode():
+        return noisy, model.reconstruct(noisy)
+
+
+def psnr_against_noise(model: AutoEncoder, clean: torch.Tensor, kind: str, levels, seed: int = 0,
+                       to_pixels=lambda t: t.numpy()) -> list[tuple[float, float, float]]:
+    """(level, PSNR of the noisy input, PSNR of the denoised output) against the clean images, per level."""
+    reference = to_pixels(clean)
+    rows = []
+    for level in levels:
+        noisy, denoised = denoise(model, clean, kind, float(level), seed)
+        rows.append((float(level), psnr(reference, to_pixels(noisy)), psnr(reference, to_pixels(denoised))))
+    return rows

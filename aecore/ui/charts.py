@@ -117,3 +117,45 @@ def path_distance_figure(distances: np.ndarray, typical: float, position: float 
         fig.add_vline(x=position, line={"color": "#117733", "width": 3})
     fig.update_yaxes(title="distance to data", rangemode="tozero")
     return _layout(fig, "Where the decoder leaves the data", height=340)
+
+
+def activation_histogram(rho_hat: np.ndarray, rho: float | None, title: str) -> go.Figure:
+    """Histogram of each code unit's mean activation, with the sparsity target rho when there is one."""
+    fig = go.Figure(go.Histogram(x=rho_hat, nbinsx=40, marker={"color": "#332288"}, name="units"))
+    if rho is not None:
+        fig.add_vline(x=rho, line={"color": "#CC6677", "dash": "dash", "width": 3},
+                      annotation_text=f"target ρ = {rho:g}", annotation_font_size=16)
+    fig.update_xaxes(title="mean activation ρ̂ of a unit")
+    fig.update_yaxes(title="units")
+    return _layout(fig, title, height=340)
+
+
+def bar_figure(values: np.ndarray, title: str, x_title: str, y_title: str, threshold: float | None = None) -> go.Figure:
+    """One bar per item (e.g. KL per latent dimension), with an optional threshold line."""
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(values))], y=values, marker={"color": "#117733"}))
+    if threshold is not None:
+        fig.add_hline(y=threshold, line={"color": "#CC6677", "dash": "dash", "width": 3})
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height=340)
+
+
+def psnr_figure(rows: list[tuple[float, float, float]], kind: str) -> go.Figure:
+    """PSNR of noisy inputs and of their reconstructions against the noise level."""
+    levels, noisy, denoised = (list(column) for column in zip(*rows, strict=True))
+    fig = go.Figure([
+        go.Scatter(x=levels, y=noisy, mode="lines+markers", name="noisy input", line={"color": "#CC6677", "width": 3}),
+        go.Scatter(x=levels, y=denoised, mode="lines+markers", name="denoised", line={"color": "#117733", "width": 4}),
+    ])
+    fig.update_xaxes(title=f"{kind.replace('_', ' ')} noise level")
+    fig.update_yaxes(title="PSNR against the clean image (dB)")
+    return _layout(fig, "Higher is cleaner", height=360)
+
+
+def heatmap_figure(values: np.ndarray, rows: list[str], columns: list[str], title: str) -> go.Figure:
+    """A labelled heatmap with each cell's value written in it."""
+    fig = go.Figure(go.Heatmap(z=values, x=columns, y=rows, colorscale="Viridis", text=np.round(values, 1),
+                               texttemplate="%{text}", textfont={"size": 18}, colorbar={"title": "dB"}))
+    fig.update_xaxes(title="test noise level")
+    fig.update_yaxes(title="trained with")
+    return _layout(fig, title, height=120 + 60 * len(rows))

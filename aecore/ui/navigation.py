@@ -20,4 +20,6 @@ PAGES = (
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
     PageSpec("views/draw.py", "Draw", ":material/draw:"),
     PageSpec("views/compare.py", "Compare", ":material/compare:"),
+    PageSpec("views/inside.py", "Inside", ":material/neurology:"),
+    PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),
 )
