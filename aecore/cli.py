@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     knobs.add_argument("--optimizer", choices=OPTIMIZERS)
     knobs.add_argument("--seed", type=int)
     knobs.add_argument("--device", help="auto (default), cpu or cuda")
+    knobs.add_argument("--layerwise-epochs", type=int,
+                       help="greedy layer-wise pre-training epochs per layer pair first (MLP only; 0 = off)")
     train.add_argument("--out", type=Path, help="run folder to write (default checkpoints/runs/NAME-TIME)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -100,7 +102,7 @@ def _overrides(args: argparse.Namespace) -> dict:
             "noise_kind": args.noise_kind, "sparsity_beta": args.sparsity_beta,
             "sparsity_rho": args.sparsity_rho, "kl_beta": args.kl_beta, "epochs": args.epochs,
             "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
-            "device": args.device}
+            "device": args.device, "layerwise_epochs": args.layerwise_epochs}
 
 
 def default_run_folder(preset: str, dataset: str) -> Path:
@@ -148,6 +150,9 @@ def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
         if isinstance(event, Started):
             print(f"training {event.config.preset or 'run'} on {dataset.name}: {event.n_train} images, "
                   f"epochs {event.start_epoch + 1}-{event.epochs}, {event.device_name}")
+            if event.layerwise_losses:
+                print("greedy layer-wise pre-training, MSE per layer pair: "
+                      + ", ".join(f"{loss:.4g}" for loss in event.layerwise_losses))
             total = (event.epochs - event.start_epoch) * event.steps_per_epoch
             bar = tqdm(total=total, unit="step", disable=quiet, dynamic_ncols=True, file=sys.stderr)
         elif isinstance(event, Step):

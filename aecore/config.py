@@ -169,6 +169,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # "auto" picks CUDA when available, else CPU
     preview_count: int = 8  # fixed train and test images reconstructed after every epoch
+    layerwise_epochs: int = 0  # greedy layer-wise pre-training epochs per layer pair before training (lecture 002)
 
     def __post_init__(self) -> None:
         _check_range("train", "epochs", self.epochs, 1, 1_000_000, integer=True)
@@ -181,6 +182,7 @@ class TrainConfig:
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
             raise ConfigError(f"train.device must be 'auto', 'cpu' or 'cuda[:N]'; got {self.device!r}")
         _check_range("train", "preview_count", self.preview_count, 0, 64, integer=True)
+        _check_range("train", "layerwise_epochs", self.layerwise_epochs, 0, 1000, integer=True)
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,9 @@ class RunConfig:
         if obj.reconstruction == "bce" and self.data.normalization == "standard":
             raise ConfigError("objective.reconstruction 'bce' needs targets in [0, 1]: use "
                               "data.normalization 'unit', or reconstruction 'mse'")
+        if self.train.layerwise_epochs and (model.arch != "mlp" or model.variational):
+            raise ConfigError("train.layerwise_epochs needs a plain (non-variational) MLP autoencoder: greedy "
+                              "layer-wise pre-training stacks fully connected layers")
         if self.data.normalization == "standard" and model.output_activation == "sigmoid":
             raise ConfigError("data.normalization 'standard' gives targets outside [0, 1]: use "
                               "model.output_activation 'linear'")
@@ -264,6 +269,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "optimizer": ("train", "optimizer"),
     "seed": ("train", "seed"),
     "device": ("train", "device"),
+    "layerwise_epochs": ("train", "layerwise_epochs"),
 }
 
 

@@ -27,6 +27,7 @@ class Started:
     n_val: int
     device: str  # "cpu", "cuda:0", ...
     device_name: str  # human-readable, e.g. the GPU's name
+    layerwise_losses: tuple[float, ...] = ()  # each layer pair's MSE after greedy pre-training, if any
 
 
 @dataclass(frozen=True)

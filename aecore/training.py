@@ -172,8 +172,14 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
     code_idx = _preview_indices(len(dataset.test), max(100, min(LATENT_SAMPLE_COUNT,
                                                                 LATENT_SAMPLE_VALUES // values_per_image)))
     noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
+    layerwise_losses: tuple[float, ...] = ()
+    if config.train.layerwise_epochs and state.step == 0:
+        from aecore.layerwise import greedy_pretrain
+
+        layerwise_losses = tuple(greedy_pretrain(model, dataset.train.x, epochs=config.train.layerwise_epochs,
+                                                 lr=config.train.lr, batch_size=batch_size, seed=config.train.seed))
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
-                  str(device), device_description(device))
+                  str(device), device_description(device), layerwise_losses)
 
     last: Epoch | None = None
     latest_preview: Preview | None = None

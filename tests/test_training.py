@@ -199,3 +199,14 @@ def test_previews_arrive_within_long_epochs_at_most_once_per_interval(digits, mo
     monkeypatch.setattr(training, "PREVIEW_INTERVAL_S", 3600.0)
     events = list(fit(_state(digits, epochs=3, batch_size=256), digits))
     assert sum(e.preview is not None for e in events if isinstance(e, Step | Epoch)) == 2  # first and last
+
+
+def test_greedy_layerwise_pretraining_runs_before_the_first_epoch_as_an_option(digits):
+    config = preset_config("stacked-ae", dataset="digits", latent=8, epochs=1, layerwise_epochs=2)
+    state = TrainingState.create(config, digits.input_shape, "cpu")
+    events = list(fit(state, digits))
+    started = events[0]
+    assert len(started.layerwise_losses) == len(config.model.hidden) + 1
+    assert isinstance(events[-1], Finished)
+    with pytest.raises(ValueError, match="layerwise_epochs"):
+        preset_config("vae", layerwise_epochs=2)

@@ -31,6 +31,7 @@ class Keys:
     BATCH_SIZE = "sidebar_batch_size"
     LR = "sidebar_lr"
     OPTIMIZER = "sidebar_optimizer"
+    LAYERWISE = "sidebar_layerwise"
 
 
 FOLDER_CHOICE = "your image folder…"
@@ -65,6 +66,7 @@ def _values_of(config: RunConfig) -> dict:
         Keys.BATCH_SIZE: config.train.batch_size,
         Keys.LR: config.train.lr,
         Keys.OPTIMIZER: config.train.optimizer,
+        Keys.LAYERWISE: config.train.layerwise_epochs,
     }
 
 
@@ -135,6 +137,9 @@ def render_sidebar() -> None:
             settings[Keys.OPTIMIZER] = st.selectbox("Optimiser", OPTIMIZERS,
                                                     index=OPTIMIZERS.index(settings[Keys.OPTIMIZER]),
                                                     key=Keys.OPTIMIZER)
+            settings[Keys.LAYERWISE] = st.number_input(
+                "Greedy layer-wise pre-training (epochs per layer, 0 = off)", 0, 100, value=settings[Keys.LAYERWISE],
+                key=Keys.LAYERWISE, help="Lecture 002: train each layer pair as a shallow autoencoder first (MLP)")
 
 
 def current_config() -> SidebarChoice:
@@ -151,7 +156,7 @@ def current_config() -> SidebarChoice:
             state[Keys.PRESET], dataset=dataset, latent=state[Keys.LATENT], noise=state[Keys.NOISE],
             sparsity_beta=state[Keys.SPARSITY_BETA], sparsity_rho=state[Keys.SPARSITY_RHO],
             epochs=int(state[Keys.EPOCHS]), batch_size=int(state[Keys.BATCH_SIZE]), lr=float(state[Keys.LR]),
-            optimizer=state[Keys.OPTIMIZER])
+            optimizer=state[Keys.OPTIMIZER], layerwise_epochs=int(state[Keys.LAYERWISE]))
     except AecoreError as exc:
         return SidebarChoice(None, str(exc))
     return SidebarChoice(config, None)
