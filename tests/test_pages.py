@@ -267,3 +267,16 @@ def test_a_vae_offers_its_prior_grid_with_a_download():
     assert not at.exception
     assert any("quantiles" in (e.proto.imgs[0].caption or "") for e in at.get("image") if e.proto.imgs)
     assert any(button.proto.label == "PNG of this grid" for button in at.get("download_button"))
+
+
+def test_probes_show_an_accuracy_and_compare_few_labels():
+    at = _page("views/probes.py").run()
+    assert not at.exception
+    accuracy = float(at.metric[0].value.rstrip("%")) / 100
+    assert 0.5 < accuracy <= 1.0  # even a 2-number MNIST code is far better than chance (10 %)
+    at.select_slider(key="probe_k").set_value(1).run()
+    next(b for b in at.button if b.label == "Compare").click().run()
+    assert not at.exception
+    assert at.session_state["probe_result"][1] == 1
+    assert set(at.session_state["probe_result"][2]) == {"pre-trained code, frozen", "pre-trained, fine-tuned",
+                                                        "from scratch"}

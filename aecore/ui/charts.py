@@ -159,3 +159,13 @@ def heatmap_figure(values: np.ndarray, rows: list[str], columns: list[str], titl
     fig.update_xaxes(title="test noise level")
     fig.update_yaxes(title="trained with")
     return _layout(fig, title, height=120 + 60 * len(rows))
+
+
+def accuracy_figure(scores: dict[str, float], title: str) -> go.Figure:
+    """One bar per method, labelled with its accuracy."""
+    colors = ["#117733", "#44AA99", "#999999", "#332288"]
+    fig = go.Figure(go.Bar(x=list(scores), y=list(scores.values()), marker={"color": colors[:len(scores)]},
+                           text=[f"{value:.1%}" for value in scores.values()], textposition="outside",
+                           textfont={"size": 18}))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title="test accuracy")
+    return _layout(fig, title, height=380)

@@ -190,3 +190,14 @@ def test_errors(ref: RunRef) -> np.ndarray:
 def test_codes(ref: RunRef, test_indices) -> np.ndarray:
     """Codes of chosen test images (by their index in the test split): (M, L)."""
     return encode_images(ref.run().model, ref.dataset().test.x[np.asarray(test_indices)])
+
+
+@st.cache_data(max_entries=16, show_spinner="Training a softmax classifier on the codes…")
+def probe_accuracy(ref: RunRef) -> float:
+    """Test accuracy of a linear (softmax) probe on frozen codes of up to 10,000 training images."""
+    from aecore.probes import linear_probe_accuracy
+
+    data = ref.dataset()
+    bank, bank_indices = training_bank(ref)
+    test_codes = encode_images(ref.run().model, data.test.x)
+    return linear_probe_accuracy(bank, data.train.y[bank_indices].numpy(), test_codes, data.test.y.numpy())

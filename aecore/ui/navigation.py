@@ -22,4 +22,5 @@ PAGES = (
     PageSpec("views/compare.py", "Compare", ":material/compare:"),
     PageSpec("views/inside.py", "Inside", ":material/neurology:"),
     PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),
+    PageSpec("views/probes.py", "Probes", ":material/psychology:"),
 )
