@@ -280,3 +280,19 @@ def test_probes_show_an_accuracy_and_compare_few_labels():
     assert at.session_state["probe_result"][1] == 1
     assert set(at.session_state["probe_result"][2]) == {"pre-trained code, frozen", "pre-trained, fine-tuned",
                                                         "from scratch"}
+
+
+def test_every_lecture_lab_runs_with_one_click():
+    at = _page("views/labs.py").run()
+    assert not at.exception
+    for key in ("lab_toy", "lab_random", "lab_two_d", "lab_denoising"):
+        at.button(key=key).click().run()
+        assert not at.exception, key
+    texts = _texts(at)
+    assert texts.count("All five patterns reconstructed exactly after binarising: **yes**") == 2
+    assert [m.label for m in at.metric] == ["Mean hidden activation"] * 3
+    undercomplete, overcomplete, sparse = (float(m.value) for m in at.metric)
+    assert sparse < overcomplete  # the KL penalty keeps the 144 units quieter
+    captions = [e.proto.imgs[0].caption for e in at.get("image") if e.proto.imgs]
+    assert "the 20x20 manifold over the plane" in captions
+    assert "30 % of pixels dropped, denoised, original" in captions

@@ -8,7 +8,7 @@ from aecore.registry import build_model
 from aecore.ui import explorer as ex
 from aecore.ui.charts import accuracy_figure
 
-st.title("What the code knows")
+st.title("Probes: what the code knows")
 path, ref, run = ex.chosen_run()
 data = ref.dataset()
 

@@ -201,3 +201,18 @@ def probe_accuracy(ref: RunRef) -> float:
     bank, bank_indices = training_bank(ref)
     test_codes = encode_images(ref.run().model, data.test.x)
     return linear_probe_accuracy(bank, data.train.y[bank_indices].numpy(), test_codes, data.test.y.numpy())
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def trained_preset(preset: str):
+    """A preset trained to the end once per server (the lecture labs): (model in eval mode, dataset)."""
+    from aecore.data import load_dataset
+    from aecore.presets import preset_config
+    from aecore.training import TrainingState, fit
+
+    config = preset_config(preset)
+    dataset = load_dataset(config.data)
+    state = TrainingState.create(config, dataset.input_shape, "cpu", class_names=dataset.class_names)
+    for _ in fit(state, dataset):
+        pass
+    return state.model.eval(), dataset

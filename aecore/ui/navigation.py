@@ -23,4 +23,5 @@ PAGES = (
     PageSpec("views/inside.py", "Inside", ":material/neurology:"),
     PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),
     PageSpec("views/probes.py", "Probes", ":material/psychology:"),
+    PageSpec("views/labs.py", "Lecture labs", ":material/school:"),
 )
