@@ -296,3 +296,34 @@ def test_every_lecture_lab_runs_with_one_click():
     captions = [e.proto.imgs[0].caption for e in at.get("image") if e.proto.imgs]
     assert "the 20x20 manifold over the plane" in captions
     assert "30 % of pixels dropped, denoised, original" in captions
+
+
+def _select_run(at: AppTest, name: str) -> AppTest:
+    options = at.selectbox(key="run_picker").options
+    return at.selectbox(key="run_picker").select_index(next(i for i, o in enumerate(options) if name in o)).run()
+
+
+def test_inside_shows_vae_diagnostics_and_the_lecture_000_layer_exercise():
+    at = _page("views/inside.py").run()
+    assert not at.exception
+    assert "mnist-sparse-ae" in str(at.selectbox(key="inside_compare").value)  # without vs with sparsity
+    at.number_input(key="inside_first").set_value(8).run()
+    assert not at.exception
+    _select_run(at, "mnist-conv-vae")
+    assert not at.exception
+    assert at.success or at.warning  # every dimension informative, or the collapse warning
+    assert any("Traversals" in m.value for m in at.markdown)
+    at.selectbox(key="layers_source").select("lecture-000-cae").run()
+    at.text_input(key="layers_shape_lecture-000-cae").set_value("3x224x224").run()
+    assert any("size after flatten: **1,024**" in m.value for m in at.markdown)
+    assert any("cannot be trained at this size" in w.value for w in at.warning)
+    at.text_input(key="layers_shape_lecture-000-cae").set_value("224x224").run()
+    assert not at.exception and any("CxHxW" in e.value for e in at.error)
+
+
+def test_the_denoising_lab_measures_psnr_and_fills_the_matrix():
+    at = _page("views/denoise.py").run()
+    _select_run(at, "mnist-denoising-ae")
+    assert not at.exception
+    noisy, denoised = (float(m.value.removesuffix(" dB")) for m in at.metric)
+    assert denoised > noisy  # a denoising autoencoder cleans noise of the kind it was trained on

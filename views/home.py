@@ -45,5 +45,9 @@ st.markdown(
     "new images.\n"
     "- **Draw**: draw a digit and see what the model makes of it and where it lands.\n"
     "- **Compare**: two runs' maps side by side (AE vs VAE, latent 2 vs 32).\n"
+    "- **Inside**: weights as images, activations and sparsity, VAE diagnostics, every layer's shape.\n"
+    "- **Denoising lab**: noisy → denoised → clean, measured in PSNR, and train noise against test noise.\n"
+    "- **Probes**: how well a linear classifier reads the labels from the code; pre-training with few labels.\n"
+    "- **Lecture labs**: each lecture's exercise, one click each, with what to notice.\n"
     "- The model chosen above is the one every page shows; your saved runs join the list."
 )

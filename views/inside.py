@@ -40,15 +40,16 @@ with weights_tab:
         st.image(image_strip(shown, scale=3 if filters.shape[-1] >= 10 else 12, columns=20), width="stretch")
 
 
-def activation_view(run_ref: ex.RunRef, heading: str) -> None:
+def activation_view(run_ref: ex.RunRef, heading: str, first: int) -> None:
     loaded = run_ref.run()
     codes, _, indices = ex.encoded_test_sample(run_ref, 1000)
+    chosen = slice(first, first + 8)
     objective = loaded.config.objective
     rho = objective.sparsity_rho if objective.sparsity == "kl" else None
     st.markdown(f"**{heading}**: {loaded.config.preset}, latent {loaded.model.latent_dim}"
                 + (f", KL sparsity β {objective.sparsity_beta:g} ρ {objective.sparsity_rho:g}" if rho else ""))
-    st.image(image_strip(ex.test_pixels(run_ref, indices[:8]), scale=2), width="stretch", caption="inputs")
-    pictures = codes_as_images(codes[:8])
+    st.image(image_strip(ex.test_pixels(run_ref, indices[chosen]), scale=2), width="stretch", caption="inputs")
+    pictures = codes_as_images(codes[chosen])
     pictures = (pictures - pictures.min()) / max(float(np.ptp(pictures)), 1e-12)
     st.image(image_strip(pictures, scale=max(2, 28 // pictures.shape[-1] * 2)), width="stretch",
              caption=f"their codes as {pictures.shape[2]}x{pictures.shape[3]} images (bright = active)")
@@ -61,13 +62,15 @@ def activation_view(run_ref: ex.RunRef, heading: str) -> None:
 with activations_tab:
     runs = available_runs()
     sparse_default = next((r for r in runs if "sparse" in r.name and r != path), runs[0])
-    other = st.selectbox("Side by side with", runs, index=runs.index(sparse_default), format_func=run_label,
-                         key="inside_compare")
+    other_column, first_column = st.columns([3, 1])
+    other = other_column.selectbox("Side by side with", runs, index=runs.index(sparse_default), format_func=run_label,
+                                   key="inside_compare")
+    first = first_column.number_input("Inputs from sample image #", 0, 992, 0, step=8, key="inside_first")
     left, right = st.columns(2)
     with left:
-        activation_view(ref, "This run")
+        activation_view(ref, "This run", first)
     with right:
-        activation_view(ex.RunRef.of(other), "Compared with")
+        activation_view(ex.RunRef.of(other), "Compared with", first)
 
 with vae_tab:
     if not run.config.model.variational:
