@@ -60,6 +60,7 @@ class DataConfig:
     classes: tuple[int, ...] | None = None  # keep only these labels (lecture 003: 1, 5, 6)
     fraction: float = 1.0  # subsample the training split (lecture 004: 0.1)
     val_fraction: float = 0.1  # taken from the training split with ``seed``
+    test_fraction: float = 0.2  # held out of sets without a test split of their own (folders, digits, toys)
     normalization: str = "unit"  # "unit": pixels in [0, 1]; "standard": per-pixel z-scores
     image_size: int | None = None  # resize to a square of this side; None keeps the native size
     color: str | None = None  # "grey" or "rgb"; None keeps the native channels
@@ -75,6 +76,7 @@ class DataConfig:
                 raise ConfigError("data.classes must list at least one class, or be None for all")
         _check_range("data", "fraction", self.fraction, 0.0, 1.0, lo_open=True)
         _check_range("data", "val_fraction", self.val_fraction, 0.0, 0.9)
+        _check_range("data", "test_fraction", self.test_fraction, 0.05, 0.9)
         _check_choice("data", "normalization", self.normalization, NORMALIZATIONS)
         if self.image_size is not None:
             _check_range("data", "image_size", self.image_size, 2, 1024, integer=True)
@@ -254,6 +256,7 @@ OVERRIDES: dict[str, tuple[str, str]] = {
     "dataset": ("data", "name"),
     "classes": ("data", "classes"),
     "fraction": ("data", "fraction"),
+    "test_fraction": ("data", "test_fraction"),
     "image_size": ("data", "image_size"),
     "color": ("data", "color"),
     "normalization": ("data", "normalization"),

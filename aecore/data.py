@@ -51,6 +51,7 @@ class Split:
 
     x: torch.Tensor
     y: torch.Tensor
+    names: tuple[str, ...] | None = None  # file names, for image folders
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -108,7 +109,7 @@ class Dataset:
 
     def to(self, device: torch.device | str) -> Dataset:
         """The same dataset with every tensor on ``device``."""
-        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+        move = lambda s: Split(s.x.to(device), s.y.to(device), s.names)  # noqa: E731
         return replace(self, train=move(self.train), val=move(self.val), test=move(self.test))
 
 
@@ -122,6 +123,8 @@ class RawData:
     test_y: torch.Tensor
     class_names: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()
+    train_names: tuple[str, ...] | None = None  # file names, for image folders
+    test_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,8 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
     """Load, subset, split and normalise the dataset ``config`` describes, on ``device``."""
     raw = _load_raw(config)
     train_x, train_y, test_x, test_y = raw.train_x, raw.train_y, raw.test_x, raw.test_y
+    train_names = np.array(raw.train_names if raw.train_names is not None else [""] * len(train_y), dtype=object)
+    test_names = np.array(raw.test_names if raw.test_names is not None else [""] * len(test_y), dtype=object)
     if config.classes is not None:
         present = set(train_y.unique().tolist())
         missing = sorted(set(config.classes) - present)
@@ -179,8 +184,8 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
                             f"its labels are {sorted(present)}")
         keep = torch.tensor(config.classes)
         train_mask, test_mask = torch.isin(train_y, keep), torch.isin(test_y, keep)
-        train_x, train_y = train_x[train_mask], train_y[train_mask]
-        test_x, test_y = test_x[test_mask], test_y[test_mask]
+        train_x, train_y, train_names = train_x[train_mask], train_y[train_mask], train_names[train_mask.numpy()]
+        test_x, test_y, test_names = test_x[test_mask], test_y[test_mask], test_names[test_mask.numpy()]
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(train_y), generator=generator)
     n_keep = max(1, round(config.fraction * len(order)))
@@ -192,11 +197,13 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
     # indexing copies, so the cached raw tensors are never shared with the caller
     train_x, val_x, test_x = (_reshape(t, config) for t in (train_x[train_idx], train_x[val_idx], test_x.clone()))
     normalizer = Normalizer.fit(config.normalization, train_x)
+    named = raw.train_names is not None
+    names = lambda array, idx=None: tuple(array if idx is None else array[idx.numpy()]) if named else None  # noqa: E731
     return Dataset(
         name=config.name,
-        train=Split(normalizer.apply(train_x), train_y[train_idx]),
-        val=Split(normalizer.apply(val_x), train_y[val_idx]),
-        test=Split(normalizer.apply(test_x), test_y),
+        train=Split(normalizer.apply(train_x), train_y[train_idx], names(train_names, train_idx)),
+        val=Split(normalizer.apply(val_x), train_y[val_idx], names(train_names, val_idx)),
+        test=Split(normalizer.apply(test_x), test_y, names(test_names)),
         class_names=raw.class_names,
         normalizer=normalizer,
         skipped=raw.skipped,
@@ -358,30 +365,35 @@ def load_digits(config: DataConfig) -> RawData:
     bunch = sklearn_digits()
     x = torch.from_numpy(bunch.images).float().div_(16.0).unsqueeze(1)  # (1797, 1, 8, 8), 0..16 -> [0, 1]
     y = torch.from_numpy(bunch.target.astype(np.int64))
-    return _holdout(x, y, tuple(str(i) for i in range(10)), seed=config.seed)
+    return _holdout(x, y, tuple(str(i) for i in range(10)), seed=config.seed, test_fraction=config.test_fraction)
 
 
 def _holdout(x: torch.Tensor, y: torch.Tensor, class_names: tuple[str, ...], seed: int,
-             skipped: tuple[tuple[str, str], ...] = ()) -> RawData:
-    """Split a set without a test split into train and a seeded TEST_FRACTION test part."""
+             skipped: tuple[tuple[str, str], ...] = (), names: tuple[str, ...] | None = None,
+             test_fraction: float = TEST_FRACTION) -> RawData:
+    """Split a set without a test split into train and a seeded ``test_fraction`` test part."""
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + 1))
-    n_test = round(TEST_FRACTION * len(x)) if len(x) > 1 else 0
+    n_test = min(len(x) - 1, max(1, round(test_fraction * len(x)))) if len(x) > 1 else 0
     test, train = order[:n_test], order[n_test:]
-    return RawData(x[train], y[train], x[test], y[test], class_names, skipped)
+    pick = (lambda idx: tuple(names[i] for i in idx.tolist())) if names is not None else (lambda idx: None)
+    return RawData(x[train], y[train], x[test], y[test], class_names, skipped, pick(train), pick(test))
 
 
 # ---------------------------------------------------------------------------------------- image folders
+
+
+MAX_IMAGE_PIXELS = 40_000_000  # larger images are skipped before they are decoded (decompression bombs)
 
 
 def load_image_folder(root: Path, config: DataConfig) -> RawData:
     """A labelled image folder: ``root/<class name>/<image files>``.
 
     Images are converted to RGB (or grey with ``color="grey"``), centre-cropped
-    to a square and resized to ``image_size`` (default 64). Files that cannot be
-    read are skipped and listed in ``RawData.skipped`` with the reason.
+    to a square and resized to ``image_size`` (default 64); 16-bit, CMYK, palette
+    and transparent images are converted. Files that cannot be used (not an
+    image, empty, truncated, corrupt, too large) and empty class folders are
+    skipped and listed in ``RawData.skipped`` with the reason.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a folder")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -389,23 +401,69 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
         raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
     size = config.image_size or DEFAULT_FOLDER_IMAGE_SIZE
     mode = "L" if config.color == "grey" else "RGB"
-    images, labels, skipped = [], [], []
-    for label, class_dir in enumerate(class_dirs):
-        for path in sorted(p for p in class_dir.rglob("*") if p.is_file()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append((str(path), "not an image file type"))
-                continue
-            try:
-                with Image.open(path) as image:
-                    image = ImageOps.fit(ImageOps.exif_transpose(image).convert(mode), (size, size))
-                    pixels = np.asarray(image, dtype=np.uint8)
-            except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-                skipped.append((str(path), f"unreadable image ({type(exc).__name__})"))
-                continue
-            images.append(pixels.reshape(size, size, -1))
-            labels.append(label)
-    if not images:
+    per_class: list[tuple[str, list[np.ndarray], list[str]]] = []
+    skipped: list[tuple[str, str]] = []
+    for class_dir in class_dirs:
+        images, names = [], []
+        for path in sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            pixels, problem = _read_image(path, size, mode)
+            if problem:
+                skipped.append((str(path), problem))
+            else:
+                images.append(pixels)
+                names.append(str(path.relative_to(root)))
+        if images:
+            per_class.append((class_dir.name, images, names))
+        else:
+            skipped.append((str(class_dir), "no usable images in this class folder"))
+    if not per_class:
         raise DataError(f"image folder {root} has no readable images in {', '.join(IMAGE_SUFFIXES)}")
-    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)  # (N, C, S, S)
-    y = torch.tensor(labels, dtype=torch.int64)
-    return _holdout(x, y, tuple(p.name for p in class_dirs), seed=config.seed, skipped=tuple(skipped))
+    x = torch.from_numpy(np.stack([image for _, images, _ in per_class for image in images]))
+    x = x.permute(0, 3, 1, 2).float().div_(255.0)  # (N, S, S, C) uint8 -> (N, C, S, S) in [0, 1]
+    y = torch.tensor([label for label, (_, images, _) in enumerate(per_class) for _ in images], dtype=torch.int64)
+    names = tuple(name for _, _, class_names in per_class for name in class_names)
+    return _holdout(x, y, tuple(name for name, _, _ in per_class), seed=config.seed, skipped=tuple(skipped),
+                    names=names, test_fraction=config.test_fraction)
+
+
+def _read_image(path: Path, size: int, mode: str) -> tuple[np.ndarray | None, str | None]:
+    """(pixels (size, size, C) uint8, None), or (None, the reason the file cannot be used)."""
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, "not an image file type"
+    if path.stat().st_size == 0:
+        return None, "empty file"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    return None, f"too large ({image.width} x {image.height} pixels)"
+                image = _as_mode(ImageOps.exif_transpose(image), mode)
+                image = ImageOps.fit(image, (size, size))
+                return np.asarray(image, dtype=np.uint8).reshape(size, size, -1), None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None, "too large to decode safely (a possible decompression bomb)"
+    except UnidentifiedImageError:
+        return None, "not a readable image"
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated, corrupt, unsupported
+        return None, f"damaged or unsupported image ({type(exc).__name__})"
+
+
+def _as_mode(image, mode: str):
+    """Convert any PIL image to "L" or "RGB": 16-bit and float images are scaled to 8 bits, transparent
+    pixels are put on white, CMYK and palette images are converted."""
+    from PIL import Image
+
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        values = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+        image = Image.fromarray(values.astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return image.convert(mode)

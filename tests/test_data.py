@@ -379,7 +379,7 @@ def image_folder(tmp_path: Path) -> Path:
     dogs.mkdir()
     (root / ".hidden").mkdir()  # not a class
     Image.new("RGB", (20, 30), RED).save(cats / "a.png")
-    Image.new("RGBA", (40, 40), (*RED, 128)).save(cats / "b.png")
+    Image.new("RGBA", (40, 40), (*RED, 255)).save(cats / "b.png")
     palette = Image.new("P", (30, 20), 0)
     palette.putpalette([*RED, *BLUE] + [0] * (256 - 2) * 3)
     palette.save(cats / "c.png")
@@ -430,7 +430,7 @@ def test_image_folder_reports_skipped_files(image_folder: Path):
     skipped = dict(dataset.skipped)
     assert set(skipped) == {str(image_folder / "dogs" / "notes.txt"), str(image_folder / "dogs" / "broken.png")}
     assert "not an image" in skipped[str(image_folder / "dogs" / "notes.txt")]
-    assert "unreadable" in skipped[str(image_folder / "dogs" / "broken.png")]
+    assert "not a readable image" in skipped[str(image_folder / "dogs" / "broken.png")]
 
 
 def test_image_folder_skips_truncated_png(image_folder: Path):
