@@ -1,6 +1,7 @@
 """AppTest on the real app.py: every page renders; the sidebar reaches the engine and persists
 across pages; Start/Stop/Resume/Save work; bad input is explained, never raised."""
 
+import re
 import time
 from pathlib import Path
 
@@ -78,14 +79,22 @@ def test_choosing_a_preset_sets_the_sliders_and_the_sliders_set_the_next_run():
     assert at.selectbox(key=Keys.DATASET).value == "patterns-3x3" and at.slider(key=Keys.LATENT).value == 4
 
 
-def _wait_for(at: AppTest, text: str, timeout: float = 90) -> AppTest:
+def _wait_for(at: AppTest, pattern: str, timeout: float = 90) -> AppTest:
+    """Rerun until the page's text matches ``pattern`` (a regular expression), then once more so that the
+    buttons, drawn before the live view, reflect the same state."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         at.run()
-        if text in _texts(at):
-            return at
+        if re.search(pattern, _texts(at)):
+            return at.run()
         time.sleep(0.3)
-    raise AssertionError(f"{text!r} never appeared; page said:\n{_texts(at)}")
+    raise AssertionError(f"{pattern!r} never appeared; page said:\n{_texts(at)}")
+
+
+def _press(at: AppTest, label: str) -> AppTest:
+    button = next(b for b in at.button if b.label == label)
+    assert not button.disabled, f"{label} is disabled"
+    return button.click().run()
 
 
 def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
@@ -95,22 +104,23 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     at.slider(key=Keys.NOISE).set_value(0.3).run()
     at.slider(key=Keys.SPARSITY_BETA).set_value(0.5).run()
     at.number_input(key=Keys.EPOCHS).set_value(5000).run()
-    at.button[0].click().run()  # Start new run
-    at = _wait_for(at, "This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5")
-    _wait_for(at, "Training on CPU")
+    _press(at, "Start new run")
+    _wait_for(at, re.escape("This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5"))
+    _wait_for(at, r"Epoch [2-9]\d* of 5000")  # at least one epoch done: something to save
     assert not at.exception
-    next(b for b in at.button if b.label == "Stop").click().run()
-    at = _wait_for(at, "Stopped after")
-    next(b for b in at.button if b.label == "Resume").click().run()
+    _press(at, "Stop")
+    _wait_for(at, r"Stopped after [1-9]\d* epochs")
+    _press(at, "Resume")
     _wait_for(at, "Training on CPU")
-    next(b for b in at.button if b.label == "Stop").click().run()
-    at = _wait_for(at, "Stopped after")
+    _press(at, "Stop")
+    _wait_for(at, r"Stopped after [1-9]\d* epochs")
     at.text_input[0].set_value("apptest-run")
-    next(b for b in at.button if b.label == "Save run").click().run()
+    _press(at, "Save run")
     assert "Saved: pick **apptest-run**" in _texts(at)
     saved = load_run(user_runs / "apptest-run")
     assert saved.config.model.latent_dim == 3 and saved.config.objective.noise_factor == 0.3
     assert saved.config.objective.sparsity == "l1" and saved.config.objective.sparsity_beta == 0.5
+    assert saved.epochs >= 1
 
 
 def test_an_impossible_combination_is_explained_not_raised():
