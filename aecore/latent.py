@@ -170,24 +170,27 @@ def write_latent_csv(path: str | Path, codes: np.ndarray, labels: np.ndarray, cl
 
 
 def latent_csv_text(codes: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] = (),
-                    projections: dict[str, np.ndarray] | None = None) -> str:
-    """The same CSV as :func:`write_latent_csv`, as a string (for a download button)."""
+                    projections: dict[str, np.ndarray] | None = None, names: list[str] | None = None) -> str:
+    """The same CSV as :func:`write_latent_csv`, as a string (for a download button); ``names`` adds
+    a "file" column (image folders)."""
     import io
 
     buffer = io.StringIO()
-    write_latent_rows(buffer, codes, labels, class_names, projections)
+    write_latent_rows(buffer, codes, labels, class_names, projections, names)
     return buffer.getvalue()
 
 
 def write_latent_rows(handle, codes: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] = (),
-                      projections: dict[str, np.ndarray] | None = None) -> None:
+                      projections: dict[str, np.ndarray] | None = None, names: list[str] | None = None) -> None:
     projections = projections or {}
     writer = csv.writer(handle)
-    header = ["index", "label", "class", *(f"z{j}" for j in range(codes.shape[1]))]
+    header = ["index", *(["file"] if names is not None else []), "label", "class",
+              *(f"z{j}" for j in range(codes.shape[1]))]
     header += [f"{name}_{axis}" for name in projections for axis in ("x", "y")]
     writer.writerow(header)
     columns = [points for points in projections.values()]
     for index, (label, code) in enumerate(zip(np.asarray(labels).tolist(), codes, strict=True)):
         name = class_names[label] if 0 <= label < len(class_names) else str(label)
         extra = [f"{value:.6g}" for points in columns for value in points[index]]
-        writer.writerow([index, label, name, *(f"{value:.6g}" for value in code), *extra])
+        file = [names[index]] if names is not None else []
+        writer.writerow([index, *file, label, name, *(f"{value:.6g}" for value in code), *extra])

@@ -240,3 +240,37 @@ def test_dragging_the_pad_decodes_live(page):
     expect(caption).to_have_text(re.compile(r"mix 0\.9\d"), timeout=15_000)
     _no_exceptions(page)
     _shoot(page, "interpolate-drag")
+
+
+def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, server):
+    """...and the upload belongs to the session: closing the tab removes it once the session expires."""
+    from test_pages import _faces_zip
+
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server)
+    _settle(page)
+    _open(page, "Your images")
+    page.locator("input[type='file']").first.set_input_files(
+        files=[{"name": "faces.zip", "mimeType": "application/zip", "buffer": _faces_zip()}])
+    page.get_by_role("button", name="Use these images").click()
+    _settle(page)
+    expect(page.get_by_text(re.compile(r"angry: 6 images · happy: 6 images"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("1 file skipped", exact=False)).to_be_visible()
+    epochs = page.get_by_test_id("stMainBlockContainer").get_by_label("Epochs", exact=True)
+    epochs.fill("1")
+    epochs.press("Enter")
+    _settle(page)
+    page.get_by_role("button", name="Train on these images").click()
+    expect(page.get_by_text(re.compile("Finished 1 epochs"))).to_be_visible(timeout=90_000)
+    expect(page.get_by_role("button", name="Download codes and map as CSV")).to_be_visible(timeout=30_000)
+    _no_exceptions(page)
+    _shoot(page, "own-images")
+    upload = Path(re.search(r"folder:(\S+)", page.get_by_text("This run:").first.inner_text()).group(1))
+    assert upload.is_dir() and any(upload.rglob("*.png"))
+    context.close()
+    deadline = time.monotonic() + 30
+    while upload.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not upload.exists(), "the session's uploads outlived it"

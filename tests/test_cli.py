@@ -107,3 +107,19 @@ def test_the_module_entry_point_reports_errors_without_a_traceback():
     unknown = subprocess.run([sys.executable, "-m", "aecore", "train", "--bogus"],
                              capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "unrecognized arguments: --bogus" in unknown.stderr
+
+
+def test_train_on_a_labelled_image_folder_prints_skipped_files(tmp_path, capsys):
+    from PIL import Image
+
+    for label, color in (("cats", (200, 40, 40)), ("dogs", (40, 40, 200))):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (24, 20), color).save(tmp_path / "images" / label / f"{i}.png")
+    (tmp_path / "images" / "dogs" / "notes.txt").write_text("not an image")
+    assert main(["train", "--preset", "conv-ae", "--dataset", f"folder:{tmp_path / 'images'}", "--image-size", "16",
+                 "--epochs", "1", "--batch-size", "4", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    assert "notes.txt: not an image file type" in captured.err
+    run = load_run(tmp_path / "run")
+    assert run.class_names == ("cats", "dogs") and run.model.input_shape == (3, 16, 16)

@@ -337,3 +337,37 @@ def test_the_denoising_lab_measures_psnr_and_fills_the_matrix():
     assert not at.exception
     noisy, denoised = (float(m.value.removesuffix(" dB")) for m in at.metric)
     assert denoised > noisy  # a denoising autoencoder cleans noise of the kind it was trained on
+
+
+def _faces_zip() -> bytes:
+    """A tiny labelled set: 'happy' bright and 'angry' dark 20x20 images, plus a bad file."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label, level in (("happy", 220), ("angry", 40)):
+            for i in range(6):
+                image = io.BytesIO()
+                Image.new("RGB", (20, 20), (level, level - i * 5, 30)).save(image, format="PNG")
+                archive.writestr(f"faces/{label}/{i}.png", image.getvalue())
+        archive.writestr("faces/happy/broken.png", b"not an image")
+    return buffer.getvalue()
+
+
+def test_own_images_upload_train_map_and_export():
+    at = _page("views/own_images.py").run()
+    assert not at.exception
+    at.file_uploader(key="own_files").set_value([("faces.zip", _faces_zip(), "application/zip")]).run()
+    next(b for b in at.button if b.label == "Use these images").click().run()
+    assert not at.exception
+    assert "**angry**: 6 images · **happy**: 6 images" in _texts(at)
+    assert any("1 file skipped" in e.proto.label for e in at.expander)
+    at.select_slider(key="own_size").set_value(32).run()
+    at.number_input(key="own_epochs").set_value(2).run()
+    _press(at, "Train on these images")
+    _wait_for(at, r"Finished 2 epochs")
+    assert not at.exception
+    assert any(b.proto.label == "Download codes and map as CSV" for b in at.get("download_button"))

@@ -216,6 +216,15 @@ class TrainingJob:
                                      message=f"Saved as {name}")
         return path
 
+    def trained(self):
+        """(a copy of the model in eval mode, the dataset it trained on) once a run has trained and stopped;
+        None while training or before. The copy can be used freely while the job trains on."""
+        if self._snapshot.active or self._state is None or self._dataset is None or self._state.step == 0:
+            return None
+        import copy
+
+        return copy.deepcopy(self._state.model).eval(), self._dataset
+
     def snapshot(self) -> JobSnapshot:
         with self._lock:
             return self._snapshot

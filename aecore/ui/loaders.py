@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +51,16 @@ def _release_job(job: TrainingJob) -> None:
 def session_job() -> TrainingJob:
     """This browser session's training job; stopped when the session ends (the tab closed and expired)."""
     return TrainingJob(training_dataset)
+
+
+def _remove_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@st.cache_resource(scope="session", on_release=_remove_folder)
+def session_upload_folder() -> Path:
+    """A private folder for this browser session's uploads, deleted when the session ends."""
+    return Path(tempfile.mkdtemp(prefix="aecore-upload-"))
 
 
 def available_runs() -> list[Path]:

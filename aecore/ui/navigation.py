@@ -16,6 +16,7 @@ class PageSpec:
 PAGES = (
     PageSpec("views/home.py", "Home", ":material/home:", default=True),
     PageSpec("views/train.py", "Train", ":material/model_training:"),
+    PageSpec("views/own_images.py", "Your images", ":material/photo_library:"),
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
     PageSpec("views/draw.py", "Draw", ":material/draw:"),
