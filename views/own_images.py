@@ -22,7 +22,7 @@ from aecore.uploads import extract_zip, save_labelled_images
 
 SIZES = (32, 48, 64, 96, 128, 160, 192, 224)
 FOLDER_KEY, REPORT_KEY = "own_folder", "own_report"
-st.title("Your own images")
+st.title("Your images")
 st.caption("Lecture 000's homework: bring a folder of images per class (happy/ and angry/ faces, Tom & Jerry "
            "frames…), train a convolutional autoencoder on them, and see what it makes of them.")
 job = session_job()
