@@ -11,6 +11,7 @@ students queues on two CPU cores instead of thrashing them.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -221,8 +222,6 @@ class TrainingJob:
         None while training or before. The copy can be used freely while the job trains on."""
         if self._snapshot.active or self._state is None or self._dataset is None or self._state.step == 0:
             return None
-        import copy
-
         return copy.deepcopy(self._state.model).eval(), self._dataset
 
     def snapshot(self) -> JobSnapshot:
