@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint checkpoints clean-venv
+.PHONY: run test lint checkpoints bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(DEV_STAMP)
 # Retrain the shipped MNIST runs in checkpoints/pretrained (a few minutes on 2 CPU cores).
 checkpoints: $(RUNTIME_STAMP)
 	$(PY) -m aecore.pretrained
+
+# Benchmarks (figures, never pass/fail): writes bench/results.json and prints a table.
+bench: $(DEV_STAMP)
+	$(PY) -m bench
 
 clean-venv:
 	rm -rf $(VENV)

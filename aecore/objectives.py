@@ -34,7 +34,7 @@ EPSILON = 1e-6
 
 def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator | None = None,
             value_range: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
-    """A corrupted copy of ``x`` (never modified in place).
+    """A corrupted copy of ``x``, or ``x`` itself when there is no corruption (never modified in place).
 
     - ``gaussian``: x + level * N(0, 1), clipped to ``value_range`` (lecture 001's noise_factor)
     - ``masking``: each value set to 0 with probability ``level`` (lecture 002's multiplicative noise,
@@ -42,7 +42,7 @@ def corrupt(x: torch.Tensor, kind: str, level: float, generator: torch.Generator
     - ``salt_and_pepper``: each value set to the range's min or max with probability ``level``
     """
     if kind == "none" or level == 0:
-        return x.clone()
+        return x
     lo, hi = value_range
     if kind == "gaussian":
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)

@@ -1,0 +1,222 @@
+"""The measurements: each function returns a few named figures (seconds, milliseconds or ratios).
+
+Benchmarks are not tests: nothing here asserts a target. ``run(scale)`` runs
+them all at a scale ("full", "quick" or the tiny "smoke" the test suite uses).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aecore.checkpoints import PRETRAINED_DIR, load_run
+from aecore.data import load_dataset
+from aecore.latent import LatentPlane, decode_codes, encode_split, grid_points, interpolate, nearest_neighbours
+from aecore.presets import preset_config
+from aecore.registry import build_model
+from aecore.training import TrainingState, build_optimizer, device_description, fit, resolve_device
+from aecore.viz import mosaic, to_pil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big each measurement is."""
+
+    name: str
+    fit_fraction: float  # of MNIST's training split, for fit vs bare
+    epoch_fraction: float  # of MNIST's training split for epoch_s (scaled up to a full epoch)
+    epoch_presets: tuple[str, ...]
+    tsne_points: int
+    umap_points: int
+    repeats: int  # latency samples
+    cold_start: bool
+
+
+SCALES = {
+    "full": Scale("full", 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
+                  5000, 5000, 200, True),
+    "quick": Scale("quick", 0.1, 0.05, ("ae", "conv-ae"), 1000, 1000, 50, True),
+    "smoke": Scale("smoke", 0.01, 0.01, ("ae",), 200, 0, 5, False),
+}
+
+
+def _p50_ms(call: Callable[[], object], repeats: int) -> float:
+    call()  # warm up
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return float(np.median(samples))
+
+
+def fit_vs_bare(scale: Scale) -> dict:
+    """Throughput (images/s) of one fit() epoch against a bare PyTorch loop doing the same work."""
+    config = preset_config("ae", fraction=scale.fit_fraction, epochs=1)
+    data = load_dataset(config.data)
+    x = data.train.x
+
+    torch.manual_seed(0)
+    model = build_model(config.model, data.input_shape)
+    optimizer = build_optimizer(model.parameters(), config.train)
+    start = time.perf_counter()
+    order = torch.randperm(len(x))
+    for first in range(0, len(x), config.train.batch_size):  # the loop a tutorial would write
+        batch = x[order[first:first + config.train.batch_size]]
+        loss = torch.nn.functional.mse_loss(model(batch).recon, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    bare = len(x) / (time.perf_counter() - start)
+
+    state = TrainingState.create(config, data.input_shape, "cpu")
+    start = time.perf_counter()
+    for _ in fit(state, data):
+        pass
+    ours = len(x) / (time.perf_counter() - start)
+    return {"fit_images_per_s": round(ours), "bare_images_per_s": round(bare),
+            "fit_vs_bare_ratio": round(ours / bare, 3)}
+
+
+def epoch_seconds(scale: Scale) -> dict:
+    """Seconds for one MNIST epoch per preset (a fraction of one, scaled up in the quicker scales)."""
+    figures = {}
+    for preset in scale.epoch_presets:
+        config = preset_config(preset, fraction=scale.epoch_fraction, epochs=1)
+        data = load_dataset(config.data)
+        state = TrainingState.create(config, data.input_shape, "cpu")
+        start = time.perf_counter()
+        for _ in fit(state, data):
+            pass
+        figures[preset] = round((time.perf_counter() - start) / scale.epoch_fraction, 2)
+    return {"epoch_s": figures}
+
+
+def _codes(points: int) -> np.ndarray:
+    run = load_run(PRETRAINED_DIR / "mnist-ae-latent32")
+    data = load_dataset(run.config.data)
+    return encode_split(run.model, data.test)[:points]
+
+
+def tsne_against_sklearn(scale: Scale) -> dict:
+    """Our t-SNE (openTSNE, Barnes-Hut) against scikit-learn's TSNE defaults on the same codes."""
+    from sklearn.manifold import TSNE, trustworthiness
+
+    from aecore.projection import project
+
+    codes = _codes(scale.tsne_points)
+    start = time.perf_counter()
+    ours = project(codes, "tsne").points
+    ours_s = time.perf_counter() - start
+    start = time.perf_counter()
+    theirs = TSNE(random_state=0).fit_transform(codes)
+    theirs_s = time.perf_counter() - start
+    key = f"tsne_speedup_vs_sklearn_{scale.tsne_points // 1000}k" if scale.tsne_points >= 1000 else "tsne_speedup"
+    return {"tsne_s": round(ours_s, 2), "sklearn_tsne_s": round(theirs_s, 2), key: round(theirs_s / ours_s, 2),
+            "tsne_trustworthiness": round(float(trustworthiness(codes, ours, n_neighbors=5)), 4),
+            "sklearn_trustworthiness": round(float(trustworthiness(codes, theirs, n_neighbors=5)), 4)}
+
+
+def umap_seconds(scale: Scale) -> dict:
+    """UMAP's first fit in a fresh process (numba compiles) and a warm second fit."""
+    if not scale.umap_points:
+        return {}
+    script = ("import time, numpy as np, umap\n"
+              f"codes = np.random.default_rng(0).normal(size=({scale.umap_points}, 32)).astype(np.float32)\n"
+              "def timed():\n"
+              "    t = time.perf_counter(); umap.UMAP(random_state=0).fit_transform(codes)\n"
+              "    return time.perf_counter() - t\n"
+              "print(timed(), timed())\n")  # the first fit compiles, the second is warm
+    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=True)
+    first, warm = map(float, output.stdout.split()[-2:])
+    return {"umap_s": {"first": round(first, 2), "warm": round(warm, 2)}}
+
+
+def latencies(scale: Scale) -> dict:
+    """Interaction latencies on one CPU thread, as the dashboard serves them (median milliseconds)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = load_run(PRETRAINED_DIR / "mnist-ae-latent2")
+        codes = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
+        plane = LatentPlane.of_dimensions(codes)
+        bank = np.random.default_rng(1).normal(size=(10_000, 32)).astype(np.float32)
+
+        def grid_png() -> bytes:
+            images = decode_codes(run.model, plane.lift(grid_points((-3, 3), (-3, 3), 20)))
+            buffer = io.BytesIO()
+            to_pil(mosaic(images, 20, padding=0), scale=2).save(buffer, format="PNG", compress_level=1)
+            return buffer.getvalue()
+
+        return {
+            "decode_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, plane.lift(np.zeros((1, 2)))),
+                                           scale.repeats), 2),
+            "grid20_ms_p50": round(_p50_ms(grid_png, scale.repeats), 2),
+            "interp_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, interpolate(codes[0], codes[1], 10)),
+                                           scale.repeats), 2),
+            "neighbours_ms_p50": round(_p50_ms(lambda: nearest_neighbours(bank, bank[:1], 10), scale.repeats), 2),
+        }
+    finally:
+        torch.set_num_threads(threads)
+
+
+def cold_start(scale: Scale) -> dict:
+    """Seconds from `streamlit run` to the Home page drawn in headless Chromium (None without Chromium)."""
+    if not scale.cold_start or not Path("/usr/bin/chromium").exists():
+        return {"cold_start_s": None}
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+                               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu",
+                                                       "--disable-background-networking"])
+            page = browser.new_page()
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}", timeout=5000)
+                    break
+                except Exception:  # the server is not listening yet
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            page.get_by_role("heading", name="Autoencoder Lab").wait_for(timeout=120_000)
+            seconds = time.perf_counter() - start
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(15)
+    return {"cold_start_s": round(seconds, 2)}
+
+
+def run(scale_name: str) -> dict:
+    """Every measurement at one scale, plus the device and the peak memory of this process."""
+    scale = SCALES[scale_name]
+    results: dict = {"scale": scale.name, "device": device_description(resolve_device("auto")),
+                     "cpus": os.cpu_count()}
+    for measure in (latencies, fit_vs_bare, epoch_seconds, tsne_against_sklearn, umap_seconds, cold_start):
+        results.update(measure(scale))
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return results
+

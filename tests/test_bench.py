@@ -1,0 +1,22 @@
+"""The benchmark suite runs (a tiny smoke run); its figures are not checked against targets here."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke_run_writes_every_key(tmp_path):
+    out = tmp_path / "results.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    for key in ("fit_vs_bare_ratio", "epoch_s", "tsne_speedup", "tsne_trustworthiness", "sklearn_trustworthiness",
+                "decode_ms_p50", "grid20_ms_p50", "interp_ms_p50", "neighbours_ms_p50", "cold_start_s",
+                "peak_rss_mb", "device"):
+        assert key in figures, key
+    assert figures["fit_vs_bare_ratio"] > 0 and figures["decode_ms_p50"] > 0
+    assert "decode_ms_p50" in result.stdout  # the readable table
