@@ -6,13 +6,16 @@ compiles with numba and takes seconds): pages show a spinner for them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 NEIGHBOURS_FOR_PLACEMENT = 10
+NUMBA_CACHE = Path.home() / ".cache" / "aecore" / "numba"  # compiled UMAP code survives server restarts
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,26 @@ def _tsne(codes: np.ndarray, perplexity: float, seed: int) -> Projection:
                                      f"{NEIGHBOURS_FOR_PLACEMENT} nearest neighbours' positions")
 
 
-def _umap(codes: np.ndarray, seed: int) -> Projection:
+def _import_umap():
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(NUMBA_CACHE))  # read by numba when it is first imported
     import umap
+
+    return umap
+
+
+def warm_up_umap() -> float:
+    """Fit UMAP once on a small random set so numba compiles now, not when a user first asks for a map;
+    returns the seconds it took."""
+    import time
+
+    start = time.perf_counter()
+    codes = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+    _import_umap().UMAP(n_neighbors=10, random_state=0, n_jobs=1).fit_transform(codes)
+    return time.perf_counter() - start
+
+
+def _umap(codes: np.ndarray, seed: int) -> Projection:
+    umap = _import_umap()
 
     reducer = umap.UMAP(n_neighbors=min(15, len(codes) - 1), random_state=seed, n_jobs=1)
     points = reducer.fit_transform(codes)

@@ -131,3 +131,9 @@ def test_projections_keep_clusters_apart_and_place_new_points(method):
     assert np.linalg.norm(first - second) > 3 * spread
     placed = result.place(codes[:1] + 0.01)
     assert np.linalg.norm(placed[0] - first) < np.linalg.norm(placed[0] - second)
+
+
+def test_umap_warm_up_compiles_without_error():
+    from aecore.projection import warm_up_umap
+
+    assert warm_up_umap() > 0

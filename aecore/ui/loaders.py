@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,17 @@ def _release_job(job: TrainingJob) -> None:
 def session_job() -> TrainingJob:
     """This browser session's training job; stopped when the session ends (the tab closed and expired)."""
     return TrainingJob(training_dataset)
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_in_background() -> threading.Thread:
+    """Once per server process: compile UMAP's numba code in a background thread, so that the first
+    UMAP map a user asks for does not stall for seconds."""
+    from aecore.projection import warm_up_umap
+
+    thread = threading.Thread(target=warm_up_umap, name="aecore-umap-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _remove_folder(folder: Path) -> None:
