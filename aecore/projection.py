@@ -28,19 +28,6 @@ class Projection:
     placement_note: str = ""  # how new points are placed, when it is an approximation
 
 
-def pca_2d(codes: np.ndarray) -> np.ndarray:
-    """Project (m, L) codes onto their first two principal components: (m, 2).
-
-    Codes with two dimensions are returned as they are; one-dimensional codes get y = 0.
-    """
-    codes = np.asarray(codes, dtype=np.float64)
-    if codes.shape[1] <= 2:
-        return codes if codes.shape[1] == 2 else np.column_stack([codes[:, 0], np.zeros(len(codes))])
-    centred = codes - codes.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)  # rows of axes: principal directions
-    return centred @ axes[:2].T
-
-
 def sample_indices(n: int, cap: int, seed: int = 0) -> np.ndarray:
     """At most ``cap`` sorted indices of ``n`` items, chosen with ``seed`` (all of them when n <= cap)."""
     if n <= cap:
@@ -61,12 +48,18 @@ def project(codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: i
 
 
 def _pca(codes: np.ndarray) -> Projection:
-    mean = codes.mean(axis=0).astype(np.float64)
+    """The principal plane of :class:`aecore.latent.LatentPlane`; codes of 1 or 2 dimensions are kept as
+    they are (1-D codes get y = 0)."""
+    from aecore.latent import LatentPlane
+
     if codes.shape[1] <= 2:
-        return Projection("pca", pca_2d(codes), pca_2d)
-    _, _, axes = np.linalg.svd(codes - mean, full_matrices=False)
-    components = axes[:2]
-    return Projection("pca", (codes - mean) @ components.T, lambda new: (np.asarray(new) - mean) @ components.T)
+        def as_is(new: np.ndarray) -> np.ndarray:
+            new = np.asarray(new, dtype=np.float64)
+            return new if new.shape[1] == 2 else np.column_stack([new[:, 0], np.zeros(len(new))])
+
+        return Projection("pca", as_is(codes), as_is)
+    plane = LatentPlane.of_principal_components(codes)
+    return Projection("pca", plane.project(codes), plane.project)
 
 
 def _tsne(codes: np.ndarray, perplexity: float, seed: int) -> Projection:

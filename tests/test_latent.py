@@ -137,3 +137,12 @@ def test_umap_warm_up_compiles_without_error():
     from aecore.projection import warm_up_umap
 
     assert warm_up_umap() > 0
+
+
+def test_pca_keeps_low_dimensional_codes_and_matches_the_principal_plane():
+    one = np.array([[1.0], [2.0]])
+    assert project(one, "pca").points.tolist() == [[1.0, 0.0], [2.0, 0.0]]
+    two = np.array([[1.0, 5.0], [2.0, 6.0]])
+    assert np.allclose(project(two, "pca").points, two)
+    codes = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    assert np.allclose(project(codes, "pca").points, LatentPlane.of_principal_components(codes).project(codes))

@@ -15,7 +15,7 @@ from aecore.presets import preset_config
 from aecore.projection import METHODS, project
 from aecore.ui.charts import DATA_TRACE, latent_map_figure
 from aecore.ui.explorer import read_pick
-from aecore.ui.live import draw_learning, draw_status
+from aecore.ui.live import live_training
 from aecore.ui.loaders import session_job, session_upload_folder
 from aecore.ui.widgets import image_strip
 from aecore.uploads import extract_zip, save_labelled_images
@@ -100,18 +100,7 @@ if st.button("Train on these images", type="primary", icon=":material/play_arrow
         st.error(str(exc))
 
 
-@st.fragment(run_every=1.0 if job.snapshot().active else None)
-def live() -> None:
-    current = job.snapshot()
-    draw_status(current)
-    draw_learning(current)
-    if st.session_state.get("own_was_active") and not current.active:
-        st.session_state["own_was_active"] = False
-        st.rerun()
-    st.session_state["own_was_active"] = current.active
-
-
-live()
+live_training(job, "own")
 
 trained = job.trained()
 if trained is None or trained[1].name != f"folder:{folder}":

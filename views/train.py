@@ -6,12 +6,12 @@ from aecore.data import expected_input_shape
 from aecore.errors import AecoreError
 from aecore.registry import build_model
 from aecore.ui.jobs import IDLE
-from aecore.ui.live import draw_learning, draw_status
+from aecore.ui.live import live_training
 from aecore.ui.loaders import session_job
 from aecore.ui.sidebar import current_config, describe
 from aecore.ui.widgets import run_label, selected_run
 
-ERROR_KEY, WAS_ACTIVE_KEY = "train_error", "train_was_active"
+ERROR_KEY = "train_error"
 job = session_job()
 choice = current_config()
 
@@ -58,18 +58,7 @@ if st.session_state.get(ERROR_KEY):
     st.error(st.session_state.pop(ERROR_KEY))
 
 
-@st.fragment(run_every=1.0 if snapshot.active else None)
-def live_view() -> None:
-    current = job.snapshot()
-    draw_status(current)
-    draw_learning(current)
-    if st.session_state.get(WAS_ACTIVE_KEY) and not current.active:
-        st.session_state[WAS_ACTIVE_KEY] = False
-        st.rerun()  # the run ended: redraw the buttons and stop polling
-    st.session_state[WAS_ACTIVE_KEY] = current.active
-
-
-live_view()
+live_training(job, "train")
 
 with st.form("save_form", border=False):
     name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")

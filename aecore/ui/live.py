@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from aecore.projection import pca_2d
+from aecore.projection import project
 from aecore.ui.charts import latent_figure, loss_figure
-from aecore.ui.jobs import FAILED, FINISHED, IDLE, JobSnapshot
+from aecore.ui.jobs import FAILED, FINISHED, IDLE, JobSnapshot, TrainingJob
 from aecore.ui.sidebar import describe
 from aecore.ui.widgets import format_eta, image_rows
 
@@ -48,7 +48,7 @@ def draw_learning(current: JobSnapshot) -> None:
         return
     if preview.codes.size:
         dims = preview.codes.shape[1]
-        points = preview.codes if dims == 2 else pca_2d(preview.codes)
+        points = project(preview.codes, "pca").points
         title = "Latent space (2-D codes)" if dims == 2 else f"Latent space (PCA of {dims}-D codes)"
         latent.plotly_chart(latent_figure(points, preview.code_labels, current.class_names, title),
                             theme=None, config=PLOTLY_CONFIG)
@@ -57,3 +57,21 @@ def draw_learning(current: JobSnapshot) -> None:
                caption="Training images (top) and their reconstructions (bottom)", width="stretch")
     unseen.image(image_rows(preview.test_inputs, preview.test_recons),
                  caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch")
+
+
+def live_training(job: TrainingJob, key: str) -> None:
+    """Status and learning view of ``job``, redrawn every second while it trains; when the run ends the
+    whole page reruns once, so its buttons match and polling stops. ``key`` names this page's view."""
+    was_active = f"{key}_was_active"
+
+    @st.fragment(run_every=1.0 if job.snapshot().active else None)
+    def view() -> None:
+        current = job.snapshot()
+        draw_status(current)
+        draw_learning(current)
+        if st.session_state.get(was_active) and not current.active:
+            st.session_state[was_active] = False
+            st.rerun()
+        st.session_state[was_active] = current.active
+
+    view()
