@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import socket
 import struct
 from pathlib import Path
 
@@ -476,24 +477,24 @@ def test_image_folder_without_readable_images(tmp_path: Path):
 @pytest.fixture
 def no_fashion(tmp_path: Path, monkeypatch):
     """Point both Fashion-MNIST locations at empty folders of this test."""
-    debian, download = tmp_path / "debian", tmp_path / "download"
+    debian, copy = tmp_path / "debian", tmp_path / "copy"
     debian.mkdir()
-    download.mkdir()
     monkeypatch.setattr(data_module, "FASHION_MNIST_DEBIAN_DIR", debian)
-    monkeypatch.setattr(data_module, "DOWNLOAD_DIR", download)
-    return debian, download
+    monkeypatch.setattr(data_module, "FASHION_MNIST_COPY_DIR", copy)
+    return debian, copy
 
 
-def test_fashion_mnist_offline_error(no_fashion, monkeypatch):
-    def offline():
-        raise OSError("network unreachable")
+def test_fashion_mnist_missing_says_how_to_get_it_and_never_downloads(no_fashion, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("loading Fashion-MNIST tried to open a network connection")
 
-    monkeypatch.setattr(data_module, "_download_fashion_mnist", offline)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
     with pytest.raises(DataError) as info:
         load_dataset(DataConfig(name="fashion-mnist"))
     message = str(info.value)
-    assert "dataset-fashion-mnist" in message and "download" in message
-    assert "OSError" in message
+    assert "apt-get install dataset-fashion-mnist" in message and str(no_fashion[1]) in message
+    assert not no_fashion[1].exists()
 
 
 def _write_fake_fashion(directory: Path, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -509,15 +510,10 @@ def _write_fake_fashion(directory: Path, rng: np.random.Generator) -> dict[str, 
     return arrays
 
 
-@pytest.mark.parametrize("where", ["debian", "download"])
-def test_fashion_mnist_from_local_files(no_fashion, monkeypatch, where):
-    debian, download = no_fashion
-
-    def must_not_download():
-        raise AssertionError("the local files should have been used")
-
-    monkeypatch.setattr(data_module, "_download_fashion_mnist", must_not_download)
-    directory = debian if where == "debian" else download / "FashionMNIST" / "raw"
+@pytest.mark.parametrize("where", ["debian", "copy"])
+def test_fashion_mnist_from_local_files(no_fashion, where):
+    debian, copy = no_fashion
+    directory = debian if where == "debian" else copy
     arrays = _write_fake_fashion(directory, np.random.default_rng(3))
     # make sure the IDX header is what MNIST readers expect
     raw_header = gzip.decompress((directory / "train-images-idx3-ubyte.gz").read_bytes())[:16]
@@ -533,9 +529,3 @@ def test_fashion_mnist_from_local_files(no_fashion, monkeypatch, where):
     # the training images are shuffled, but each keeps its label (label i was given to image i)
     train_images = torch.from_numpy(arrays["train-images-idx3-ubyte"]).float().unsqueeze(1) / 255
     torch.testing.assert_close(dataset.train.x, train_images[dataset.train.y])
-
-
-def test_fashion_mnist_download_that_produces_nothing(no_fashion, monkeypatch):
-    monkeypatch.setattr(data_module, "_download_fashion_mnist", lambda: None)
-    with pytest.raises(DataError):
-        load_dataset(DataConfig(name="fashion-mnist"))
