@@ -146,3 +146,16 @@ def test_pca_keeps_low_dimensional_codes_and_matches_the_principal_plane():
     assert np.allclose(project(two, "pca").points, two)
     codes = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
     assert np.allclose(project(codes, "pca").points, LatentPlane.of_principal_components(codes).project(codes))
+
+
+def test_umap_compiled_code_is_cached_on_disk_and_new_points_are_placed_by_neighbours():
+    from numba.core.caching import NullCache
+
+    from aecore.projection import _import_umap
+
+    umap_module = _import_umap()
+    assert not isinstance(umap_module.umap_.smooth_knn_dist._cache, NullCache)
+    codes = np.random.default_rng(0).normal(size=(80, 4)).astype(np.float32)
+    result = project(codes, "umap")
+    assert "nearest neighbours" in result.placement_note
+    assert np.allclose(result.place(codes[:1]), result.points[nearest_neighbours(codes, codes[:1], 10)[0]].mean(axis=1))
