@@ -202,7 +202,7 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
             except (AecoreError, RuntimeError) as exc:
                 yield Failed(state.epoch, state.step, f"training failed at epoch {epoch_number}: {exc}")
                 return
-            losses = {name: float(value) for name, value in parts.items()}
+            losses = dict(zip(parts, torch.stack(list(parts.values())).tolist(), strict=True))  # one sync
             if not math.isfinite(losses["total"]):
                 model.load_state_dict(good_weights)
                 optimizer.load_state_dict(good_optimizer)
