@@ -15,6 +15,8 @@ $(PY):
 $(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps --no-build-isolation -e . || $(PY) -m pip install --no-deps -e .
+	@echo "compiling UMAP's numba code once into its on-disk cache (about 30 s)"
+	$(PY) -W ignore -c "from aecore.projection import warm_up_umap; warm_up_umap()"
 	touch $@
 
 $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
@@ -22,7 +24,7 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	touch $@
 
 run: $(RUNTIME_STAMP)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run serve.py
 
 test: $(DEV_STAMP)
 	$(PY) -m ruff check .

@@ -13,18 +13,27 @@ import torch
 
 from aecore.checkpoints import LoadedRun, list_runs, load_run
 from aecore.config import DataConfig
-from aecore.data import Dataset, load_dataset
+from aecore.data import Dataset, Split, load_dataset, load_test_pixels
 from aecore.ui.jobs import TrainingJob
+
+_dataset_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def training_dataset(config: DataConfig, device: torch.device) -> Dataset:
-    """A dataset on ``device``, shared by every session's training job (read-only).
-
-    A plain process-wide cache rather than st.cache_resource: jobs call it from
-    their own threads, where Streamlit's caches have no script context.
-    """
+def _loaded_dataset(config: DataConfig, device: torch.device) -> Dataset:
     return load_dataset(config, device)
+
+
+def shared_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Dataset:
+    """A dataset on ``device``, shared read-only by every session's pages and training jobs.
+
+    A plain process-wide cache rather than st.cache_resource: jobs and the
+    start-up preload call it from their own threads, where Streamlit's caches
+    have no script context. One load at a time, so two callers asking for the
+    same data wait for one load instead of making two.
+    """
+    with _dataset_lock:
+        return _loaded_dataset(config, torch.device(device))
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model…")
@@ -39,9 +48,15 @@ def display_run(path: str | Path) -> LoadedRun:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the test images…")
+def display_test_pixels(config: DataConfig) -> Split:
+    """A run's test images as pixels in [0, 1], without loading its whole dataset (shared: read-only)."""
+    return load_test_pixels(config)
+
+
 def display_dataset(config: DataConfig) -> Dataset:
-    """A run's dataset on the CPU for display."""
-    return load_dataset(config)
+    """A run's dataset on the CPU for display (the same object CPU training uses)."""
+    with st.spinner("Loading the images…"):
+        return shared_dataset(config)
 
 
 def _release_job(job: TrainingJob) -> None:
@@ -51,18 +66,7 @@ def _release_job(job: TrainingJob) -> None:
 @st.cache_resource(scope="session", on_release=_release_job)
 def session_job() -> TrainingJob:
     """This browser session's training job; stopped when the session ends (the tab closed and expired)."""
-    return TrainingJob(training_dataset)
-
-
-@st.cache_resource(show_spinner=False)
-def warm_up_in_background() -> threading.Thread:
-    """Once per server process: compile UMAP's numba code in a background thread, so that the first
-    UMAP map a user asks for does not stall for seconds."""
-    from aecore.projection import warm_up_umap
-
-    thread = threading.Thread(target=warm_up_umap, name="aecore-umap-warm-up", daemon=True)
-    thread.start()
-    return thread
+    return TrainingJob(shared_dataset)
 
 
 def _remove_folder(folder: Path) -> None:

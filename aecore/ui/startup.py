@@ -1,0 +1,64 @@
+"""Work done once per server process in background threads, so that no page waits for it.
+
+- :func:`preload_in_background` imports the dashboard's modules (torch among
+  them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts it as the
+  server starts, while the first browser is still loading the page.
+- :func:`compile_umap_in_background` compiles UMAP's numba code. ``app.py``
+  starts it after a page has been drawn, so that it never competes with the
+  first page for the CPU, and the first UMAP map a user asks for does not stall.
+
+Both run at most once per process. This module imports nothing heavy itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+_started: set[str] = set()
+_lock = threading.Lock()
+
+
+def _once_in_background(name: str, target) -> threading.Thread | None:
+    with _lock:
+        if name in _started:
+            return None
+        _started.add(name)
+    def guarded() -> None:
+        try:
+            target()
+        except Exception:  # a failed warm-up only loses time: the page that needs the thing does it again
+            log.warning("background %s failed", name, exc_info=True)
+
+    thread = threading.Thread(target=guarded, name=f"aecore-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _preload() -> None:
+    import aecore.ui.loaders  # noqa: F401  (torch, streamlit's elements and the engine)
+    from aecore.checkpoints import load_run
+    from aecore.data import load_test_pixels
+    from aecore.ui.widgets import DEFAULT_RUN
+
+    if DEFAULT_RUN.is_dir():
+        load_test_pixels(load_run(DEFAULT_RUN).config.data)  # the test images Home shows first
+
+
+def preload_in_background() -> threading.Thread | None:
+    """Import the dashboard and read Home's test images in a daemon thread, once per process
+    (None if already started)."""
+    return _once_in_background("preload", _preload)
+
+
+def _compile_umap() -> None:
+    from aecore.projection import warm_up_umap
+
+    warm_up_umap()
+
+
+def compile_umap_in_background() -> threading.Thread | None:
+    """Compile UMAP's numba code in a daemon thread, once per process (None if already started)."""
+    return _once_in_background("umap-compile", _compile_umap)
