@@ -4,8 +4,8 @@
   them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts it as the
   server starts, while the first browser is still loading the page.
 - :func:`compile_umap_in_background` compiles UMAP's numba code. ``app.py``
-  starts it after a page has been drawn, so that it never competes with the
-  first page for the CPU, and the first UMAP map a user asks for does not stall.
+  starts it a few seconds after a page has been drawn, so that it does not
+  compete with the first page for the CPU, and the first UMAP map a user asks for does not stall.
 
 Both run at most once per process. This module imports nothing heavy itself.
 """
@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
+UMAP_COMPILE_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before the compile starts
 _started: set[str] = set()
 _lock = threading.Lock()
 
 
-def _once_in_background(name: str, target) -> threading.Thread | None:
+def _once_in_background(name: str, target, delay_s: float = 0.0) -> threading.Thread | None:
     with _lock:
         if name in _started:
             return None
         _started.add(name)
+
     def guarded() -> None:
+        time.sleep(delay_s)
         try:
             target()
         except Exception:  # a failed warm-up only loses time: the page that needs the thing does it again
@@ -60,5 +64,6 @@ def _compile_umap() -> None:
 
 
 def compile_umap_in_background() -> threading.Thread | None:
-    """Compile UMAP's numba code in a daemon thread, once per process (None if already started)."""
-    return _once_in_background("umap-compile", _compile_umap)
+    """Compile UMAP's numba code in a daemon thread, after UMAP_COMPILE_DELAY_S, once per process
+    (None if already started)."""
+    return _once_in_background("umap-compile", _compile_umap, delay_s=UMAP_COMPILE_DELAY_S)
