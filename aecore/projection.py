@@ -19,6 +19,9 @@ import numpy as np
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 NEIGHBOURS_FOR_PLACEMENT = 10
 UMAP_NEIGHBOURS = 15  # umap-learn's default n_neighbors
+# umap-learn's own choice above 10,000 points; below, it runs 500. On 2,000 / 5,000 MNIST codes 200 epochs keep
+# the trustworthiness (0.9587 / 0.9618 against 0.9586 / 0.9625) at 2.5x the speed (0.8 s / 2.1 s).
+UMAP_EPOCHS = 200
 # t-SNE schedule: half of openTSNE's default 250 early-exaggeration + 500 iterations. From a PCA start
 # this keeps sklearn's trustworthiness on 5,000 MNIST codes (0.991 both) at 3.6x its speed (bench/README.md).
 TSNE_ITERATIONS = (125, 250)
@@ -125,7 +128,8 @@ def _umap_points(codes: np.ndarray, seed: int) -> np.ndarray:
     umap = _import_umap()
     k = min(UMAP_NEIGHBOURS, len(codes) - 1)
     distances, indices = NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(codes)  # each (N, k), self first
-    reducer = umap.UMAP(n_neighbors=k, random_state=seed, n_jobs=1, precomputed_knn=(indices, distances))
+    reducer = umap.UMAP(n_neighbors=k, n_epochs=UMAP_EPOCHS, random_state=seed, n_jobs=1,
+                        precomputed_knn=(indices, distances))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs overridden|random_state).*")
         return np.asarray(reducer.fit_transform(codes))

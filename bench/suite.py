@@ -181,8 +181,11 @@ def latencies(scale: Scale) -> dict:
     plane = LatentPlane.of_dimensions(codes)
     bank = np.random.default_rng(1).normal(size=(10_000, 32)).astype(np.float32)
 
-    def grid_png() -> bytes:
-        images = decode_codes(run.model, plane.lift(grid_points((-3, 3), (-3, 3), 20)))
+    conv = load_run(PRETRAINED_DIR / "mnist-conv-ae")
+    conv_plane = LatentPlane.of_principal_components(bank)
+
+    def grid_png(model=run.model, plane=plane) -> bytes:
+        images = decode_codes(model, plane.lift(grid_points((-3, 3), (-3, 3), 20)))
         buffer = io.BytesIO()
         to_pil(mosaic(images, 20, padding=0), scale=2).save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
@@ -191,6 +194,7 @@ def latencies(scale: Scale) -> dict:
         "decode_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, plane.lift(np.zeros((1, 2)))),
                                        scale.repeats), 2),
         "grid20_ms_p50": round(_p50_ms(grid_png, scale.repeats), 2),
+        "grid20_conv_ms_p50": round(_p50_ms(lambda: grid_png(conv.model, conv_plane), scale.repeats), 2),
         "interp_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, interpolate(codes[0], codes[1], 10)),
                                        scale.repeats), 2),
         "neighbours_ms_p50": round(_p50_ms(lambda: nearest_neighbours(bank, bank[:1], 10), scale.repeats), 2),

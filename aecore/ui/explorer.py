@@ -69,7 +69,7 @@ def training_bank(ref: RunRef) -> tuple[np.ndarray, np.ndarray]:
     return encode_images(ref.run().model, data.train.x[indices]), indices
 
 
-@st.cache_resource(max_entries=16, show_spinner="Computing the map (t-SNE and UMAP take a while)…")
+@st.cache_resource(max_entries=16, show_spinner="Computing the map (t-SNE or UMAP: a few seconds)…")
 def map_projection(ref: RunRef, cap: int, method: str, perplexity: float) -> Projection:
     codes, _, _ = encoded_test_sample(ref, cap)
     return project(codes, method, perplexity=perplexity)
