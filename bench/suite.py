@@ -7,6 +7,7 @@ them all at a scale ("full", "quick" or the tiny "smoke" the test suite uses).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import resource
@@ -46,13 +47,14 @@ class Scale:
     umap_points: int
     repeats: int  # latency samples
     cold_starts: int  # fresh servers timed; the median counts
+    pages: bool  # time every page's script
 
 
 SCALES = {
     "full": Scale("full", 0.5, 3, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
-                  5000, 5000, 200, 3),
-    "quick": Scale("quick", 0.25, 3, 0.05, ("ae", "conv-ae"), 1000, 1000, 50, 1),
-    "smoke": Scale("smoke", 0.01, 1, 0.01, ("ae",), 200, 0, 5, 0),
+                  5000, 5000, 200, 3, True),
+    "quick": Scale("quick", 0.25, 3, 0.05, ("ae", "conv-ae"), 1000, 1000, 50, 1, True),
+    "smoke": Scale("smoke", 0.01, 1, 0.01, ("ae",), 200, 0, 5, 0, False),
 }
 
 
@@ -201,6 +203,32 @@ def latencies(scale: Scale) -> dict:
     }
 
 
+def page_seconds(scale: Scale) -> dict:
+    """Each page's script time in a fresh process (AppTest on app.py, pages in menu order, so a page's first
+    visit pays for whatever the pages before it did not load), then a rerun as after a click (the caches
+    warm). Script time only: the browser's drawing is in cold_start."""
+    if not scale.pages:
+        return {}
+    script = ("import json, time\n"
+              "from streamlit.testing.v1 import AppTest\n"
+              "from aecore.ui.navigation import PAGES\n"
+              "at = AppTest.from_file('app.py', default_timeout=300)\n"
+              "first, again = {}, {}\n"
+              "for spec in PAGES:\n"
+              "    if spec.default:\n"
+              "        start = time.perf_counter(); at.run()\n"
+              "    else:\n"
+              "        start = time.perf_counter(); at.switch_page(spec.path).run()\n"
+              "    first[spec.title] = round(time.perf_counter() - start, 2)\n"
+              "    start = time.perf_counter(); at.run(); again[spec.title] = round(time.perf_counter() - start, 2)\n"
+              "    assert not at.exception, spec.path\n"
+              "print(json.dumps({'page_first_s': first, 'page_again_s': again}))\n")
+    with tempfile.TemporaryDirectory() as runs:
+        output = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=ROOT, capture_output=True,
+                                text=True, timeout=900, check=True, env={**os.environ, "AECORE_RUNS_DIR": runs})
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
 def _start_and_open(port: int) -> tuple[float, float]:
     """Seconds from `streamlit run serve.py` (as `make run`) to Home's heading in headless Chromium, and
     to the whole Home page (its example images and codes, which need torch, the model and the data)."""
@@ -253,7 +281,8 @@ def run(scale_name: str) -> dict:
     scale = SCALES[scale_name]
     results: dict = {"scale": scale.name, "device": device_description(resolve_device("auto")),
                      "cpus": os.cpu_count()}
-    for measure in (latencies, fit_vs_bare, epoch_seconds, tsne_against_sklearn, umap_seconds, cold_start):
+    for measure in (latencies, fit_vs_bare, epoch_seconds, tsne_against_sklearn, umap_seconds, page_seconds,
+                    cold_start):
         results.update(measure(scale))
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return results

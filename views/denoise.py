@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from aecore.config import NOISE_KINDS
-from aecore.diagnostics import denoise, psnr, psnr_against_noise
+from aecore.diagnostics import denoise, psnr
 from aecore.ui import explorer as ex
 from aecore.ui.charts import heatmap_figure, psnr_figure
 from aecore.ui.loaders import available_runs
@@ -32,21 +32,19 @@ noisy_column, denoised_column = st.columns(2)
 noisy_column.metric("PSNR of the noisy input", f"{psnr(pixels[2], pixels[0]):.1f} dB")
 denoised_column.metric("PSNR after the model", f"{psnr(pixels[2], pixels[1]):.1f} dB")
 
-to_pixels = lambda t: ex.to_pixels(ref, t.numpy())  # noqa: E731
-levels = np.linspace(0.1, 1.0, 10)  # at 0 the "noisy" input is the original: infinite PSNR
-st.plotly_chart(psnr_figure(psnr_against_noise(run.model, data.test.x[:500], kind, levels, to_pixels=to_pixels),
-                            kind), theme=None)
+levels = tuple(np.linspace(0.1, 1.0, 10).round(2))  # at 0 the "noisy" input is the original: infinite PSNR
+st.plotly_chart(psnr_figure(ex.psnr_by_noise_level(ref, ref, kind, levels, 500), kind), theme=None)
 
 st.subheader("Train noise x test noise")
 same_data = [p for p in available_runs() if ex.RunRef.of(p).run().config.data.name == run.config.data.name
              and tuple(ex.RunRef.of(p).run().model.input_shape) == tuple(run.model.input_shape)]
-test_levels = [0.0, 0.25, 0.5, 0.75]
+test_levels = (0.0, 0.25, 0.5, 0.75)
 rows, labels = [], []
 for other in same_data:
     other_ref = ex.RunRef.of(other)
     objective = other_ref.run().config.objective
-    results = psnr_against_noise(other_ref.run().model, data.test.x[:300], kind, test_levels, to_pixels=to_pixels)
-    rows.append([denoised_psnr for _, _, denoised_psnr in results])
+    rows.append([denoised_psnr for _, _, denoised_psnr in ex.psnr_by_noise_level(other_ref, ref, kind, test_levels,
+                                                                                   300)])
     noise = f"{objective.noise.replace('_', ' ')} {objective.noise_factor:g}" if objective.noise != "none" else "clean"
     labels.append(f"{other.name} ({noise})")
 st.plotly_chart(heatmap_figure(np.array(rows), labels, [f"{v:g}" for v in test_levels],

@@ -125,6 +125,18 @@ def train_pixels(ref: RunRef, indices: np.ndarray) -> np.ndarray:
     return to_pixels(ref, data.train.x[np.asarray(indices)].numpy())
 
 
+@st.cache_data(max_entries=64, show_spinner="Measuring PSNR against noise…")
+def psnr_by_noise_level(model_ref: RunRef, data_ref: RunRef, kind: str, levels: tuple[float, ...],
+                        count: int) -> list[tuple[float, float, float]]:
+    """(level, noisy PSNR, denoised PSNR) of ``model_ref``'s model on the first ``count`` test images of
+    ``data_ref``'s dataset (see :func:`aecore.diagnostics.psnr_against_noise`)."""
+    from aecore.diagnostics import psnr_against_noise
+
+    clean = data_ref.dataset().test.x[:count]
+    return psnr_against_noise(model_ref.run().model, clean, kind, levels,
+                              to_pixels=lambda t: to_pixels(data_ref, t.numpy()))
+
+
 def manifold_image(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2):
     """The images decoded at an n x n grid of plane points (top row first), tiled into one PIL image."""
     from aecore.viz import mosaic, to_pil
