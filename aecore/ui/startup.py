@@ -3,9 +3,10 @@
 - :func:`preload_in_background` imports the dashboard's modules (torch among
   them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts it as the
   server starts, while the first browser is still loading the page.
-- :func:`compile_umap_in_background` compiles UMAP's numba code. ``app.py``
-  starts it a few seconds after a page has been drawn, so that it does not
-  compete with the first page for the CPU, and the first UMAP map a user asks for does not stall.
+- :func:`warm_up_maps_in_background` loads the default run's whole dataset,
+  compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds after a page has been drawn, so
+  that it does not compete with the first page for the CPU, and the first UMAP
+  or t-SNE map a user asks for does not stall.
 
 Both run at most once per process. This module imports nothing heavy itself.
 """
@@ -18,7 +19,7 @@ import time
 
 log = logging.getLogger(__name__)
 
-UMAP_COMPILE_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before the compile starts
+MAPS_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
 _started: set[str] = set()
 _lock = threading.Lock()
 
@@ -57,13 +58,19 @@ def preload_in_background() -> threading.Thread | None:
     return _once_in_background("preload", _preload)
 
 
-def _compile_umap() -> None:
-    from aecore.projection import warm_up_umap
+def _warm_up_maps() -> None:
+    from aecore.checkpoints import load_run
+    from aecore.projection import warm_up_tsne, warm_up_umap
+    from aecore.ui.loaders import shared_dataset
+    from aecore.ui.widgets import DEFAULT_RUN
 
+    if DEFAULT_RUN.is_dir():
+        shared_dataset(load_run(DEFAULT_RUN).config.data)  # the whole dataset the map pages encode
     warm_up_umap()
+    warm_up_tsne()
 
 
-def compile_umap_in_background() -> threading.Thread | None:
-    """Compile UMAP's numba code in a daemon thread, after UMAP_COMPILE_DELAY_S, once per process
-    (None if already started)."""
-    return _once_in_background("umap-compile", _compile_umap, delay_s=UMAP_COMPILE_DELAY_S)
+def warm_up_maps_in_background() -> threading.Thread | None:
+    """Load the default run's dataset, compile UMAP and import openTSNE in a daemon thread, after
+    MAPS_WARM_UP_DELAY_S, once per process (None if already started)."""
+    return _once_in_background("maps-warm-up", _warm_up_maps, delay_s=MAPS_WARM_UP_DELAY_S)
