@@ -11,4 +11,4 @@ render_sidebar()
 page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
                       for spec in PAGES])
 page.run()
-warm_up_maps_in_background()  # after the page is drawn: the first page never waits on it
+warm_up_maps_in_background()  # starts a few seconds after the page is drawn: no page waits on it

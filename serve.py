@@ -1,9 +1,10 @@
 """`streamlit run serve.py` (what `make run` does): app.py behind a server that warms up as it starts.
 
-The warm-up (aecore.ui.startup) imports torch, reads MNIST and compiles UMAP in
-a background thread while the browser is still loading, so the first page
-appears sooner and the first UMAP map does not stall. ``streamlit run app.py``
-works too; it warms up when the first browser connects.
+As the server starts, a background thread (aecore.ui.startup) imports torch and
+reads the test images Home shows while the browser is still loading the page,
+so the first page appears sooner. ``streamlit run app.py`` works too, a second
+or so slower to its first page. Either way app.py warms the map pages up a few
+seconds after its first page is drawn.
 """
 
 from contextlib import asynccontextmanager

@@ -1,12 +1,12 @@
 """Work done once per server process in background threads, so that no page waits for it.
 
 - :func:`preload_in_background` imports the dashboard's modules (torch among
-  them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts it as the
-  server starts, while the first browser is still loading the page.
+  them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts
+  it as the server starts, while the first browser is still loading the page.
 - :func:`warm_up_maps_in_background` loads the default run's whole dataset,
-  compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds after a page has been drawn, so
-  that it does not compete with the first page for the CPU, and the first UMAP
-  or t-SNE map a user asks for does not stall.
+  compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few
+  seconds after a page has been drawn, so that it does not compete with the
+  first page for the CPU, and the first map a user asks for does not stall.
 
 Both run at most once per process. This module imports nothing heavy itself.
 """
