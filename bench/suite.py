@@ -73,20 +73,22 @@ def fit_vs_bare(scale: Scale) -> dict:
 
     The bare loop is the one a tutorial writes: shuffled batches, loss, backward, step, then the mean
     loss on the validation split. fit() adds events, previews, the NaN guard and its snapshot. Each
-    is timed ``scale.fit_repeats`` times, alternating, and the fastest epoch of each counts.
+    is timed ``scale.fit_repeats`` times, alternating, and the fastest epoch of each counts. The same
+    loop fed by a shuffling DataLoader (once) gives fit_vs_dataloader_ratio.
     """
     config = preset_config("ae", fraction=scale.fit_fraction, epochs=1)
     data = load_dataset(config.data)
     x, val_x, batch_size = data.train.x, data.val.x, config.train.batch_size
 
-    def bare_epoch() -> float:
+    def bare_epoch(batches=None) -> float:
         torch.manual_seed(0)
         model = build_model(config.model, data.input_shape)
         optimizer = build_optimizer(model.parameters(), config.train)
         start = time.perf_counter()
-        order = torch.randperm(len(x))
-        for first in range(0, len(x), batch_size):
-            batch = x[order[first:first + batch_size]]
+        if batches is None:
+            order = torch.randperm(len(x))
+            batches = (x[order[first:first + batch_size]] for first in range(0, len(x), batch_size))
+        for batch in batches:
             loss = torch.nn.functional.mse_loss(model(batch).recon, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -105,11 +107,16 @@ def fit_vs_bare(scale: Scale) -> dict:
             pass
         return time.perf_counter() - start
 
-    bare_s, fit_s = math.inf, math.inf
+    def dataloader_epoch() -> float:  # the same loop fed by a shuffling DataLoader, as most tutorials do
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True)
+        return bare_epoch(batch for (batch,) in loader)
+
+    bare_s, fit_s, loader_s = math.inf, math.inf, math.inf
     for _ in range(scale.fit_repeats):
         bare_s, fit_s = min(bare_s, bare_epoch()), min(fit_s, fit_epoch())
+    loader_s = dataloader_epoch()
     return {"fit_images_per_s": round(len(x) / fit_s), "bare_images_per_s": round(len(x) / bare_s),
-            "fit_vs_bare_ratio": round(bare_s / fit_s, 3)}
+            "fit_vs_bare_ratio": round(bare_s / fit_s, 3), "fit_vs_dataloader_ratio": round(loader_s / fit_s, 2)}
 
 
 def epoch_seconds(scale: Scale) -> dict:

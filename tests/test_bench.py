@@ -16,7 +16,7 @@ def test_bench_smoke_run_writes_every_key(tmp_path):
     figures = json.loads(out.read_text())
     for key in ("fit_vs_bare_ratio", "epoch_s", "tsne_speedup", "tsne_trustworthiness", "sklearn_trustworthiness",
                 "decode_ms_p50", "grid20_ms_p50", "interp_ms_p50", "neighbours_ms_p50", "cold_start_s",
-                "cold_start_full_s", "peak_rss_mb", "device"):
+                "cold_start_full_s", "fit_vs_dataloader_ratio", "peak_rss_mb", "device"):
         assert key in figures, key
     assert figures["fit_vs_bare_ratio"] > 0 and figures["decode_ms_p50"] > 0
     assert "decode_ms_p50" in result.stdout  # the readable table
