@@ -12,7 +12,7 @@ from aecore.data import load_dataset, load_test_pixels
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_preload_reads_homes_test_images_once_per_process_and_maps_warm_up_separately():
+def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_separately():
     code = (
         "import sys\n"
         "from aecore.ui import startup\n"
@@ -21,12 +21,12 @@ def test_preload_reads_homes_test_images_once_per_process_and_maps_warm_up_separ
         "assert startup.preload_in_background() is None  # once per process\n"
         "thread.join(120)\n"
         "import aecore.data as d\n"
-        "assert 'torch' in sys.modules and 'umap' not in sys.modules\n"
+        "assert 'torch' in sys.modules and 'umap' not in sys.modules and 'torch._dynamo' not in sys.modules\n"
         "assert d._read_idx_split.cache_info().currsize == 1  # the test files only, not the training set\n"
-        "thread = startup.warm_up_maps_in_background()\n"
-        "assert startup.warm_up_maps_in_background() is None\n"
+        "thread = startup.warm_up_pages_in_background()\n"
+        "assert startup.warm_up_pages_in_background() is None\n"
         "thread.join(300)\n"
-        "assert 'umap' in sys.modules and 'openTSNE' in sys.modules\n"
+        "assert 'umap' in sys.modules and 'openTSNE' in sys.modules and 'torch._dynamo' in sys.modules\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=400, cwd=ROOT)
     assert result.returncode == 0, result.stderr

@@ -3,10 +3,11 @@
 - :func:`preload_in_background` imports the dashboard's modules (torch among
   them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts
   it as the server starts, while the first browser is still loading the page.
-- :func:`warm_up_maps_in_background` loads the default run's whole dataset,
-  compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few
-  seconds after a page has been drawn, so that it does not compete with the
-  first page for the CPU, and the first map a user asks for does not stall.
+- :func:`warm_up_pages_in_background` loads the default run's whole dataset,
+  makes a first optimiser (torch imports its compiler then), compiles UMAP's
+  numba code and imports openTSNE. ``app.py`` starts it a few seconds after a
+  page has been drawn, so that it does not compete with the first page for the
+  CPU, and neither the first Start nor the first map stalls.
 
 Both run at most once per process. This module imports nothing heavy itself.
 """
@@ -19,7 +20,7 @@ import time
 
 log = logging.getLogger(__name__)
 
-MAPS_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
+PAGES_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
 _started: set[str] = set()
 _lock = threading.Lock()
 
@@ -58,19 +59,22 @@ def preload_in_background() -> threading.Thread | None:
     return _once_in_background("preload", _preload)
 
 
-def _warm_up_maps() -> None:
+def _warm_up_pages() -> None:
+    import torch
+
     from aecore.checkpoints import load_run
     from aecore.projection import warm_up_tsne, warm_up_umap
     from aecore.ui.loaders import shared_dataset
     from aecore.ui.widgets import DEFAULT_RUN
 
     if DEFAULT_RUN.is_dir():
-        shared_dataset(load_run(DEFAULT_RUN).config.data)  # the whole dataset the map pages encode
+        shared_dataset(load_run(DEFAULT_RUN).config.data)  # the whole dataset the map and Train pages use
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimiser imports torch._dynamo: 1.3 s
     warm_up_umap()
     warm_up_tsne()
 
 
-def warm_up_maps_in_background() -> threading.Thread | None:
-    """Load the default run's dataset, compile UMAP and import openTSNE in a daemon thread, after
-    MAPS_WARM_UP_DELAY_S, once per process (None if already started)."""
-    return _once_in_background("maps-warm-up", _warm_up_maps, delay_s=MAPS_WARM_UP_DELAY_S)
+def warm_up_pages_in_background() -> threading.Thread | None:
+    """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
+    default run's dataset, make the first optimiser, compile UMAP and import openTSNE."""
+    return _once_in_background("pages-warm-up", _warm_up_pages, delay_s=PAGES_WARM_UP_DELAY_S)
