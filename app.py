@@ -10,5 +10,5 @@ st.set_page_config(page_title="Autoencoder Lab", page_icon=":material/blur_on:",
 render_sidebar()
 page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
                       for spec in PAGES])
+warm_up_pages_in_background()  # its thread waits a few seconds, so the page drawn now goes first
 page.run()
-warm_up_pages_in_background()  # starts a few seconds after the page is drawn: no page waits on it

@@ -76,9 +76,12 @@ class LatentPlane:
 
     @classmethod
     def of_principal_components(cls, codes: np.ndarray) -> LatentPlane:
-        """The plane of the first two principal components, through the mean code."""
+        """The plane of the first two principal components, through the mean code (for a single code, which
+        has no principal directions, the first two latent dimensions)."""
         mean = codes.mean(axis=0).astype(np.float64)
         _, _, axes = np.linalg.svd(codes - mean, full_matrices=False)  # rows: principal directions
+        if len(axes) < 2:  # one code: no second direction
+            axes = np.eye(codes.shape[1])
         return cls(mean, axes[0], axes[1], "PC 1", "PC 2")
 
     def project(self, codes: np.ndarray) -> np.ndarray:

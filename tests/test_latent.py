@@ -159,3 +159,12 @@ def test_umap_compiled_code_is_cached_on_disk_and_new_points_are_placed_by_neigh
     result = project(codes, "umap")
     assert "nearest neighbours" in result.placement_note
     assert np.allclose(result.place(codes[:1]), result.points[nearest_neighbours(codes, codes[:1], 10)[0]].mean(axis=1))
+
+
+@pytest.mark.parametrize("count", [1, 2, 4])
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_too_few_codes_for_tsne_or_umap_get_their_pca_map_and_say_why(method, count):
+    codes = np.random.default_rng(0).normal(size=(count, 6)).astype(np.float32)
+    result = project(codes, method)
+    assert result.method == "pca" and result.points.shape == (count, 2)
+    assert f"there are {count}" in result.placement_note

@@ -4,14 +4,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from aecore.config import DataConfig
 from aecore.data import load_dataset, load_test_pixels
+from aecore.ui.widgets import DEFAULT_RUN
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.skipif(not DEFAULT_RUN.is_dir(), reason="needs the shipped MNIST runs (make checkpoints)")
 def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_separately():
     code = (
         "import sys\n"
@@ -22,7 +25,7 @@ def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_
         "thread.join(120)\n"
         "import aecore.data as d\n"
         "assert 'torch' in sys.modules and 'umap' not in sys.modules and 'torch._dynamo' not in sys.modules\n"
-        "assert d._read_idx_split.cache_info().currsize == 1  # the test files only, not the training set\n"
+        "assert d._read_idx_split_cached.cache_info().currsize == 1  # the test files only, not the training set\n"
         "thread = startup.warm_up_pages_in_background()\n"
         "assert startup.warm_up_pages_in_background() is None\n"
         "thread.join(300)\n"
@@ -32,15 +35,18 @@ def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_
     assert result.returncode == 0, result.stderr
 
 
-def test_a_failed_warm_up_is_logged_not_raised(caplog):
+def test_a_failed_warm_up_step_is_logged_not_raised_and_the_next_step_still_runs(caplog):
     from aecore.ui import startup
+
+    ran = []
 
     def broken() -> None:
         raise OSError("disk gone")
 
-    thread = startup._once_in_background("test-broken", broken)
+    thread = startup._once_in_background("test-broken", broken, lambda: ran.append(True))
     thread.join(10)
-    assert "background test-broken failed" in caplog.text and "disk gone" in caplog.text
+    assert "background test-broken: broken failed" in caplog.text and "disk gone" in caplog.text
+    assert ran == [True]
     assert startup._once_in_background("test-broken", broken) is None
 
 
@@ -53,8 +59,24 @@ def test_test_pixels_are_the_datasets_test_split_before_normalisation():
         assert float(pixels.x.min()) >= 0.0 and float(pixels.x.max()) <= 1.0
 
 
-def test_serve_py_is_an_asgi_app_that_streamlit_runs():
+def test_serve_py_is_an_asgi_app_whose_start_up_starts_the_preload():
     from streamlit.web.server.app_discovery import discover_asgi_app
 
-    found = discover_asgi_app(ROOT / "serve.py")
-    assert found.is_asgi_app
+    assert discover_asgi_app(ROOT / "serve.py").is_asgi_app
+    code = (  # in its own process: constructing an st.App pins process-wide Streamlit config
+        "import asyncio, serve\n"
+        "started = []\n"
+        "serve.preload_in_background = lambda: started.append(True)\n"
+        "async def start_and_stop():\n"
+        "    async with serve._lifespan(serve.app):\n"
+        "        assert started == [True]\n"
+        "asyncio.run(start_and_stop())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_test_pixels_are_copies_never_the_cached_raw_tensors():
+    first = load_test_pixels(DataConfig(name="mnist"))
+    first.x.zero_()
+    assert float(load_test_pixels(DataConfig(name="mnist")).x.max()) == 1.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from functools import lru_cache
+from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -16,24 +16,38 @@ from aecore.config import DataConfig
 from aecore.data import Dataset, Split, load_dataset, load_test_pixels
 from aecore.ui.jobs import TrainingJob
 
-_dataset_lock = threading.Lock()
-
-
-@lru_cache(maxsize=4)
-def _loaded_dataset(config: DataConfig, device: torch.device) -> Dataset:
-    return load_dataset(config, device)
+MAX_SHARED_DATASETS = 4
+_datasets: OrderedDict[tuple[DataConfig, torch.device], Dataset] = OrderedDict()  # most recently used last
+_loading: dict[tuple[DataConfig, torch.device], threading.Lock] = {}
+_datasets_lock = threading.Lock()  # guards the two dicts above, never held while loading
 
 
 def shared_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Dataset:
     """A dataset on ``device``, shared read-only by every session's pages and training jobs.
 
-    A plain process-wide cache rather than st.cache_resource: jobs and the
-    start-up preload call it from their own threads, where Streamlit's caches
-    have no script context. One load at a time, so two callers asking for the
-    same data wait for one load instead of making two.
+    A plain process-wide cache of the MAX_SHARED_DATASETS most recently used,
+    rather than st.cache_resource: jobs and the start-up warm-up call it from
+    their own threads, where Streamlit's caches have no script context. Two
+    callers asking for the same data at once wait for one load; a load never
+    holds up callers of other data.
     """
-    with _dataset_lock:
-        return _loaded_dataset(config, torch.device(device))
+    key = (config, torch.device(device))
+    with _datasets_lock:
+        if key in _datasets:
+            _datasets.move_to_end(key)
+            return _datasets[key]
+        key_lock = _loading.setdefault(key, threading.Lock())
+    with key_lock:
+        with _datasets_lock:
+            if key in _datasets:  # loaded by the caller we waited for
+                return _datasets[key]
+        dataset = load_dataset(config, key[1])
+        with _datasets_lock:
+            _datasets[key] = dataset
+            while len(_datasets) > MAX_SHARED_DATASETS:
+                _datasets.popitem(last=False)
+            _loading.pop(key, None)
+        return dataset
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model…")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -25,20 +26,23 @@ _started: set[str] = set()
 _lock = threading.Lock()
 
 
-def _once_in_background(name: str, target, delay_s: float = 0.0) -> threading.Thread | None:
+def _once_in_background(name: str, *steps: Callable[[], None], delay_s: float = 0.0) -> threading.Thread | None:
+    """Run ``steps`` one after the other in a daemon thread named after ``name``, once per process; a step
+    that fails is logged and the next one still runs."""
     with _lock:
         if name in _started:
             return None
         _started.add(name)
 
-    def guarded() -> None:
+    def run_steps() -> None:
         time.sleep(delay_s)
-        try:
-            target()
-        except Exception:  # a failed warm-up only loses time: the page that needs the thing does it again
-            log.warning("background %s failed", name, exc_info=True)
+        for step in steps:
+            try:
+                step()
+            except Exception:  # a failed warm-up only loses time: the page that needs it does it again
+                log.warning("background %s: %s failed", name, step.__name__, exc_info=True)
 
-    thread = threading.Thread(target=guarded, name=f"aecore-{name}", daemon=True)
+    thread = threading.Thread(target=run_steps, name=f"aecore-{name}", daemon=True)
     thread.start()
     return thread
 
@@ -59,22 +63,35 @@ def preload_in_background() -> threading.Thread | None:
     return _once_in_background("preload", _preload)
 
 
-def _warm_up_pages() -> None:
-    import torch
-
+def _load_default_dataset() -> None:
     from aecore.checkpoints import load_run
-    from aecore.projection import warm_up_tsne, warm_up_umap
     from aecore.ui.loaders import shared_dataset
     from aecore.ui.widgets import DEFAULT_RUN
 
     if DEFAULT_RUN.is_dir():
         shared_dataset(load_run(DEFAULT_RUN).config.data)  # the whole dataset the map and Train pages use
+
+
+def _make_an_optimiser() -> None:
+    import torch
+
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimiser imports torch._dynamo: 1.3 s
+
+
+def _warm_up_umap() -> None:
+    from aecore.projection import warm_up_umap
+
     warm_up_umap()
+
+
+def _warm_up_tsne() -> None:
+    from aecore.projection import warm_up_tsne
+
     warm_up_tsne()
 
 
 def warm_up_pages_in_background() -> threading.Thread | None:
     """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
     default run's dataset, make the first optimiser, compile UMAP and import openTSNE."""
-    return _once_in_background("pages-warm-up", _warm_up_pages, delay_s=PAGES_WARM_UP_DELAY_S)
+    return _once_in_background("pages-warm-up", _load_default_dataset, _make_an_optimiser, _warm_up_umap,
+                               _warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
