@@ -127,11 +127,13 @@ def denoise(model: AutoEncoder, clean: torch.Tensor, kind: str, level: float, se
 
 
 def psnr_against_noise(model: AutoEncoder, clean: torch.Tensor, kind: str, levels, seed: int = 0,
-                       to_pixels=lambda t: t.numpy()) -> list[tuple[float, float, float]]:
-    """(level, PSNR of the noisy input, PSNR of the denoised output) against the clean images, per level."""
+                       to_pixels=lambda t: t.numpy(), value_range: tuple[float, float] = (0.0, 1.0),
+                       ) -> list[tuple[float, float, float]]:
+    """(level, PSNR of the noisy input, PSNR of the denoised output) against the clean images, per level;
+    ``value_range`` is that of the model's inputs, which noisy inputs are clipped to (see :func:`denoise`)."""
     reference = to_pixels(clean)
     rows = []
     for level in levels:
-        noisy, denoised = denoise(model, clean, kind, float(level), seed)
+        noisy, denoised = denoise(model, clean, kind, float(level), seed, value_range)
         rows.append((float(level), psnr(reference, to_pixels(noisy)), psnr(reference, to_pixels(denoised))))
     return rows

@@ -16,6 +16,7 @@ from aecore.diagnostics import (
     kl_per_dimension,
     mean_activations,
     psnr,
+    psnr_against_noise,
     to_display,
     total_kl,
     traversal_codes,
@@ -93,6 +94,16 @@ def test_psnr():
     clean = np.full((2, 1, 4, 4), 0.5)
     assert psnr(clean, clean + 0.1) == pytest.approx(20.0)  # MSE 0.01 -> 10 log10(1 / 0.01) = 20 dB
     assert psnr(clean, clean + 0.01) > psnr(clean, clean + 0.1)
+
+
+def test_psnr_against_noise_clips_noisy_inputs_to_the_models_input_range():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=(8,), latent_dim=4), (1, 4, 4))
+    clean = torch.full((3, 1, 4, 4), 2.0)  # standardised inputs live outside [0, 1]
+    wide = psnr_against_noise(model, clean, "gaussian", [0.5], value_range=(-3.0, 3.0))
+    unit = psnr_against_noise(model, clean, "gaussian", [0.5])
+    assert wide[0][1] == pytest.approx(6.0, abs=1.0)  # noise std 0.5: MSE 0.25 -> 10 log10(1 / 0.25) = 6 dB
+    assert unit[0][1] == pytest.approx(0.0, abs=0.1)  # clipped to [0, 1]: every value 1.0, MSE 1 -> 0 dB
 
 
 def test_linear_probe_on_a_trained_code_beats_a_stated_bar(digits, trained):

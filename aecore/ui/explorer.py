@@ -132,9 +132,9 @@ def psnr_by_noise_level(model_ref: RunRef, data_ref: RunRef, kind: str, levels: 
     ``data_ref``'s dataset (see :func:`aecore.diagnostics.psnr_against_noise`)."""
     from aecore.diagnostics import psnr_against_noise
 
-    clean = data_ref.dataset().test.x[:count]
-    return psnr_against_noise(model_ref.run().model, clean, kind, levels,
-                              to_pixels=lambda t: to_pixels(data_ref, t.numpy()))
+    data = data_ref.dataset()
+    return psnr_against_noise(model_ref.run().model, data.test.x[:count], kind, levels,
+                              to_pixels=lambda t: to_pixels(data_ref, t.numpy()), value_range=data.value_range)
 
 
 def manifold_image(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2):
