@@ -16,6 +16,18 @@ def class_color(label: int) -> str:
     return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
 
 
+def _class_colorscale(n: int) -> dict:
+    """Marker settings that colour the integers 0..n-1 with CLASS_COLORS through a stepped colorscale.
+
+    Numeric colours are validated as one array; a list of n colour strings is validated one by one,
+    which took 0.1 s of a 2,000-point map's 0.15 s rerun.
+    """
+    scale = []
+    for label in range(n):
+        scale += [[label / n, class_color(label)], [(label + 1) / n, class_color(label)]]
+    return {"colorscale": scale, "cmin": -0.5, "cmax": n - 0.5, "showscale": False}
+
+
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     fig.update_layout(title={"text": title, "font": {"size": 22}}, font=FONT, height=height,
                       template="plotly_white", margin={"l": 60, "r": 20, "t": 60, "b": 50},
@@ -81,8 +93,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     names = [class_names[label] if 0 <= label < len(class_names) else str(label) for label in labels.tolist()]
     fig.add_trace(go.Scattergl(
         x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images",
-        marker={"color": [class_color(label) for label in labels.tolist()], "size": 7, "opacity": 0.85,
-                "line": {"width": 0}},
+        marker={"color": labels, **_class_colorscale(int(labels.max()) + 1 if len(labels) else 1), "size": 7,
+                "opacity": 0.85, "line": {"width": 0}},
         customdata=np.column_stack([labels, np.arange(len(labels)) if point_ids is None else point_ids]),
         hovertext=names, hovertemplate="class %{hovertext}<br>image #%{customdata[1]}<extra></extra>"))
     for label in np.unique(labels):  # legend entries only: the data stays in one trace
