@@ -33,7 +33,7 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
-# Retrain the shipped MNIST runs in checkpoints/pretrained (a few minutes on 2 CPU cores).
+# Retrain the shipped MNIST runs (checkpoints/pretrained) and lab runs (checkpoints/labs): minutes on 2 cores.
 checkpoints: $(RUNTIME_STAMP)
 	$(PY) -m aecore.pretrained
 

@@ -40,6 +40,7 @@ NORMALIZER_PREFIX = "_normalizer."
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED_DIR = PROJECT_ROOT / "checkpoints" / "pretrained"  # shipped with the project
+LABS_DIR = PROJECT_ROOT / "checkpoints" / "labs"  # the lecture labs' runs, shipped so a first click is instant
 # written by users, git-ignored; AECORE_RUNS_DIR moves it (tests, shared servers)
 USER_RUNS_DIR = Path(os.environ.get("AECORE_RUNS_DIR", PROJECT_ROOT / "checkpoints" / "runs"))
 

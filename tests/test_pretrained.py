@@ -1,13 +1,17 @@
-"""End to end on real MNIST: the shipped runs meet their bars, and a fresh run learns."""
+"""End to end on real MNIST: the shipped runs meet their bars, and a fresh run learns; the shipped labs."""
+
+import re
+from pathlib import Path
 
 import pytest
 import torch
 
-from aecore.checkpoints import PRETRAINED_DIR, PREVIEW_FILE, load_run
+from aecore.checkpoints import LABS_DIR, PRETRAINED_DIR, PREVIEW_FILE, load_run
 from aecore.cli import main
 from aecore.config import DataConfig
 from aecore.data import load_dataset
-from aecore.pretrained import SHIPPED_RUNS, reconstruction_mse
+from aecore.presets import preset_config
+from aecore.pretrained import LAB_PRESETS, SHIPPED_RUNS, build_lab, lab_model, reconstruction_mse
 
 MAX_RUN_BYTES = 5 * 1024 * 1024
 
@@ -50,3 +54,28 @@ def test_cli_trains_and_evaluates_on_real_mnist(tmp_path, capsys, mnist, mean_im
     assert main(["eval", str(folder)]) == 0
     assert "mnist test (10000 images)" in capsys.readouterr().out
     assert reconstruction_mse(load_run(folder).model, mnist) < 0.8 * mean_image_mse
+
+
+def test_every_lab_the_page_shows_ships_trained_from_its_current_preset():
+    page = (Path(__file__).resolve().parent.parent / "views" / "labs.py").read_text()
+    assert set(re.findall(r'"(lecture-\d{3}-[a-z-]+)"', page)) == set(LAB_PRESETS)
+    for preset in LAB_PRESETS:
+        folder = LABS_DIR / preset
+        assert sum(path.stat().st_size for path in folder.iterdir()) <= MAX_RUN_BYTES, preset
+        assert load_run(folder).config == preset_config(preset), f"{preset}: rebuild it with make checkpoints"
+
+
+def test_a_lab_without_a_matching_shipped_run_is_trained_on_the_spot(tmp_path):
+    preset = "lecture-002-undercomplete"
+    model, data = lab_model(preset, root=tmp_path)  # nothing shipped there: trained now
+    build_lab(preset, root=tmp_path)
+    shipped, _ = lab_model(preset, root=tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values(),
+                                                 strict=True))  # seeded: the same weights either way
+    config = tmp_path / preset / "config.json"  # a shipped run from an older preset is not used
+    config.write_text(config.read_text().replace('"epochs": 1000', '"epochs": 3'))
+    assert load_run(tmp_path / preset).config != preset_config(preset)
+    retrained, _ = lab_model(preset, root=tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), retrained.state_dict().values(),
+                                                 strict=True))
+    assert data.name == "random-10x10" and not model.training

@@ -13,8 +13,8 @@ from aecore.ui.widgets import image_rows, image_strip
 from aecore.viz import mosaic, to_pil
 
 st.title("Lecture labs")
-st.caption("Each lab trains the lecture's exact set-up once (the first click takes a few seconds; then it is "
-           "instant for everyone) and shows what the lecture asks to look at.")
+st.caption("Each lab is the lecture's exact set-up, trained ahead of time and shipped with the project "
+           "(`make checkpoints` retrains them), and shows what the lecture asks to look at.")
 
 
 def lab(title: str, notice: str, presets: list[str], key: str):
@@ -25,7 +25,7 @@ def lab(title: str, notice: str, presets: list[str], key: str):
         st.session_state[f"lab_{key}_ran"] = True
     if not st.session_state.get(f"lab_{key}_ran"):
         return None
-    with st.spinner("Training the lecture's set-up…"):
+    with st.spinner("Loading the lecture's set-up…"):
         return [ex.trained_preset(preset) for preset in presets]
 
 

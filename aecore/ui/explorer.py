@@ -217,14 +217,7 @@ def probe_accuracy(ref: RunRef) -> float:
 
 @st.cache_resource(max_entries=12, show_spinner=False)
 def trained_preset(preset: str):
-    """A preset trained to the end once per server (the lecture labs): (model in eval mode, dataset)."""
-    from aecore.data import load_dataset
-    from aecore.presets import preset_config
-    from aecore.training import TrainingState, fit
+    """A lecture lab's trained model and dataset, once per server (see :func:`aecore.pretrained.lab_model`)."""
+    from aecore.pretrained import lab_model
 
-    config = preset_config(preset)
-    dataset = load_dataset(config.data)
-    state = TrainingState.create(config, dataset.input_shape, "cpu", class_names=dataset.class_names)
-    for _ in fit(state, dataset):
-        pass
-    return state.model.eval(), dataset
+    return lab_model(preset)
