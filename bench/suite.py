@@ -6,6 +6,7 @@ them all at a scale ("full", "quick" or the tiny "smoke" the test suite uses).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -154,9 +155,14 @@ def training_start(scale: Scale) -> dict:
 
 
 def _codes(points: int) -> np.ndarray:
+    """The first ``points`` MNIST test codes of the shipped 32-d AE (t-SNE and UMAP use the same ones)."""
+    return _test_codes()[:points]
+
+
+@functools.cache
+def _test_codes() -> np.ndarray:
     run = load_run(PRETRAINED_DIR / "mnist-ae-latent32")
-    data = load_dataset(run.config.data)
-    return encode_split(run.model, data.test)[:points]
+    return encode_split(run.model, load_dataset(run.config.data).test)
 
 
 def tsne_against_sklearn(scale: Scale) -> dict:

@@ -86,13 +86,20 @@ def test_jobs_queue_for_a_busy_device_and_leave_the_queue_when_stopped():
     assert slots.in_use("cpu") == 0
 
 
-def test_errors_end_the_job_with_a_message_and_the_job_stays_usable():
+@pytest.mark.parametrize(("error", "shown"), [
+    (DataError("fashion-mnist is not on this machine"), "not on this machine"),
+    (ZeroDivisionError("boom"), "ZeroDivisionError: boom"),  # unexpected errors are caught too
+], ids=["expected", "unexpected"])
+def test_errors_in_the_thread_end_the_job_with_a_message(error, shown):
     def broken_loader(config, device):
-        raise DataError("fashion-mnist is not on this machine")
+        raise error
 
     job = TrainingJob(broken_loader, DeviceSlots())
     job.start(_config())
-    assert "not on this machine" in _wait(job, lambda s: s.status == FAILED).message
+    assert shown in _wait(job, lambda s: s.status == FAILED).message
+
+
+def test_a_diverged_job_says_why_and_stays_usable():
     diverging = RunConfig(data=DataConfig(name="digits"),
                           model=ModelConfig(hidden=(), latent_dim=4, output_activation="linear"),
                           train=TrainConfig(epochs=3, lr=10.0, optimizer="sgd"))
@@ -101,15 +108,6 @@ def test_errors_end_the_job_with_a_message_and_the_job_stays_usable():
     assert "lower learning rate" in _wait(job, lambda s: s.status == FAILED).message
     job.start(_config(epochs=1))  # a new start after a failure works
     _wait(job, lambda s: s.status == FINISHED)
-
-
-def test_unexpected_errors_in_the_thread_are_caught():
-    def crashing_loader(config, device):
-        raise ZeroDivisionError("boom")
-
-    job = TrainingJob(crashing_loader, DeviceSlots())
-    job.start(_config())
-    assert "ZeroDivisionError: boom" in _wait(job, lambda s: s.status == FAILED).message
 
 
 def test_save_validates_names_and_load_continues_a_saved_run(tmp_path):

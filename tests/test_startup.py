@@ -14,6 +14,12 @@ from aecore.ui.widgets import DEFAULT_RUN
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run_in_a_fresh_process(code: str, timeout: float) -> None:
+    """Run ``code`` in a new Python process from the project root; fail with its stderr if it fails."""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.skipif(not DEFAULT_RUN.is_dir(), reason="needs the shipped MNIST runs (make checkpoints)")
 def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_separately():
     code = (
@@ -31,8 +37,7 @@ def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_
         "thread.join(300)\n"
         "assert 'umap' in sys.modules and 'openTSNE' in sys.modules and 'torch._dynamo' in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=400, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
+    _run_in_a_fresh_process(code, timeout=400)
 
 
 def test_a_failed_warm_up_step_is_logged_not_raised_and_the_next_step_still_runs(caplog):
@@ -72,8 +77,7 @@ def test_serve_py_is_an_asgi_app_whose_start_up_starts_the_preload():
         "        assert started == [True]\n"
         "asyncio.run(start_and_stop())\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
+    _run_in_a_fresh_process(code, timeout=120)
 
 
 def test_test_pixels_are_copies_never_the_cached_raw_tensors():
