@@ -3,13 +3,18 @@
     model.safetensors      the model's weights (and a standardising normaliser's mean/std)
     optimizer.safetensors  the optimiser's state, so training can resume (optional)
     config.json            format, input shape, class names and the RunConfig
-    history.json           one record per epoch: train / val loss parts, seconds
+    history.json           epoch records (epoch, step, seconds, train / val loss parts), thinned to at
+                           most MAX_HISTORY_RECORDS evenly spread ones, always with the last
     preview.png            train and test images over their reconstructions (optional)
 
 Loading rebuilds the model from config.json alone and refuses, with one
 message naming the file, anything missing, corrupt or mismatched. Only
 safetensors and JSON are read: nothing is ever unpickled. Every file is
 written to a temporary name and renamed, so a crash never leaves half a file.
+
+This module reads and writes files and knows nothing of optimisers or training:
+:meth:`aecore.training.TrainingState.save` and ``TrainingState.from_run`` turn
+a training state into a run folder and back.
 """
 
 from __future__ import annotations
@@ -21,19 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from PIL import Image
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from aecore.config import RunConfig
 from aecore.data import Normalizer
 from aecore.errors import AecoreError, CheckpointError
-from aecore.events import Preview
-from aecore.models.base import AutoEncoder
-from aecore.registry import build_model
-from aecore.training import TrainingState, build_optimizer
-from aecore.viz import stacked_rows, to_pil
+from aecore.models import AutoEncoder, build_model
 
-FORMAT = "aecore-run/1"
+FORMAT = "aecore-run/2"  # /2: history.json is thinned and compact; /1 (one record per epoch) still loads
+READABLE_FORMATS = ("aecore-run/1", FORMAT)
+MAX_HISTORY_RECORDS = 200
 MODEL_FILE, OPTIMIZER_FILE = "model.safetensors", "optimizer.safetensors"
 CONFIG_FILE, HISTORY_FILE, PREVIEW_FILE = "config.json", "history.json", "preview.png"
 NORMALIZER_PREFIX = "_normalizer."
@@ -63,20 +67,13 @@ class LoadedRun:
 
     @property
     def epochs(self) -> int:
-        return len(self.history)
+        """Epochs trained (the history may be thinned: its last record holds the count)."""
+        return int(self.history[-1].get("epoch", len(self.history))) if self.history else 0
 
-    def training_state(self, device: torch.device | str = "cpu") -> TrainingState:
-        """A :class:`TrainingState` that continues this run: same weights, optimiser state and history."""
-        model = self.model.to(device).train()
-        optimizer = build_optimizer(model.parameters(), self.config.train)
-        if self.optimizer_state is not None:
-            try:
-                optimizer.load_state_dict(self.optimizer_state)
-            except (ValueError, KeyError, RuntimeError) as exc:
-                raise CheckpointError(f"{self.path / OPTIMIZER_FILE} does not fit the model: {exc}") from None
-        step = self.history[-1]["step"] if self.history else 0
-        return TrainingState(self.config, model, optimizer, epoch=len(self.history), step=step,
-                             history=list(self.history), class_names=self.class_names)
+    @property
+    def steps(self) -> int:
+        """Optimiser steps taken."""
+        return int(self.history[-1]["step"]) if self.history else 0
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -95,40 +92,52 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def _write_json(path: Path, payload) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
+def _write_json(path: Path, payload, *, indent: int | None = 2) -> None:
+    separators = None if indent else (",", ":")
+    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=indent, separators=separators) + "\n"))
 
 
-def save_run(state: TrainingState, folder: str | Path, *, normalizer: Normalizer | None = None,
-             preview: Preview | None = None, with_optimizer: bool = True) -> Path:
-    """Write ``state`` as a run folder (created if needed) and return its path.
+def thin_history(history: list[dict], max_records: int = MAX_HISTORY_RECORDS) -> list[dict]:
+    """At most ``max_records`` evenly spread epoch records, always the first and the last.
 
-    ``with_optimizer=False`` leaves out the optimiser state (twice the model's size for Adam):
-    the run still loads and trains on, with a fresh optimiser.
+    A 5,000-epoch toy run keeps a loss curve of the same shape in a file a hundredth the size.
+    """
+    if len(history) <= max_records:
+        return list(history)
+    keep = sorted({round(i * (len(history) - 1) / (max_records - 1)) for i in range(max_records)})
+    return [history[i] for i in keep]
+
+
+def save_run(folder: str | Path, *, config: RunConfig, model: AutoEncoder, history: list[dict],
+             class_names: tuple[str, ...] = (), optimizer_state: dict | None = None,
+             normalizer: Normalizer | None = None, preview: Image.Image | None = None) -> Path:
+    """Write a run folder (created if needed) and return its path.
+
+    ``optimizer_state`` is an optimiser's ``state_dict()``; without it the optimiser file is removed
+    (the run still loads and trains on, with a fresh optimiser). ``preview`` is saved as preview.png.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {name: value.detach().cpu().contiguous() for name, value in state.model.state_dict().items()}
+    tensors = {name: value.detach().cpu().contiguous() for name, value in model.state_dict().items()}
     if normalizer is not None and normalizer.mean is not None:
         tensors[NORMALIZER_PREFIX + "mean"] = normalizer.mean.cpu().contiguous()
         tensors[NORMALIZER_PREFIX + "std"] = normalizer.std.cpu().contiguous()
     _atomic_write(folder / MODEL_FILE, lambda tmp: save_file(tensors, str(tmp)))
-    if with_optimizer:
-        optimizer_tensors, optimizer_meta = _flatten_optimizer_state(state.optimizer.state_dict())
+    if optimizer_state is not None:
+        optimizer_tensors, optimizer_meta = _flatten_optimizer_state(optimizer_state)
         metadata = {"state": json.dumps(optimizer_meta)}
         _atomic_write(folder / OPTIMIZER_FILE, lambda tmp: save_file(optimizer_tensors, str(tmp), metadata=metadata))
     else:
         (folder / OPTIMIZER_FILE).unlink(missing_ok=True)
     _write_json(folder / CONFIG_FILE, {
         "format": FORMAT,
-        "input_shape": list(state.model.input_shape),
-        "class_names": list(state.class_names),
-        "run": state.config.to_dict(),
+        "input_shape": list(model.input_shape),
+        "class_names": list(class_names),
+        "run": config.to_dict(),
     })
-    _write_json(folder / HISTORY_FILE, state.history)
+    _write_json(folder / HISTORY_FILE, thin_history(history), indent=None)
     if preview is not None:
-        rows = stacked_rows(preview.train_inputs, preview.train_recons, preview.test_inputs, preview.test_recons)
-        _atomic_write(folder / PREVIEW_FILE, lambda tmp: to_pil(rows, scale=2).save(tmp, format="PNG"))
+        _atomic_write(folder / PREVIEW_FILE, lambda tmp: preview.save(tmp, format="PNG"))
     return folder
 
 
@@ -184,7 +193,7 @@ def read_run_config(folder: str | Path) -> tuple[RunConfig, tuple[int, int, int]
         raise CheckpointError(f"{folder} is not a run folder (it does not exist or is a file)")
     path = folder / CONFIG_FILE
     raw = _read_json(path)
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+    if not isinstance(raw, dict) or raw.get("format") not in READABLE_FORMATS:
         raise CheckpointError(f"{path} is not an aecore run config (expected format {FORMAT!r})")
     try:
         config = RunConfig.from_dict(raw["run"])

@@ -13,8 +13,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from tqdm import tqdm
+
+from aecore.checkpoints import USER_RUNS_DIR, list_runs, load_run, read_run_config, resolve_run
 from aecore.config import OPTIMIZERS
+from aecore.data import FOLDER_PREFIX, expected_input_shape, list_datasets, load_dataset
 from aecore.errors import AecoreError
+from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
+from aecore.latent import encode_split, write_latent_csv
+from aecore.layer_table import layer_table, parse_shape
+from aecore.objectives import Objective
+from aecore.presets import get_preset, list_presets, preset_config
+from aecore.projection import project
+from aecore.training import TrainingState, evaluate, fit, losses_to_text, resolve_device
 
 EXIT_USAGE = 2
 
@@ -107,23 +118,16 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 def default_run_folder(preset: str, dataset: str) -> Path:
     """checkpoints/runs/<preset>-<dataset>-<YYYYmmdd-HHMMSS>."""
-    from aecore.checkpoints import USER_RUNS_DIR
-
     dataset_slug = re.sub(r"[^A-Za-z0-9]+", "-", Path(dataset.removeprefix("folder:")).name or dataset).strip("-")
     return USER_RUNS_DIR / f"{preset}-{dataset_slug}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from aecore.checkpoints import load_run, resolve_run
-    from aecore.data import load_dataset
-    from aecore.presets import preset_config
-    from aecore.training import TrainingState, resolve_device
-
     if args.resume:
         run = load_run(resolve_run(args.resume))
         config = run.config
         device = resolve_device(args.device or config.train.device)
-        state = run.training_state(device)
+        state = TrainingState.from_run(run, device)
         target = args.epochs or state.epoch + config.train.epochs
         out = args.out or run.path
     else:
@@ -140,11 +144,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
-    from tqdm import tqdm
-
-    from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
-    from aecore.training import fit, losses_to_text
-
     bar = None
     for event in fit(state, dataset, epochs=epochs, save_to=out):
         if isinstance(event, Started):
@@ -184,17 +183,11 @@ def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
 
 
 def _load(run_name: str):
-    from aecore.checkpoints import load_run, resolve_run
-    from aecore.data import load_dataset
-
     run = load_run(resolve_run(run_name))
     return run, load_dataset(run.config.data)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from aecore.objectives import Objective
-    from aecore.training import evaluate, losses_to_text
-
     run, dataset = _load(args.run)
     split = getattr(dataset, args.split)
     losses = evaluate(run.model, Objective(run.config.objective, dataset.value_range), split)
@@ -203,9 +196,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from aecore.latent import encode_split, write_latent_csv
-    from aecore.projection import project
-
     run, dataset = _load(args.run)
     codes = encode_split(run.model, dataset.test)
     methods = args.projection or ["pca"]
@@ -219,16 +209,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from aecore.presets import list_presets
-
     for preset in list_presets():
         print(f"{preset.name:<28} {preset.summary}")
     return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    from aecore.data import FOLDER_PREFIX, list_datasets
-
     for info in list_datasets():
         print(f"{info.name:<16} {info.description}")
     print(f"{FOLDER_PREFIX + 'PATH':<16} your labelled images: PATH/<class>/<image files>")
@@ -236,8 +222,6 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_checkpoints(args: argparse.Namespace) -> int:
-    from aecore.checkpoints import list_runs, read_run_config
-
     runs = list_runs()
     if not runs:
         print("no runs yet: `python -m aecore train --preset ae` makes one")
@@ -252,11 +236,6 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from aecore.checkpoints import read_run_config, resolve_run
-    from aecore.data import expected_input_shape
-    from aecore.layers import layer_table, parse_shape
-    from aecore.presets import get_preset
-
     if args.run:
         config, input_shape, _ = read_run_config(resolve_run(args.run))
     else:

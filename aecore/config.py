@@ -108,9 +108,10 @@ class ModelConfig:
     batch_norm: bool = True
 
     def __post_init__(self) -> None:
-        from aecore.registry import list_models
-
-        _check_choice("model", "arch", self.arch, tuple(list_models()))
+        # Whether ``arch`` is registered is checked by models.build_model, which lists the known names:
+        # config stays a leaf that imports nothing of aecore but errors.
+        if not isinstance(self.arch, str) or not self.arch.strip():
+            raise ConfigError(f"model.arch must name an architecture; got {self.arch!r}")
         _check_range("model", "latent_dim", self.latent_dim, 1, 4096, integer=True)
         object.__setattr__(self, "hidden", tuple(self.hidden))
         for width in self.hidden:

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from aecore.models.base import AutoEncoder
-from aecore.objectives import gaussian_kl_per_sample
+from aecore.models.base import AutoEncoder, evaluating
+from aecore.objectives import corrupt, gaussian_kl_per_sample
 
 DEAD_UNIT_STD = 1e-3  # a code unit whose activation varies less than this over the data is dead
 COLLAPSED_KL_NATS = 0.01  # a VAE latent dimension whose mean KL is below this carries no information
@@ -79,9 +79,8 @@ def kl_per_dimension(model: AutoEncoder, x: torch.Tensor, batch_size: int = 1024
     """Mean KL(q(z_j|x) || N(0, 1)) in nats for each latent dimension j of a VAE: (L,)."""
     if not model.variational:
         raise ValueError("KL per dimension needs a variational model")
-    model.eval()
     total = torch.zeros(model.latent_dim, dtype=torch.float64)
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         for start in range(0, len(x), batch_size):
             mu, logvar = model.encode_distribution(x[start:start + batch_size])
             total += (-0.5 * (1 + logvar - mu.square() - logvar.exp())).sum(dim=0).double().cpu()
@@ -95,7 +94,7 @@ def collapsed_dimensions(kl: np.ndarray, threshold: float = COLLAPSED_KL_NATS) -
 
 def total_kl(model: AutoEncoder, x: torch.Tensor) -> float:
     """Mean KL per sample in nats (the sum of kl_per_dimension, computed the objective's way)."""
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         mu, logvar = model.encode_distribution(x)
         return float(gaussian_kl_per_sample(mu, logvar).mean())
 
@@ -118,11 +117,8 @@ def denoise(model: AutoEncoder, clean: torch.Tensor, kind: str, level: float, se
             value_range: tuple[float, float] = (0.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
     """Corrupt ``clean`` images (N, C, H, W) with ``kind`` noise at ``level`` and reconstruct them:
     returns (noisy, denoised), in the model's input space."""
-    from aecore.objectives import corrupt
-
     noisy = corrupt(clean, kind, level, torch.Generator().manual_seed(seed), value_range)
-    model.eval()
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         return noisy, model.reconstruct(noisy)
 
 

@@ -1,4 +1,4 @@
-"""Hand-drawn digits made to look like MNIST, and how unusual an image is to a model.
+"""Hand-drawn digits made to look like MNIST.
 
 MNIST's own recipe (LeCun et al.): the digit's bounding box is scaled to fit a
 20x20 box keeping its aspect ratio, then placed in a 28x28 image so that its
@@ -8,10 +8,7 @@ centre of mass sits at the centre.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image
-
-from aecore.models.base import AutoEncoder
 
 MNIST_SIDE, DIGIT_BOX = 28, 20
 INK_THRESHOLD = 0.05
@@ -46,21 +43,3 @@ def mnist_style(ink: np.ndarray) -> np.ndarray | None:
     image = np.zeros((MNIST_SIDE, MNIST_SIDE), dtype=np.float32)
     image[top:top + height, left:left + width] = resized
     return image
-
-
-def reconstruction_errors(model: AutoEncoder, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
-    """Per-image mean squared reconstruction error of images (N, C, H, W): (N,)."""
-    was_training = model.training
-    model.eval()
-    errors = []
-    with torch.inference_mode():
-        for start in range(0, len(x), batch_size):
-            batch = x[start:start + batch_size]
-            errors.append((model.reconstruct(batch) - batch).square().flatten(1).mean(dim=1))
-    model.train(was_training)
-    return torch.cat(errors).numpy() if errors else np.zeros(0, dtype=np.float32)
-
-
-def unusualness(error: float, reference_errors: np.ndarray) -> float:
-    """Share (0-100) of reference images reconstructed better than this one: an anomaly score."""
-    return float((np.asarray(reference_errors) < error).mean() * 100.0)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from aecore.data import Split
-from aecore.models.base import AutoEncoder
+from aecore.models.base import AutoEncoder, evaluating
 
 ENCODE_BATCH_SIZE = 1024
 
@@ -29,25 +29,19 @@ def encode_split(model: AutoEncoder, split: Split, batch_size: int = ENCODE_BATC
 
 def encode_images(model: AutoEncoder, x: torch.Tensor, batch_size: int = ENCODE_BATCH_SIZE) -> np.ndarray:
     """Deterministic codes of images (N, C, H, W): (N, L) float32."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     chunks = []
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         for start in range(0, len(x), batch_size):
             chunks.append(model.encode(x[start:start + batch_size].to(device)).float().cpu())
-    model.train(was_training)
     return torch.cat(chunks).numpy() if chunks else np.zeros((0, model.latent_dim), dtype=np.float32)
 
 
 def decode_codes(model: AutoEncoder, codes: np.ndarray) -> np.ndarray:
     """Decode codes (N, L) into images (N, C, H, W) as float32 numpy (model output space)."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         images = model.decode(torch.as_tensor(np.asarray(codes), dtype=torch.float32, device=device))
-    model.train(was_training)
     return images.float().cpu().numpy()
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from aecore.data import Split
-from aecore.models.base import AutoEncoder
+from aecore.models.base import AutoEncoder, evaluating
 
 
 def linear_probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, test_codes: np.ndarray,
@@ -47,8 +47,8 @@ class CodeClassifier(nn.Module):
     def __init__(self, autoencoder: AutoEncoder, classes: int, unlabelled: torch.Tensor) -> None:
         super().__init__()
         self.encoder = autoencoder
-        with torch.no_grad():
-            codes = autoencoder.eval().encode(unlabelled)  # (N, L)
+        with evaluating(autoencoder), torch.no_grad():
+            codes = autoencoder.encode(unlabelled)  # (N, L)
         self.register_buffer("code_mean", codes.mean(dim=0))
         self.register_buffer("code_std", codes.std(dim=0).clamp_min(1e-6))
         self.head = nn.Linear(autoencoder.latent_dim, classes)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from aecore.latent import LatentPlane, nearest_neighbours
+
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 NEIGHBOURS_FOR_PLACEMENT = 10
 MIN_NEIGHBOUR_MAP_CODES = 5  # t-SNE and UMAP below this: the PCA map instead
@@ -69,8 +71,6 @@ def project(codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: i
 def _pca(codes: np.ndarray) -> Projection:
     """The principal plane of :class:`aecore.latent.LatentPlane`; codes of 1 or 2 dimensions are kept as
     they are (1-D codes get y = 0)."""
-    from aecore.latent import LatentPlane
-
     if codes.shape[1] <= 2:
         def as_is(new: np.ndarray) -> np.ndarray:
             new = np.asarray(new, dtype=np.float64)
@@ -97,8 +97,6 @@ def _tsne(codes: np.ndarray, perplexity: float, seed: int) -> Projection:
 def _placed_by_neighbours(codes: np.ndarray, points: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """New codes -> the mean map position of their NEIGHBOURS_FOR_PLACEMENT nearest codes."""
     def place(new: np.ndarray) -> np.ndarray:
-        from aecore.latent import nearest_neighbours
-
         indices, _ = nearest_neighbours(codes, np.asarray(new, dtype=np.float32), NEIGHBOURS_FOR_PLACEMENT)
         return points[indices].mean(axis=1)
 

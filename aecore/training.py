@@ -12,19 +12,21 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from aecore.checkpoints import OPTIMIZER_FILE, LoadedRun, save_run
 from aecore.config import RunConfig, TrainConfig
-from aecore.data import Dataset, Split
-from aecore.errors import AecoreError, ConfigError
+from aecore.data import Dataset, Normalizer, Split, load_dataset
+from aecore.errors import AecoreError, CheckpointError, ConfigError
 from aecore.events import CheckpointSaved, Epoch, Event, Failed, Finished, Losses, Preview, Started, Step
-from aecore.models.base import AutoEncoder
+from aecore.greedy_pretraining import greedy_pretrain
+from aecore.models import AutoEncoder, build_model, evaluating
 from aecore.objectives import Objective
-from aecore.registry import build_model
+from aecore.viz import stacked_rows, to_pil
 
 EVAL_BATCH_SIZE = 1024
 LATENT_SAMPLE_COUNT = 1000  # test images whose codes each preview carries (fewer for large images)
@@ -81,6 +83,37 @@ class TrainingState:
         model = build_model(config.model, input_shape).to(device)
         return cls(config, model, build_optimizer(model.parameters(), config.train), class_names=class_names)
 
+    @classmethod
+    def from_run(cls, run: LoadedRun, device: torch.device | str = "cpu") -> TrainingState:
+        """The state that continues a saved run: its weights, optimiser state and history.
+
+        The state takes over ``run.model`` (moved to ``device``, in training mode).
+        """
+        model = run.model.to(device).train()
+        optimizer = build_optimizer(model.parameters(), run.config.train)
+        if run.optimizer_state is not None:
+            try:
+                optimizer.load_state_dict(run.optimizer_state)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise CheckpointError(f"{run.path / OPTIMIZER_FILE} does not fit the model: {exc}") from None
+        return cls(run.config, model, optimizer, epoch=run.epochs, step=run.steps, history=list(run.history),
+                   class_names=run.class_names)
+
+    def save(self, folder: str | Path, *, normalizer: Normalizer | None = None, preview: Preview | None = None,
+             with_optimizer: bool = True) -> Path:
+        """Write this state as a run folder (see :mod:`aecore.checkpoints`) and return its path.
+
+        ``with_optimizer=False`` leaves out the optimiser state (twice the model's size for Adam).
+        """
+        picture = None
+        if preview is not None:
+            rows = stacked_rows(preview.train_inputs, preview.train_recons, preview.test_inputs,
+                                preview.test_recons)
+            picture = to_pil(rows, scale=2)
+        return save_run(folder, config=self.config, model=self.model, history=self.history,
+                        class_names=self.class_names, normalizer=normalizer, preview=picture,
+                        optimizer_state=self.optimizer.state_dict() if with_optimizer else None)
+
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
@@ -91,16 +124,13 @@ def evaluate(model: AutoEncoder, objective: Objective, split: Split,
     """Mean loss parts of ``model`` on clean inputs of ``split``, in eval mode."""
     if len(split) == 0:
         return {}
-    was_training = model.training
-    model.eval()
     totals: dict[str, float] = {}
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         for start in range(0, len(split), batch_size):
             x = split.x[start:start + batch_size]
             _, parts = objective(model, x, training=False)
             for name, value in parts.items():
                 totals[name] = totals.get(name, 0.0) + float(value) * len(x)
-    model.train(was_training)
     return {name: total / len(split) for name, total in totals.items()}
 
 
@@ -112,10 +142,8 @@ def _preview_indices(n: int, count: int) -> torch.Tensor:
 def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, test_idx: torch.Tensor,
              code_idx: torch.Tensor) -> Preview:
     model = state.model
-    was_training = model.training
-    model.eval()
     to_pixels = lambda x: dataset.normalizer.inverse(x).clamp(0, 1).float().cpu().numpy()  # noqa: E731
-    with torch.inference_mode():
+    with evaluating(model), torch.inference_mode():
         train_x, test_x = dataset.train.x[train_idx], dataset.test.x[test_idx]
         preview = Preview(
             train_inputs=to_pixels(train_x), train_recons=to_pixels(model.reconstruct(train_x)),
@@ -125,7 +153,6 @@ def _preview(state: TrainingState, dataset: Dataset, train_idx: torch.Tensor, te
             codes=model.encode(dataset.test.x[code_idx]).float().cpu().numpy(),
             code_labels=dataset.test.y[code_idx].cpu().numpy(),
         )
-    model.train(was_training)
     return preview
 
 
@@ -197,8 +224,6 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
     noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
     layerwise_losses: tuple[float, ...] = ()
     if config.train.layerwise_epochs and state.step == 0:
-        from aecore.layerwise import greedy_pretrain
-
         layerwise_losses = tuple(greedy_pretrain(model, dataset.train.x, epochs=config.train.layerwise_epochs,
                                                  lr=config.train.lr, batch_size=batch_size, seed=config.train.seed))
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
@@ -264,12 +289,27 @@ def _finish(state: TrainingState, dataset: Dataset, save_to: str | Path | None, 
             preview: Preview | None, *,
             stopped: bool, started_at: float) -> Iterator[Event]:
     if save_to is not None:
-        from aecore.checkpoints import save_run  # checkpoints imports this module
-
-        path = save_run(state, save_to, normalizer=dataset.normalizer, preview=preview)
+        path = state.save(save_to, normalizer=dataset.normalizer, preview=preview)
         yield CheckpointSaved(state.epoch, str(path))
     yield Finished(state.epoch, state.step, stopped, last.train if last else {}, last.val if last else {},
                    time.perf_counter() - started_at)
+
+
+def train_to_end(config: RunConfig, device: torch.device | str | None = None,
+                 on_epoch: Callable[[Epoch], None] | None = None) -> tuple[TrainingState, Dataset, Epoch | None]:
+    """Load ``config``'s data and train a fresh model for all its epochs (on ``device``; None: the
+    config's). Returns the state, the dataset and the last epoch event; a failed run raises."""
+    dataset = load_dataset(config.data)
+    state = TrainingState.create(config, dataset.input_shape, device, class_names=dataset.class_names)
+    last = None
+    for event in fit(state, dataset):
+        if isinstance(event, Failed):
+            raise AecoreError(f"{config.preset or 'run'}: {event.message}")
+        if isinstance(event, Epoch):
+            last = event
+            if on_epoch is not None:
+                on_epoch(event)
+    return state, dataset, last
 
 
 def _fmt(shape) -> str:

@@ -27,8 +27,8 @@ import torch
 from aecore.checkpoints import PRETRAINED_DIR, load_run
 from aecore.data import load_dataset
 from aecore.latent import LatentPlane, decode_codes, encode_split, grid_points, interpolate, nearest_neighbours
+from aecore.models import build_model
 from aecore.presets import preset_config
-from aecore.registry import build_model
 from aecore.training import TrainingState, build_optimizer, device_description, fit, resolve_device
 from aecore.viz import mosaic, to_pil
 

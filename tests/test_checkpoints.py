@@ -18,7 +18,7 @@ from PIL import Image
 
 import aecore
 import aecore.checkpoints as checkpoints
-from aecore.checkpoints import list_runs, load_run, read_run_config, resolve_run, save_run
+from aecore.checkpoints import list_runs, load_run, read_run_config, resolve_run
 from aecore.config import DataConfig, RunConfig
 from aecore.data import load_dataset
 from aecore.errors import CheckpointError
@@ -139,15 +139,15 @@ def test_fit_save_to_writes_the_run_files(saved_run):
 
 def test_save_without_optimizer(saved_run, run_copy: Path, digits, tmp_path: Path):
     _, state = saved_run
-    folder = save_run(state, tmp_path / "lean", with_optimizer=False)
+    folder = state.save(tmp_path / "lean", with_optimizer=False)
     assert set(os.listdir(folder)) == {"model.safetensors", "config.json", "history.json"}
     # saving over a run that had an optimiser file removes the now stale one
     assert (run_copy / "optimizer.safetensors").exists()
-    save_run(state, run_copy, with_optimizer=False)
+    state.save(run_copy, with_optimizer=False)
     assert not (run_copy / "optimizer.safetensors").exists()
     loaded = load_run(folder)
     assert loaded.optimizer_state is None
-    resumed = loaded.training_state()
+    resumed = TrainingState.from_run(loaded)
     assert resumed.optimizer.state_dict()["state"] == {}  # a fresh optimiser
     assert resumed.epoch == 1
     list(fit(resumed, digits, epochs=2))
@@ -160,7 +160,7 @@ def test_save_without_optimizer(saved_run, run_copy: Path, digits, tmp_path: Pat
 def test_resume_carries_epoch_step_and_optimizer_state(saved_run, run_copy: Path, digits):
     _, state = saved_run
     loaded = load_run(run_copy)
-    resumed = loaded.training_state()
+    resumed = TrainingState.from_run(loaded)
     assert resumed.epoch == state.epoch == 1
     assert resumed.step == state.step > 0
     assert resumed.history == state.history
@@ -189,7 +189,7 @@ def test_resume_carries_epoch_step_and_optimizer_state(saved_run, run_copy: Path
 def test_resume_matches_an_uninterrupted_run(saved_run, run_copy: Path, digits):
     """1 epoch + save + load + 1 epoch trains exactly as 2 epochs in one go (same weights, same Adam state)."""
     _, state = saved_run
-    resumed = load_run(run_copy).training_state()
+    resumed = TrainingState.from_run(load_run(run_copy))
     list(fit(resumed, digits, epochs=2))
     straight = train(state.config, digits, epochs=2)
     assert straight.step == resumed.step
@@ -300,7 +300,7 @@ def test_negative_input_shape_is_refused(run_copy: Path):
 def test_save_leaves_no_temporary_files(saved_run, run_copy: Path):
     _, state = saved_run
     assert tmp_files(saved_run[0]) == []
-    save_run(state, run_copy)  # over an existing run
+    state.save(run_copy)  # over an existing run
     assert tmp_files(run_copy) == []
 
 
@@ -320,7 +320,7 @@ def test_failed_write_keeps_the_previous_file(saved_run, run_copy: Path, monkeyp
         for parameter in changed.model.parameters():
             parameter.add_(1.0)
     with pytest.raises(OSError, match="disk full"):
-        save_run(changed, run_copy)
+        changed.save(run_copy)
     assert written_to and written_to[0].parent == run_copy and written_to[0].name != "model.safetensors"
     assert not written_to[0].exists()
     assert tmp_files(run_copy) == []
@@ -352,7 +352,7 @@ def test_nothing_is_unpickled_at_runtime(run_copy: Path, monkeypatch):
     for module, name in ((torch, "load"), (pickle, "load"), (pickle, "loads"), (pickle, "Unpickler")):
         monkeypatch.setattr(module, name, refuse)
     loaded = load_run(run_copy)
-    loaded.training_state()
+    TrainingState.from_run(loaded)
 
 
 # ---------------------------------------------------------------------------------------- finding runs
@@ -392,3 +392,37 @@ def test_saved_files_are_readable_by_everyone(saved_run):
 def test_history_entries_must_be_epoch_records(run_copy: Path):
     (run_copy / "history.json").write_text("[1, 2]")
     _raises_naming(run_copy / "history.json", match="epoch records")
+
+
+# ---------------------------------------------------------------------------------------- history format
+
+
+def test_a_long_history_is_thinned_and_the_run_still_counts_every_epoch(saved_run, tmp_path: Path, digits):
+    _, state = saved_run
+    long = copy.copy(state)
+    long.history = [{**state.history[0], "epoch": e, "step": e * 6} for e in range(1, 5001)]
+    long.epoch, long.step = 5000, 30000
+    folder = long.save(tmp_path / "long")
+    saved = json.loads((folder / "history.json").read_text())
+    assert len(saved) == checkpoints.MAX_HISTORY_RECORDS
+    assert saved[0]["epoch"] == 1 and saved[-1] == long.history[-1]
+    assert (folder / "history.json").stat().st_size < 100_000
+    resumed = TrainingState.from_run(load_run(folder))
+    assert (resumed.epoch, resumed.step) == (5000, 30000)
+    list(fit(resumed, digits, epochs=5001))
+    assert resumed.history[-1]["epoch"] == 5001 and resumed.history[-1]["step"] == 30000 + state.step
+
+
+def test_a_run_of_the_first_format_still_loads(saved_run, run_copy: Path):
+    _, state = saved_run
+    config = json.loads((run_copy / "config.json").read_text())
+    config["format"] = "aecore-run/1"
+    (run_copy / "config.json").write_text(json.dumps(config, indent=2))
+    (run_copy / "history.json").write_text(json.dumps(state.history, indent=2))
+    loaded = load_run(run_copy)
+    assert loaded.history == state.history and loaded.epochs == 1
+
+
+def test_shipped_history_files_stay_small():
+    for run in list_runs(checkpoints.PRETRAINED_DIR, checkpoints.LABS_DIR):
+        assert (run / "history.json").stat().st_size <= 100_000, run.name

@@ -18,7 +18,7 @@ from aecore.presets import get_preset, list_presets, preset_config
 
 @pytest.mark.parametrize(("factory", "field_name"), [
     (lambda: ModelConfig(latent_dim=0), "model.latent_dim"),
-    (lambda: ModelConfig(arch="transformer"), "model.arch"),
+    (lambda: ModelConfig(arch=""), "model.arch"),
     (lambda: ModelConfig(activation="swish"), "model.activation"),
     (lambda: ModelConfig(arch="conv", hidden=()), "model.hidden"),
     (lambda: ModelConfig(variational=True, code_activation="sigmoid"), "model.code_activation"),

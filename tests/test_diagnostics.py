@@ -21,11 +21,11 @@ from aecore.diagnostics import (
     total_kl,
     traversal_codes,
 )
+from aecore.greedy_pretraining import greedy_pretrain
 from aecore.latent import encode_split
-from aecore.layerwise import greedy_pretrain
+from aecore.models import build_model
 from aecore.presets import preset_config
 from aecore.probes import labelled_subset, linear_probe_accuracy, pretraining_comparison
-from aecore.registry import build_model
 from aecore.training import TrainingState, fit
 
 

@@ -6,7 +6,8 @@ from PIL import Image
 
 from aecore.config import DataConfig
 from aecore.data import load_dataset
-from aecore.drawing import ink_from_canvas, mnist_style, unusualness
+from aecore.drawing import ink_from_canvas, mnist_style
+from aecore.scoring import unusualness
 
 
 def test_blank_canvas_gives_nothing():

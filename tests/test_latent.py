@@ -20,8 +20,8 @@ from aecore.latent import (
     nearest_neighbours,
     sample_codes,
 )
+from aecore.models import build_model
 from aecore.projection import project, sample_indices
-from aecore.registry import build_model
 
 
 def test_grid_points_run_row_by_row_from_the_top_left():

@@ -6,9 +6,9 @@ import torch
 from aecore.config import ModelConfig
 from aecore.data import expected_input_shape
 from aecore.errors import AecoreError, ConfigError
-from aecore.layers import layer_table, parse_shape
+from aecore.layer_table import layer_table, parse_shape
+from aecore.models import build_model, list_models, register_model
 from aecore.presets import get_preset, list_presets
-from aecore.registry import build_model, list_models, register_model
 
 
 def _preset_input_shape(preset):
@@ -35,8 +35,8 @@ def test_registry_lists_and_refuses_duplicates():
     assert {"mlp", "conv"} <= set(list_models())
     with pytest.raises(ValueError, match="already registered"):
         register_model("mlp")(lambda config, shape: None)
-    with pytest.raises(ConfigError, match="arch"):
-        ModelConfig(arch="nope")
+    with pytest.raises(ConfigError, match="unknown architecture 'nope'; known: conv, mlp"):
+        build_model(ModelConfig(arch="nope"), (1, 8, 8))
 
 
 def test_vae_samples_in_training_and_uses_the_mean_in_eval():

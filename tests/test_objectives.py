@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from aecore.config import ModelConfig, ObjectiveConfig
+from aecore.models import build_model
 from aecore.objectives import Objective, corrupt, gaussian_kl_per_sample, kl_sparsity, l1_sparsity
-from aecore.registry import build_model
 
 
 class RecordingModel(torch.nn.Module):

@@ -4,9 +4,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aecore.drawing import ink_from_canvas, mnist_style, reconstruction_errors, unusualness
+from aecore.drawing import ink_from_canvas, mnist_style
 from aecore.latent import encode_images, nearest_neighbours
 from aecore.projection import METHODS
+from aecore.scoring import reconstruction_errors, unusualness
 from aecore.ui import explorer as ex
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.widgets import image_strip

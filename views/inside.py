@@ -15,7 +15,7 @@ from aecore.diagnostics import (
     to_display,
     traversal_codes,
 )
-from aecore.layers import layer_table, parse_shape
+from aecore.layer_table import layer_table, parse_shape
 from aecore.presets import get_preset, list_presets
 from aecore.ui import explorer as ex
 from aecore.ui.charts import activation_histogram, bar_figure

@@ -3,8 +3,8 @@
 import streamlit as st
 import torch
 
+from aecore.models import build_model
 from aecore.probes import pretraining_comparison
-from aecore.registry import build_model
 from aecore.ui import explorer as ex
 from aecore.ui.charts import accuracy_figure
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from aecore.data import expected_input_shape
 from aecore.errors import AecoreError
-from aecore.registry import build_model
+from aecore.models import build_model
 from aecore.ui.jobs import IDLE
 from aecore.ui.live import live_training
 from aecore.ui.loaders import session_job

@@ -10,6 +10,8 @@ Welling 2014), with the reparameterisation trick while training.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +31,21 @@ def activation_layer(name: str) -> nn.Module:
         "leaky_relu": lambda: nn.LeakyReLU(0.2), "linear": nn.Identity,
     }
     return layers[name]()
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put ``model`` in eval mode for the block and give it back in the mode it was in.
+
+    Code that only reads a model (encoding, scoring, pictures) uses this rather than
+    calling ``model.eval()``, so it never changes the mode of a model it was handed.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @dataclass(frozen=True)
@@ -70,13 +87,8 @@ class AutoEncoder(nn.Module):
 
     @torch.no_grad()
     def _probe_output_shape(self) -> tuple[int, ...]:
-        was_training = self.training
-        self.eval()  # BatchNorm refuses a batch of one while training
-        try:
-            shape = tuple(self.decoder(torch.zeros(1, self.latent_dim)).shape[1:])
-        finally:
-            self.train(was_training)
-        return shape
+        with evaluating(self):  # BatchNorm refuses a batch of one while training
+            return tuple(self.decoder(torch.zeros(1, self.latent_dim)).shape[1:])
 
     def shape_hint(self) -> str:
         """How to fix an input shape this architecture cannot reproduce (overridden per arch)."""

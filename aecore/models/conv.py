@@ -16,8 +16,8 @@ from torch import nn
 
 from aecore.config import ModelConfig
 from aecore.errors import ConfigError
+from aecore.models._api import register_model
 from aecore.models.base import AutoEncoder, activation_layer
-from aecore.registry import register_model
 
 
 def _block(config: ModelConfig, channels_in: int, channels_out: int, *, up: bool) -> list[nn.Module]:

@@ -8,8 +8,8 @@ from itertools import pairwise
 from torch import nn
 
 from aecore.config import ModelConfig
+from aecore.models._api import register_model
 from aecore.models.base import AutoEncoder, activation_layer
-from aecore.registry import register_model
 
 
 def _dense_stack(widths: list[int], activation: str, dropout: float) -> list[nn.Module]:

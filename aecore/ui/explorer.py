@@ -194,7 +194,7 @@ def decode_to_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
 @st.cache_data(max_entries=8, show_spinner="Measuring how well the test images are reconstructed…")
 def test_errors(ref: RunRef) -> np.ndarray:
     """Per-image reconstruction error of the whole test split: the reference for anomaly scores."""
-    from aecore.drawing import reconstruction_errors
+    from aecore.scoring import reconstruction_errors
 
     return reconstruction_errors(ref.run().model, ref.dataset().test.x)
 
@@ -218,6 +218,6 @@ def probe_accuracy(ref: RunRef) -> float:
 @st.cache_resource(max_entries=12, show_spinner=False)
 def trained_preset(preset: str):
     """A lecture lab's trained model and dataset, once per server (see :func:`aecore.pretrained.lab_model`)."""
-    from aecore.pretrained import lab_model
+    from aecore.shipped import lab_model
 
     return lab_model(preset)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from aecore import checkpoints
-from aecore.checkpoints import PRETRAINED_DIR, load_run, save_run
+from aecore.checkpoints import PRETRAINED_DIR, load_run
 from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset
 from aecore.errors import AecoreError
@@ -167,7 +167,7 @@ class TrainingJob:
         """Continue training a saved run: its weights, optimiser state and history."""
         self._ensure_idle("load a run")
         run = load_run(folder)  # a fresh copy: the page's cached, shared models are never trained
-        self._state = run.training_state("cpu")
+        self._state = TrainingState.from_run(run, "cpu")
         self._dataset = None
         history = tuple(run.history)
         self._snapshot = JobSnapshot(status=STOPPED, config=run.config, epoch=run.epochs, epochs=run.epochs,
@@ -211,7 +211,7 @@ class TrainingJob:
         if folder.exists() and str(folder) != self._snapshot.source:
             raise JobError(f"a run named {name!r} already exists; choose another name")
         normalizer = self._dataset.normalizer if self._dataset is not None else None
-        path = save_run(self._state, folder, normalizer=normalizer, preview=self._snapshot.preview)
+        path = self._state.save(folder, normalizer=normalizer, preview=self._snapshot.preview)
         with self._lock:
             self._snapshot = replace(self._snapshot, saved_to=str(path), source=str(path),
                                      message=f"Saved as {name}")

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from aecore.config import ModelConfig
-from aecore.models.base import AutoEncoder
-from aecore.registry import get_model_builder
+from aecore.models import get_model_builder
+from aecore.models.base import AutoEncoder, evaluating
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,10 @@ def table_of(model: AutoEncoder) -> LayerTable:
             if part == "code" and isinstance(leaf, nn.Identity):
                 continue
             hooks.append(leaf.register_forward_hook(_recorder(rows, part)))
-    was_training = model.training
-    model.eval()  # BatchNorm refuses a batch of one while training
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():  # BatchNorm refuses a batch of one while training
             out = model(torch.zeros(1, *model.input_shape))
     finally:
-        model.train(was_training)
         for hook in hooks:
             hook.remove()
     return LayerTable(tuple(model.input_shape), tuple(rows), tuple(out.recon.shape[1:]))

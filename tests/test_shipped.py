@@ -11,7 +11,9 @@ from aecore.cli import main
 from aecore.config import DataConfig
 from aecore.data import load_dataset
 from aecore.presets import preset_config
-from aecore.pretrained import LAB_PRESETS, SHIPPED_RUNS, build_lab, lab_model, reconstruction_mse
+from aecore.retrain_shipped import build_lab
+from aecore.scoring import reconstruction_mse
+from aecore.shipped import LAB_PRESETS, SHIPPED_RUNS, lab_model
 
 MAX_RUN_BYTES = 5 * 1024 * 1024
 
@@ -37,7 +39,7 @@ def test_shipped_run_loads_fits_the_size_limit_and_meets_its_bar(shipped, mnist,
     assert (folder / PREVIEW_FILE).is_file()
     run = load_run(folder)
     assert run.config.preset == shipped.preset and run.class_names == tuple(str(d) for d in range(10))
-    mse = reconstruction_mse(run.model, mnist)
+    mse = reconstruction_mse(run.model, mnist.test)
     if shipped.max_test_mse is not None:
         assert mse <= shipped.max_test_mse
     assert mse < 0.6 * mean_image_mse  # even a 2-number code beats drawing the average digit
@@ -53,7 +55,7 @@ def test_cli_trains_and_evaluates_on_real_mnist(tmp_path, capsys, mnist, mean_im
                  "--out", str(folder)]) == 0
     assert main(["eval", str(folder)]) == 0
     assert "mnist test (10000 images)" in capsys.readouterr().out
-    assert reconstruction_mse(load_run(folder).model, mnist) < 0.8 * mean_image_mse
+    assert reconstruction_mse(load_run(folder).model, mnist.test) < 0.8 * mean_image_mse
 
 
 def test_every_lab_the_page_shows_ships_trained_from_its_current_preset():

@@ -3,20 +3,19 @@
 Modelled on torchvision's ``models/_api.py``: an architecture registers itself
 where it is defined (``@register_model("conv")``), duplicate names are refused,
 and :func:`list_models` feeds the dashboard's pickers and the CLI's choices.
+Import the API from :mod:`aecore.models`, whose ``__init__`` imports the
+built-in architectures first, so that they are always registered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
+from aecore.config import ModelConfig
 from aecore.errors import ConfigError
+from aecore.models.base import AutoEncoder
 
-if TYPE_CHECKING:
-    from aecore.config import ModelConfig
-    from aecore.models.base import AutoEncoder
-
-ModelBuilder = Callable[["ModelConfig", tuple[int, int, int]], "AutoEncoder"]
+ModelBuilder = Callable[[ModelConfig, tuple[int, int, int]], AutoEncoder]
 _MODELS: dict[str, ModelBuilder] = {}
 
 
@@ -32,19 +31,13 @@ def register_model(name: str) -> Callable[[ModelBuilder], ModelBuilder]:
     return wrapper
 
 
-def _ensure_builtin_models() -> None:
-    import aecore.models  # noqa: F401  (importing registers the built-in architectures)
-
-
 def list_models() -> list[str]:
     """Names of the registered architectures, sorted."""
-    _ensure_builtin_models()
     return sorted(_MODELS)
 
 
 def get_model_builder(name: str) -> ModelBuilder:
     """The builder registered under ``name``."""
-    _ensure_builtin_models()
     try:
         return _MODELS[name]
     except KeyError:
