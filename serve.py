@@ -1,21 +1,22 @@
-"""`streamlit run serve.py` (what `make run` does): app.py behind a server that warms up as it starts.
+"""`streamlit run serve.py` (what `make run` does): app.py behind a server prepared for a class.
 
-As the server starts, a background thread (aecore.ui.startup) imports torch and
-reads the test images Home shows while the browser is still loading the page,
-so the first page appears sooner. ``streamlit run app.py`` works too, a second
-or so slower to its first page. Either way app.py warms the map pages up a few
-seconds after its first page is drawn.
+Before the server accepts its first connection, every module the pages use is
+imported (aecore.ui.startup.import_page_modules): no session's script ever
+runs while another thread is still importing pandas or torch. Then a
+background thread reads the test images Home shows. ``streamlit run app.py``
+works too, without these preparations.
 """
 
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from aecore.ui.startup import preload_in_background
+from aecore.ui.startup import import_page_modules, preload_in_background
 
 
 @asynccontextmanager
 async def _lifespan(_app):
+    import_page_modules()
     preload_in_background()
     yield
 

@@ -28,6 +28,7 @@ class Started:
     device: str  # "cpu", "cuda:0", ...
     device_name: str  # human-readable, e.g. the GPU's name
     layerwise_losses: tuple[float, ...] = ()  # each layer pair's MSE after greedy pre-training, if any
+    class_names: tuple[str, ...] = ()  # the names of the dataset's labels
 
 
 @dataclass(frozen=True)

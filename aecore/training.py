@@ -227,7 +227,8 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
         layerwise_losses = tuple(greedy_pretrain(model, dataset.train.x, epochs=config.train.layerwise_epochs,
                                                  lr=config.train.lr, batch_size=batch_size, seed=config.train.seed))
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
-                  str(device), device_description(device), layerwise_losses)
+                  str(device), device_description(device), layerwise_losses,
+                  tuple(state.class_names or dataset.class_names))
 
     last: Epoch | None = None
     latest_preview: Preview | None = None

@@ -1,28 +1,34 @@
-"""The dashboard's background training jobs: lifecycle, queueing, errors, save and load."""
+"""Training jobs in worker processes: lifecycle, the queue, errors, a killed worker, save and load, Ray."""
 
+import os
+import signal
 import time
 from functools import lru_cache
 
 import pytest
+import torch
 
 from aecore.checkpoints import load_run
 from aecore.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from aecore.data import load_dataset
-from aecore.errors import DataError
+from aecore.events import Finished
+from aecore.jobs import JobFailed, LocalPool, TrainRequest
+from aecore.jobs import work as job_work
 from aecore.presets import preset_config
-from aecore.ui.jobs import FAILED, FINISHED, QUEUED, STOPPED, DeviceSlots, JobError, TrainingJob
+from aecore.training import TrainingState, fit
+from aecore.ui.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobError, TrainingJob
 
 
 @lru_cache(maxsize=2)
-def _digits(config: DataConfig, device):
-    return load_dataset(config, device)
+def _digits(config: DataConfig, device=None):
+    return load_dataset(config, device or "cpu")
 
 
 def _config(epochs=2, **overrides):
-    return preset_config("ae", dataset="digits", latent=2, epochs=epochs, **overrides)
+    return preset_config("ae", **{"dataset": "digits", "latent": 2, "device": "cpu", "epochs": epochs, **overrides})
 
 
-def _wait(job, predicate, timeout=60):
+def _wait(job, predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         snapshot = job.snapshot()
@@ -32,86 +38,143 @@ def _wait(job, predicate, timeout=60):
     raise AssertionError(f"timed out; last snapshot: {job.snapshot()}")
 
 
-def test_a_job_trains_in_the_background_and_reports_progress():
-    job = TrainingJob(_digits, DeviceSlots())
+@pytest.fixture(scope="module")
+def pool():
+    """One worker process, as on a 2-core class server: jobs queue for it."""
+    pool = LocalPool({"cpu": 1})
+    pool.warm_up(DataConfig(name="digits")).result(timeout=120)
+    yield pool
+    pool.shutdown()
+
+
+def _job(pool):
+    return TrainingJob(_digits, pool)
+
+
+def test_a_job_trains_in_a_worker_process_and_reports_progress(pool):
+    job = _job(pool)
     job.start(_config(epochs=2))
     done = _wait(job, lambda s: s.status == FINISHED)
+    assert done.worker_pid not in (None, os.getpid())
     assert done.epoch == 2 and len(done.history) == 2 and done.progress == 1.0
     assert done.preview is not None and done.preview.codes.shape[1] == 2
     assert done.step_losses and done.step_losses[-1][0] == pytest.approx(2.0)
     assert "CPU" in done.device_name and "Finished 2 epochs" in done.message
+    model, data = job.trained()
+    assert not model.training and data.name == "digits"
 
 
-def test_second_start_while_running_is_refused_and_stop_resume_continue():
-    job = TrainingJob(_digits, DeviceSlots())
+def test_stop_and_resume_across_the_process_boundary_keep_weights_optimiser_and_history(pool):
+    job = _job(pool)
+    job.start(_config(epochs=1))
+    first = _wait(job, lambda s: s.status == FINISHED)
+    job.resume(more_epochs=1)
+    done = _wait(job, lambda s: s.status == FINISHED and s.epoch == 2)
+    assert [record["epoch"] for record in done.history] == [1, 2]
+    assert done.history[0] == first.history[0] and done.history[1]["step"] == 2 * first.step
+
+    data = _digits(DataConfig(name="digits"))  # the same two epochs in one go, in this process
+    straight = TrainingState.create(_config(epochs=2), data.input_shape, "cpu", class_names=data.class_names)
+    assert isinstance(list(fit(straight, data))[-1], Finished)
+    resumed, _ = job.trained()
+    for name, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_a_stopped_run_resumes_towards_its_target_and_a_second_start_is_refused(pool):
+    job = _job(pool)
     job.start(_config(epochs=30))
-    _wait(job, lambda s: s.step > 3)
+    _wait(job, lambda s: s.status == RUNNING and s.step > 3)
     with pytest.raises(JobError, match="stop it first"):
         job.start(_config())
-    model = job._state.model
     job.stop()
     stopped = _wait(job, lambda s: s.status == STOPPED)
-    assert stopped.epoch < 30
-    job.resume(more_epochs=None)  # a stopped run resumes towards its original target...
+    assert stopped.step > 0 and stopped.epoch < 30 and stopped.has_model
+    job.resume()
     assert job.snapshot().epochs == 30
-    _wait(job, lambda s: s.epoch > stopped.epoch)
+    _wait(job, lambda s: s.status == RUNNING and s.step > stopped.step)
     job.stop()
-    _wait(job, lambda s: s.status == STOPPED)
-    assert job._state.model is model  # ...with the same model
+    assert _wait(job, lambda s: s.status == STOPPED).step > stopped.step
 
 
-def test_finished_runs_continue_for_more_epochs():
-    job = TrainingJob(_digits, DeviceSlots())
-    job.start(_config(epochs=1))
-    _wait(job, lambda s: s.status == FINISHED)
-    job.resume(more_epochs=2)
-    done = _wait(job, lambda s: s.status == FINISHED and s.epoch == 3)
-    assert [record["epoch"] for record in done.history] == [1, 2, 3]
-
-
-def test_jobs_queue_for_a_busy_device_and_leave_the_queue_when_stopped():
-    slots = DeviceSlots({"cpu": 1})
-    first, second = TrainingJob(_digits, slots), TrainingJob(_digits, slots)
-    first.start(_config(epochs=50))
-    _wait(first, lambda s: s.status == "running")
+def test_the_queue_is_first_come_first_served_visible_and_a_stop_leaves_it_at_once(pool):
+    first, second, third = _job(pool), _job(pool), _job(pool)
+    first.start(_config(epochs=200))
+    _wait(first, lambda s: s.status == RUNNING)
     second.start(_config(epochs=1))
-    time.sleep(0.3)
-    queued = second.snapshot()
-    assert queued.status == QUEUED and "1 of 1 on CPU busy" in queued.message
+    third.start(_config(epochs=1))
+    assert second.snapshot().status == QUEUED and second.snapshot().place_in_line == 1
+    waiting = third.snapshot()
+    assert waiting.place_in_line == 2 and "2nd in line of 2" in waiting.message
+    assert "1 of 1 slots busy" in waiting.message
+    assert waiting.poll_every_s > first.snapshot().poll_every_s  # a waiting page polls less often
     second.stop()
-    assert _wait(second, lambda s: s.status == STOPPED).message == "Stopped while waiting for a slot"
-    second.start(_config(epochs=1))
-    first.stop()  # frees the slot: the queued job runs
-    _wait(second, lambda s: s.status == FINISHED)
-    assert slots.in_use("cpu") == 0
+    assert second.snapshot().message == "Stopped while waiting for a slot"  # at once, not at the next poll
+    assert third.snapshot().place_in_line == 1
+    first.stop()
+    _wait(third, lambda s: s.status == FINISHED)
+    assert pool.busy("cpu") == 0
 
 
-@pytest.mark.parametrize(("error", "shown"), [
-    (DataError("fashion-mnist is not on this machine"), "not on this machine"),
-    (ZeroDivisionError("boom"), "ZeroDivisionError: boom"),  # unexpected errors are caught too
-], ids=["expected", "unexpected"])
-def test_errors_in_the_thread_end_the_job_with_a_message(error, shown):
-    def broken_loader(config, device):
-        raise error
+def test_two_sessions_jobs_never_see_each_others_events():
+    pool = LocalPool({"cpu": 2})
+    try:
+        small, large = TrainingJob(_digits, pool), TrainingJob(_digits, pool)
+        small.start(_config(epochs=2, latent=2))
+        large.start(_config(epochs=3, latent=5))
+        small_done = _wait(small, lambda s: s.status == FINISHED)
+        large_done = _wait(large, lambda s: s.status == FINISHED)
+        assert small_done.preview.codes.shape[1] == 2 and large_done.preview.codes.shape[1] == 5
+        assert len(small_done.history) == 2 and len(large_done.history) == 3
+        assert small.trained()[0].latent_dim == 2 and large.trained()[0].latent_dim == 5
+    finally:
+        pool.shutdown()
 
-    job = TrainingJob(broken_loader, DeviceSlots())
-    job.start(_config())
-    assert shown in _wait(job, lambda s: s.status == FAILED).message
+
+def test_a_killed_worker_fails_its_job_with_a_message_and_frees_its_slot(pool):
+    victim, next_in_line = _job(pool), _job(pool)
+    victim.start(_config(epochs=200))
+    running = _wait(victim, lambda s: s.status == RUNNING and s.step > 0)
+    next_in_line.start(_config(epochs=1))
+    os.kill(running.worker_pid, signal.SIGKILL)
+    failed = _wait(victim, lambda s: s.status == FAILED)
+    assert "stopped unexpectedly" in failed.message
+    done = _wait(next_in_line, lambda s: s.status == FINISHED)  # the waiting job runs on a fresh worker
+    assert done.worker_pid != running.worker_pid
+    victim.start(_config(epochs=1))  # and the failed session can start again
+    _wait(victim, lambda s: s.status == FINISHED)
 
 
-def test_a_diverged_job_says_why_and_stays_usable():
+def test_a_data_error_in_the_worker_ends_the_job_with_its_message(pool):
+    job = _job(pool)
+    job.start(_config(dataset="folder:/no/such/folder"))
+    assert "/no/such/folder" in _wait(job, lambda s: s.status == FAILED).message
+
+
+def test_an_unexpected_error_in_a_worker_is_reported_not_raised(monkeypatch, tmp_path):
+    def broken_fit(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(job_work, "fit", broken_fit)
+    sent = []
+    request = TrainRequest("job", _config(), 1, park_in=str(tmp_path / "state"))
+    job_work.run_training(request, sent.append, stop=None)
+    assert isinstance(sent[-1], JobFailed) and "ZeroDivisionError: boom" in sent[-1].message
+
+
+def test_a_diverged_job_says_why_and_stays_usable(pool):
     diverging = RunConfig(data=DataConfig(name="digits"),
                           model=ModelConfig(hidden=(), latent_dim=4, output_activation="linear"),
-                          train=TrainConfig(epochs=3, lr=10.0, optimizer="sgd"))
-    job = TrainingJob(_digits, DeviceSlots())
+                          train=TrainConfig(epochs=3, lr=10.0, optimizer="sgd", device="cpu"))
+    job = _job(pool)
     job.start(diverging)
     assert "lower learning rate" in _wait(job, lambda s: s.status == FAILED).message
     job.start(_config(epochs=1))  # a new start after a failure works
     _wait(job, lambda s: s.status == FINISHED)
 
 
-def test_save_validates_names_and_load_continues_a_saved_run(tmp_path):
-    job = TrainingJob(_digits, DeviceSlots())
+def test_save_validates_names_and_load_continues_a_saved_run(pool, tmp_path):
+    job = _job(pool)
     with pytest.raises(JobError, match="nothing to save"):
         job.save("early", root=tmp_path)
     job.start(_config(epochs=1))
@@ -123,13 +186,14 @@ def test_save_validates_names_and_load_continues_a_saved_run(tmp_path):
         job.save("mnist-ae-latent2", root=tmp_path)
     path = job.save("my-run", root=tmp_path)
     assert load_run(path).epochs == 1 and job.snapshot().saved_to == str(path)
-    other = TrainingJob(_digits, DeviceSlots())
+    assert (path / "preview.png").is_file() and (path / "optimizer.safetensors").is_file()
+    other = _job(pool)
     other.start(_config(epochs=1))
     _wait(other, lambda s: s.status == FINISHED)
     with pytest.raises(JobError, match="already exists"):
         other.save("my-run", root=tmp_path)
 
-    loaded = TrainingJob(_digits, DeviceSlots())
+    loaded = _job(pool)
     loaded.load(path)
     assert loaded.snapshot().epoch == 1 and loaded.snapshot().has_model
     loaded.resume(more_epochs=1)
@@ -139,11 +203,27 @@ def test_save_validates_names_and_load_continues_a_saved_run(tmp_path):
     assert load_run(path).epochs == 2
 
 
-def test_save_while_training_is_refused(tmp_path):
-    job = TrainingJob(_digits, DeviceSlots())
-    job.start(_config(epochs=50))
-    _wait(job, lambda s: s.epoch >= 1)
+def test_save_while_training_is_refused_and_closing_stops_the_job(pool, tmp_path):
+    job = _job(pool)
+    job.start(_config(epochs=200))
+    _wait(job, lambda s: s.status == RUNNING and s.step > 0)
     with pytest.raises(JobError, match="while a run is training"):
         job.save("busy", root=tmp_path)
-    job.reset()
-    assert job.snapshot().status == "idle" and not job._thread.is_alive()
+    folder = job._folder
+    job.close()  # what the session's end does
+    assert job.join(timeout=30)
+    assert job.snapshot().status == STOPPED and not folder.exists()
+
+
+def test_a_short_job_runs_through_a_local_ray():
+    pytest.importorskip("ray")
+    from aecore.jobs import RayPool
+
+    pool = RayPool(slots={"cpu": 1})
+    try:
+        job = TrainingJob(_digits, pool)
+        job.start(_config(epochs=1))
+        done = _wait(job, lambda s: s.status == FINISHED, timeout=240)
+        assert done.epoch == 1 and done.preview is not None and job.trained()[0].latent_dim == 2
+    finally:
+        pool.shutdown()

@@ -21,21 +21,25 @@ def _run_in_a_fresh_process(code: str, timeout: float) -> None:
 
 
 @pytest.mark.skipif(not DEFAULT_RUN.is_dir(), reason="needs the shipped MNIST runs (make checkpoints)")
-def test_preload_reads_homes_test_images_once_per_process_and_the_pages_warm_up_separately():
+def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_process():
     code = (
         "import sys\n"
         "from aecore.ui import startup\n"
-        "assert 'torch' not in sys.modules  # importing the module starts nothing\n"
+        "startup.import_page_modules()\n"
+        "assert {'pandas', 'plotly.graph_objects', 'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)\n"
         "thread = startup.preload_in_background()\n"
         "assert startup.preload_in_background() is None  # once per process\n"
         "thread.join(120)\n"
         "import aecore.data as d\n"
-        "assert 'torch' in sys.modules and 'umap' not in sys.modules and 'torch._dynamo' not in sys.modules\n"
+        "assert 'umap' not in sys.modules\n"
         "assert d._read_idx_split_cached.cache_info().currsize == 1  # the test files only, not the training set\n"
         "thread = startup.warm_up_pages_in_background()\n"
         "assert startup.warm_up_pages_in_background() is None\n"
         "thread.join(300)\n"
-        "assert 'umap' in sys.modules and 'openTSNE' in sys.modules and 'torch._dynamo' in sys.modules\n"
+        "assert 'umap' in sys.modules and 'openTSNE' in sys.modules\n"
+        "from aecore.jobs import shared_pool\n"
+        "assert shared_pool()._executors['cpu'][0]._processes  # a training worker is up\n"
+        "shared_pool().shutdown()\n"
     )
     _run_in_a_fresh_process(code, timeout=400)
 
@@ -64,17 +68,18 @@ def test_test_pixels_are_the_datasets_test_split_before_normalisation():
         assert float(pixels.x.min()) >= 0.0 and float(pixels.x.max()) <= 1.0
 
 
-def test_serve_py_is_an_asgi_app_whose_start_up_starts_the_preload():
+def test_serve_py_is_an_asgi_app_whose_start_up_imports_the_pages_then_starts_the_preload():
     from streamlit.web.server.app_discovery import discover_asgi_app
 
     assert discover_asgi_app(ROOT / "serve.py").is_asgi_app
     code = (  # in its own process: constructing an st.App pins process-wide Streamlit config
         "import asyncio, serve\n"
         "started = []\n"
-        "serve.preload_in_background = lambda: started.append(True)\n"
+        "serve.import_page_modules = lambda: started.append('imports')\n"
+        "serve.preload_in_background = lambda: started.append('preload')\n"
         "async def start_and_stop():\n"
         "    async with serve._lifespan(serve.app):\n"
-        "        assert started == [True]\n"
+        "        assert started == ['imports', 'preload']\n"
         "asyncio.run(start_and_stop())\n"
     )
     _run_in_a_fresh_process(code, timeout=120)

@@ -1,21 +1,26 @@
-"""Background training jobs for the dashboard: one per browser session, a bounded number per device.
+"""A browser session's training job, as the page sees it: actions and a snapshot of progress.
 
-Streamlit reruns a page's script on every click, so training never runs in
-the script: a :class:`TrainingJob` runs :func:`aecore.training.fit` in a
-thread and keeps what the page needs in a :class:`JobSnapshot` under a lock.
-The page polls :meth:`TrainingJob.snapshot` from a fragment; nothing here
-calls streamlit, so the thread never touches the UI. A process-wide
-:class:`DeviceSlots` bounds concurrent jobs per device: a class of thirty
-students queues on two CPU cores instead of thrashing them.
+Training never runs in the server's process (measured: with thirty sessions'
+scripts and Streamlit's collector sharing its GIL, a training thread there
+starved). A :class:`TrainingJob` sends each call of fit() to a
+:class:`~aecore.jobs.JobPool` of worker processes (or Ray), folds the messages
+that come back into a :class:`JobSnapshot` under a lock, and keeps the run's
+state in a private folder that the worker parks it in between calls. The page
+polls :meth:`TrainingJob.snapshot` from a fragment; nothing here calls
+streamlit. The pool's slots bound concurrent jobs per device, and a waiting
+job knows its place in line.
 """
 
 from __future__ import annotations
 
-import copy
-import logging
+import os
 import re
+import shutil
+import tempfile
 import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,13 +33,12 @@ from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset
 from aecore.errors import AecoreError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Preview, Started, Step
-from aecore.training import TrainingState, device_description, fit, resolve_device
-
-log = logging.getLogger(__name__)
+from aecore.jobs import Claimed, Dropped, Events, JobFailed, JobPool, Message, Parked, TrainRequest, shared_pool
+from aecore.models import AutoEncoder
 
 MAX_STEP_POINTS = 1000  # the per-step loss curve is thinned to at most this many points
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-DEFAULT_SLOTS = {"cpu": 1, "cuda": 2}
+QUEUED_POLL_S, RUNNING_POLL_S = 3.0, 1.0  # how often a page redraws a waiting or a running job
 
 # Job states, in the order a run goes through them.
 IDLE, QUEUED, LOADING, RUNNING, STOPPING, STOPPED, FINISHED, FAILED = (
@@ -44,40 +48,6 @@ ACTIVE_STATES = (QUEUED, LOADING, RUNNING, STOPPING)
 
 class JobError(AecoreError):
     """A job action that is not possible now (e.g. a second Start while running)."""
-
-
-class DeviceSlots:
-    """A process-wide limit on concurrent training jobs per device type ("cpu", "cuda")."""
-
-    def __init__(self, limits: dict[str, int] | None = None) -> None:
-        self.limits = dict(DEFAULT_SLOTS if limits is None else limits)
-        self._in_use: dict[str, int] = {}
-        self._condition = threading.Condition()
-
-    def acquire(self, device_type: str, cancel: threading.Event, poll_s: float = 0.2) -> bool:
-        """Wait for a free slot; False if ``cancel`` was set while waiting."""
-        limit = self.limits.get(device_type, 1)
-        with self._condition:
-            while self._in_use.get(device_type, 0) >= limit:
-                if cancel.is_set():
-                    return False
-                self._condition.wait(poll_s)
-            if cancel.is_set():
-                return False
-            self._in_use[device_type] = self._in_use.get(device_type, 0) + 1
-            return True
-
-    def release(self, device_type: str) -> None:
-        with self._condition:
-            self._in_use[device_type] = max(0, self._in_use.get(device_type, 0) - 1)
-            self._condition.notify_all()
-
-    def in_use(self, device_type: str) -> int:
-        with self._condition:
-            return self._in_use.get(device_type, 0)
-
-
-SLOTS = DeviceSlots()  # shared by every session of this server process
 
 
 @dataclass(frozen=True)
@@ -101,6 +71,16 @@ class JobSnapshot:
     saved_to: str | None = None
     source: str | None = None  # the run folder this job continued, if any
     class_names: tuple[str, ...] = ()
+    place_in_line: int | None = None  # 1 = next, while waiting for a slot
+    wait_s: float | None = None  # a rough wait for a slot
+    worker_pid: int | None = None  # the process training this run (local pool)
+
+    @property
+    def poll_every_s(self) -> float | None:
+        """How often a page should redraw this job: often while it trains, rarely while it waits."""
+        if self.status == QUEUED:
+            return QUEUED_POLL_S
+        return RUNNING_POLL_S if self.active else None
 
     @property
     def active(self) -> bool:
@@ -120,79 +100,95 @@ class JobSnapshot:
         return min(1.0, done / (self.epochs * self.steps_per_epoch))
 
 
+
 DatasetLoader = Callable[[DataConfig, torch.device], Dataset]
 
 
 class TrainingJob:
-    """Train one run in a background thread; start, stop, resume, reset and save it from the page."""
+    """One session's run: start, stop, resume, reset, load and save it; training happens in ``pool``.
 
-    def __init__(self, load_dataset: DatasetLoader, slots: DeviceSlots = SLOTS) -> None:
+    ``load_dataset`` gives the data a trained model is shown with (:meth:`trained`). Between calls
+    the run's weights, optimiser state and history live in a private folder (deleted with the job).
+    """
+
+    def __init__(self, load_dataset: DatasetLoader, pool: JobPool | None = None) -> None:
         self._load_dataset = load_dataset
-        self._slots = slots
+        self._pool = pool if pool is not None else shared_pool()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._state: TrainingState | None = None
-        self._dataset: Dataset | None = None
         self._snapshot = JobSnapshot()
+        self._job_id: str | None = None
+        self._folder = Path(tempfile.mkdtemp(prefix="aecore-job-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        self._parked: Path | None = None  # the state the last call ended with
+        self._trained: tuple[float, tuple[AutoEncoder, Dataset]] | None = None
         self._step_stride = 1
         self._call_start_step = 0
-        self._call_started = time.perf_counter()
+        self._call_started = 0.0
+        self._ended = threading.Event()
+        self._ended.set()
+        self._closing = False
 
     # ------------------------------------------------------------------------------ actions
 
     def start(self, config: RunConfig) -> None:
         """Train a new model from ``config`` (the previous one, if any, is dropped)."""
         self._ensure_idle("start a new run")
-        self._state, self._dataset, self._step_stride = None, None, 1
+        self._parked, self._trained, self._step_stride = None, None, 1
         self._snapshot = JobSnapshot(status=QUEUED, config=config, epochs=config.train.epochs,
                                      message="Waiting for a free training slot")
-        self._launch(config, config.train.epochs)
+        self._launch(config, config.train.epochs, resume_from=None)
 
     def resume(self, more_epochs: int | None = None) -> None:
         """Continue the same model and optimiser: a stopped run up to its target, or ``more_epochs`` more."""
         self._ensure_idle("resume")
         snapshot = self._snapshot
-        if self._state is None or snapshot.config is None:
+        origin = self._parked or (Path(snapshot.source) if snapshot.source else None)
+        if origin is None or snapshot.config is None:
             raise JobError("there is no run to resume: start one or load a saved run first")
         if snapshot.status == STOPPED and snapshot.epoch < snapshot.epochs and more_epochs is None:
             target = snapshot.epochs
         else:
-            target = self._state.epoch + (more_epochs or snapshot.config.train.epochs)
+            target = snapshot.epoch + (more_epochs or snapshot.config.train.epochs)
         self._snapshot = replace(snapshot, status=QUEUED, message="Waiting for a free training slot",
                                  epochs=target, saved_to=None)
-        self._launch(snapshot.config, target)
+        self._launch(snapshot.config, target, resume_from=origin)
 
     def load(self, folder: str | Path) -> None:
         """Continue training a saved run: its weights, optimiser state and history."""
         self._ensure_idle("load a run")
-        run = load_run(folder)  # a fresh copy: the page's cached, shared models are never trained
-        self._state = TrainingState.from_run(run, "cpu")
-        self._dataset = None
-        history = tuple(run.history)
+        run = load_run(folder)  # read to check it, and for its history: the worker loads its own copy
+        self._parked, self._trained = None, None
         self._snapshot = JobSnapshot(status=STOPPED, config=run.config, epoch=run.epochs, epochs=run.epochs,
-                                     history=history, step=self._state.step, source=str(run.path),
+                                     history=tuple(run.history), step=run.steps, source=str(run.path),
                                      class_names=run.class_names,
                                      message=f"Loaded {run.name} ({run.epochs} epochs): Resume trains it further")
 
     def stop(self) -> None:
-        """Ask the thread to stop at its next step (a queued job leaves the queue)."""
-        self._stop.set()
+        """Ask the worker to stop at its next step (a waiting job leaves the queue at once)."""
         with self._lock:
-            if self._snapshot.active:
+            job_id = self._job_id if self._snapshot.active else None
+            if job_id is not None:
                 self._snapshot = replace(self._snapshot, status=STOPPING, message="Stopping after this step")
+        if job_id is not None:
+            self._pool.stop(job_id)
 
     def reset(self) -> None:
         """Stop and forget the run."""
         self.stop()
         self.join(timeout=30)
         with self._lock:
-            self._state, self._dataset, self._snapshot = None, None, JobSnapshot()
+            self._snapshot, self._parked, self._trained = JobSnapshot(), None, None
 
-    def join(self, timeout: float | None = None) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
+    def close(self) -> None:
+        """Stop the run and delete its private folder once the worker is done with it (the session is over)."""
+        self._closing = True
+        self.stop()
+        if self._ended.is_set():
+            self._cleanup()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the current call has ended; False on timeout."""
+        return self._ended.wait(timeout)
 
     def save(self, name: str, root: Path | None = None) -> Path:
         """Save the current model as run ``name`` under ``root`` (default: the user runs folder).
@@ -200,7 +196,7 @@ class TrainingJob:
         Refuses while training, a name that is not a plain file name, and a clash with another run.
         """
         self._ensure_idle("save")
-        if self._state is None or self._state.epoch == 0:
+        if self._parked is None or self._snapshot.epoch == 0:
             raise JobError("there is nothing to save yet: train for at least one epoch")
         name = name.strip()
         if not RUN_NAME_PATTERN.match(name):
@@ -210,82 +206,91 @@ class TrainingJob:
         folder = Path(root if root is not None else checkpoints.USER_RUNS_DIR) / name
         if folder.exists() and str(folder) != self._snapshot.source:
             raise JobError(f"a run named {name!r} already exists; choose another name")
-        normalizer = self._dataset.normalizer if self._dataset is not None else None
-        path = self._state.save(folder, normalizer=normalizer, preview=self._snapshot.preview)
+        _copy_run(self._parked, folder)
         with self._lock:
-            self._snapshot = replace(self._snapshot, saved_to=str(path), source=str(path),
+            self._snapshot = replace(self._snapshot, saved_to=str(folder), source=str(folder),
                                      message=f"Saved as {name}")
-        return path
+        return folder
 
-    def trained(self):
-        """(a copy of the model in eval mode, the dataset it trained on) once a run has trained and stopped;
-        None while training or before. The copy can be used freely while the job trains on."""
-        if self._snapshot.active or self._state is None or self._dataset is None or self._state.step == 0:
+    def trained(self) -> tuple[AutoEncoder, Dataset] | None:
+        """(the trained model in eval mode, the dataset it trained on) once a run has trained in this
+        session and stopped; None while training or before."""
+        if self._snapshot.active or self._parked is None or not (self._parked / checkpoints.MODEL_FILE).exists():
             return None
-        return copy.deepcopy(self._state.model).eval(), self._dataset
+        modified = (self._parked / checkpoints.MODEL_FILE).stat().st_mtime
+        if self._trained is None or self._trained[0] != modified:
+            run = load_run(self._parked)
+            self._trained = modified, (run.model, self._load_dataset(run.config.data, torch.device("cpu")))
+        return self._trained[1]
 
     def snapshot(self) -> JobSnapshot:
+        """The job's progress now; a waiting job's place in line is looked up fresh."""
         with self._lock:
-            return self._snapshot
+            snapshot, job_id = self._snapshot, self._job_id
+        if snapshot.status == QUEUED and job_id is not None:
+            info = self._pool.queue_info(job_id)
+            if info is not None:
+                wait = f", about {_minutes(info.wait_s)}" if info.wait_s else ""
+                message = (f"Waiting for a free training slot: {_ordinal(info.place)} in line of {info.waiting} "
+                           f"({info.busy} of {info.slots} slots busy{wait})")
+                snapshot = replace(snapshot, place_in_line=info.place, wait_s=info.wait_s, message=message)
+        return snapshot
 
-    # ------------------------------------------------------------------------------ the thread
+    # ------------------------------------------------------------------------------ messages
 
     def _ensure_idle(self, action: str) -> None:
-        if self._snapshot.active or (self._thread is not None and self._thread.is_alive()):
+        if self._snapshot.active:
             raise JobError(f"cannot {action} while a run is training: stop it first")
 
-    def _launch(self, config: RunConfig, target_epochs: int) -> None:
-        self._stop.clear()
-        self._call_start_step = self._state.step if self._state is not None else 0
-        self._thread = threading.Thread(target=self._run, args=(config, target_epochs), daemon=True,
-                                        name="aecore-training-job")
-        self._thread.start()
+    def _launch(self, config: RunConfig, target_epochs: int, resume_from: Path | None) -> None:
+        self._job_id = uuid.uuid4().hex
+        self._call_start_step = self._snapshot.step
+        self._ended.clear()
+        request = TrainRequest(self._job_id, config, target_epochs, park_in=str(self._folder / "state"),
+                               resume_from=str(resume_from) if resume_from else None)
+        listener = lambda message, job_id=self._job_id: self._on_message(job_id, message)  # noqa: E731
+        try:
+            self._pool.submit(request, listener)
+        except AecoreError as exc:
+            self._end(status=FAILED, message=str(exc))
 
     def _update(self, **changes) -> None:
         with self._lock:
             self._snapshot = replace(self._snapshot, **changes)
 
-    def _run(self, config: RunConfig, target_epochs: int) -> None:
-        try:
-            device = resolve_device(config.train.device)
-        except AecoreError as exc:
-            self._update(status=FAILED, message=str(exc))
-            return
-        in_use = self._slots.in_use(device.type)
-        limit = self._slots.limits.get(device.type, 1)
-        self._update(message=f"Waiting for a free training slot ({in_use} of {limit} on {device.type.upper()} busy)")
-        if not self._slots.acquire(device.type, self._stop):
-            self._update(status=STOPPED, message="Stopped while waiting for a slot")
-            return
-        try:
-            self._train(config, device, target_epochs)
-        except AecoreError as exc:
-            self._update(status=FAILED, message=str(exc))
-        except Exception as exc:  # the page must keep working whatever happens in the thread
-            log.exception("training job failed")
-            self._update(status=FAILED, message=f"training stopped by an unexpected error: {type(exc).__name__}: {exc}")
-        finally:
-            self._slots.release(device.type)
+    def _end(self, **changes) -> None:
+        self._update(eta_s=None, place_in_line=None, wait_s=None, **changes)
+        if self._closing:
+            self._cleanup()
+        self._ended.set()
 
-    def _train(self, config: RunConfig, device: torch.device, target_epochs: int) -> None:
-        self._update(status=LOADING, message=f"Loading {config.data.name}", device_name=device_description(device))
-        if self._dataset is None or self._dataset.train.x.device != device:
-            self._dataset = self._load_dataset(config.data, device)
-        if self._state is None:
-            self._state = TrainingState.create(config, self._dataset.input_shape, device,
-                                               class_names=self._dataset.class_names)
-        elif self._state.device != device:
-            self._state.model.to(device)
-            _move_optimizer_state(self._state.optimizer, device)
-        for event in fit(self._state, self._dataset, stop=self._stop, epochs=target_epochs):
-            self._apply(event)
+    def _on_message(self, job_id: str, message: Message) -> None:
+        if job_id != self._job_id:  # a message of an earlier call (e.g. after Reset)
+            return
+        if isinstance(message, Claimed):
+            snapshot = self._snapshot
+            stopping = snapshot.status == STOPPING
+            self._update(status=STOPPING if stopping else LOADING, worker_pid=message.worker_pid,
+                         message=snapshot.message if stopping else f"Loading {snapshot.config.data.name}",
+                         place_in_line=None, wait_s=None)
+        elif isinstance(message, Parked):
+            self._parked, self._trained = Path(message.folder), None
+        elif isinstance(message, JobFailed):
+            self._end(status=FAILED, message=message.message)
+        elif isinstance(message, Dropped):
+            self._end(status=STOPPED, message="Stopped while waiting for a slot")
+        elif isinstance(message, Events):
+            for event in message.events:
+                self._apply(event)
 
     def _apply(self, event) -> None:
         snapshot = self._snapshot
         if isinstance(event, Started):
             self._call_started = time.perf_counter()
-            self._update(status=RUNNING, message=f"Training on {event.device_name}", device_name=event.device_name,
-                         class_names=self._state.class_names or self._dataset.class_names,
+            stopping = snapshot.status == STOPPING
+            self._update(status=STOPPING if stopping else RUNNING,
+                         message=snapshot.message if stopping else f"Training on {event.device_name}",
+                         device_name=event.device_name, class_names=event.class_names,
                          epochs=event.epochs, steps_per_epoch=event.steps_per_epoch, batch=0)
         elif isinstance(event, Step):
             elapsed = time.perf_counter() - self._call_started
@@ -300,7 +305,9 @@ class TrainingJob:
             self._update(batch=event.batch, step=event.step, seconds=elapsed, step_losses=points,
                          eta_s=elapsed / done * remaining if done else None, **changes)
         elif isinstance(event, Epoch):
-            changes = {"epoch": event.epoch, "batch": 0, "history": tuple(self._state.history)}
+            record = {"epoch": event.epoch, "step": event.step, "seconds": round(event.seconds, 3),
+                      "train": event.train, "val": event.val}
+            changes = {"epoch": event.epoch, "batch": 0, "history": (*snapshot.history, record)}
             if event.preview is not None:
                 changes["preview"] = event.preview
             self._update(**changes)
@@ -310,14 +317,26 @@ class TrainingJob:
             status = STOPPED if event.stopped else FINISHED
             text = (f"Stopped after {event.epoch} epochs" if event.stopped
                     else f"Finished {event.epoch} epochs in {event.seconds:.0f} s")
-            self._update(status=status, message=text, eta_s=None)
+            self._end(status=status, message=text, epoch=event.epoch, step=event.step)
         elif isinstance(event, Failed):
-            self._update(status=FAILED, message=event.message, eta_s=None, epoch=event.epoch,
-                         history=tuple(self._state.history))
+            self._end(status=FAILED, message=event.message, epoch=event.epoch, step=event.step)
 
 
-def _move_optimizer_state(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
-    for values in optimizer.state.values():
-        for key, value in values.items():
-            if isinstance(value, torch.Tensor):
-                values[key] = value.to(device)
+def _copy_run(source: Path, target: Path) -> None:
+    """Copy a run folder's files into ``target``, each written to a temporary name and renamed."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        if path.is_file() and not path.name.startswith("."):
+            temporary = target / f".{path.name}.copying"
+            shutil.copyfile(path, temporary)
+            os.replace(temporary, target / path.name)
+    if not (source / checkpoints.OPTIMIZER_FILE).exists():
+        (target / checkpoints.OPTIMIZER_FILE).unlink(missing_ok=True)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"

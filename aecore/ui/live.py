@@ -60,11 +60,12 @@ def draw_learning(current: JobSnapshot) -> None:
 
 
 def live_training(job: TrainingJob, key: str) -> None:
-    """Status and learning view of ``job``, redrawn every second while it trains; when the run ends the
-    whole page reruns once, so its buttons match and polling stops. ``key`` names this page's view."""
+    """Status and learning view of ``job``, redrawn every second while it trains (every few seconds while
+    it waits for a slot); when the run ends the whole page reruns once, so its buttons match and polling
+    stops. ``key`` names this page's view."""
     was_active = f"{key}_was_active"
 
-    @st.fragment(run_every=1.0 if job.snapshot().active else None)
+    @st.fragment(run_every=job.snapshot().poll_every_s)
     def view() -> None:
         current = job.snapshot()
         draw_status(current)

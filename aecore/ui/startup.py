@@ -1,29 +1,56 @@
-"""Work done once per server process in background threads, so that no page waits for it.
+"""Work done once per server process, so that no page waits for it and no page races it.
 
-- :func:`preload_in_background` imports the dashboard's modules (torch among
-  them, ~2 s) and reads the test images Home shows first. ``serve.py`` starts
-  it as the server starts, while the first browser is still loading the page.
+- :func:`import_page_modules` imports everything the pages import (torch,
+  pandas, plotly, the engine, every ``aecore.ui`` module). ``serve.py`` calls it
+  before the server accepts a connection: measured, Plotly looks pandas up in
+  ``sys.modules`` and fails on a half-imported one when the first sessions'
+  scripts run while another thread is still importing it.
+- :func:`preload_in_background` reads the test images Home shows first, while
+  the first browser is still loading the page.
 - :func:`warm_up_pages_in_background` loads the default run's whole dataset,
-  makes a first optimiser (torch imports its compiler then), compiles UMAP's
-  numba code and imports openTSNE. ``app.py`` starts it a few seconds after a
-  page has been drawn, so that it does not compete with the first page for the
-  CPU, and neither the first Start nor the first map stalls.
+  starts a training worker process (torch imported, the data loaded), compiles
+  UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds
+  after a page has been drawn, so that it does not compete with the first page.
 
-Both run at most once per process. This module imports nothing heavy itself.
+Each runs at most once per process.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import pkgutil
 import threading
 import time
 from collections.abc import Callable
 
+import aecore.ui
+from aecore.checkpoints import load_run
+from aecore.data import load_test_pixels
+from aecore.jobs import LocalPool, shared_pool
+from aecore.projection import warm_up_tsne, warm_up_umap
+from aecore.ui.loaders import shared_dataset
+from aecore.ui.widgets import DEFAULT_RUN
+
 log = logging.getLogger(__name__)
 
 PAGES_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
+THIRD_PARTY_PAGE_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "plotly.express", "PIL.Image",
+                            "streamlit")  # not streamlit_drawable_canvas: it registers with a running server
 _started: set[str] = set()
 _lock = threading.Lock()
+
+
+def import_page_modules() -> None:
+    """Import every module the pages use, in this thread (once is enough; later calls cost nothing)."""
+    for name in THIRD_PARTY_PAGE_MODULES:
+        importlib.import_module(name)
+    for module in pkgutil.walk_packages(aecore.ui.__path__, prefix="aecore.ui."):
+        importlib.import_module(module.name)
+
+
+def _default_run():
+    return DEFAULT_RUN if DEFAULT_RUN.is_dir() else None
 
 
 def _once_in_background(name: str, *steps: Callable[[], None], delay_s: float = 0.0) -> threading.Thread | None:
@@ -47,51 +74,31 @@ def _once_in_background(name: str, *steps: Callable[[], None], delay_s: float = 
     return thread
 
 
-def _preload() -> None:
-    import aecore.ui.loaders  # noqa: F401  (torch, streamlit's elements and the engine)
-    from aecore.checkpoints import load_run
-    from aecore.data import load_test_pixels
-    from aecore.ui.widgets import DEFAULT_RUN
-
-    if DEFAULT_RUN.is_dir():
-        load_test_pixels(load_run(DEFAULT_RUN).config.data)  # the test images Home shows first
+def _read_homes_test_images() -> None:
+    run = _default_run()
+    if run is not None:
+        load_test_pixels(load_run(run).config.data)
 
 
 def preload_in_background() -> threading.Thread | None:
-    """Import the dashboard and read Home's test images in a daemon thread, once per process
-    (None if already started)."""
-    return _once_in_background("preload", _preload)
+    """Read Home's test images in a daemon thread, once per process (None if already started)."""
+    return _once_in_background("preload", _read_homes_test_images)
 
 
 def _load_default_dataset() -> None:
-    from aecore.checkpoints import load_run
-    from aecore.ui.loaders import shared_dataset
-    from aecore.ui.widgets import DEFAULT_RUN
-
-    if DEFAULT_RUN.is_dir():
-        shared_dataset(load_run(DEFAULT_RUN).config.data)  # the whole dataset the map and Train pages use
+    run = _default_run()
+    if run is not None:
+        shared_dataset(load_run(run).config.data)  # the whole dataset the map pages use
 
 
-def _make_an_optimiser() -> None:
-    import torch
-
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the first optimiser imports torch._dynamo: 1.3 s
-
-
-def _warm_up_umap() -> None:
-    from aecore.projection import warm_up_umap
-
-    warm_up_umap()
-
-
-def _warm_up_tsne() -> None:
-    from aecore.projection import warm_up_tsne
-
-    warm_up_tsne()
+def _start_a_training_worker() -> None:
+    pool, run = shared_pool(), _default_run()
+    if isinstance(pool, LocalPool):
+        pool.warm_up(load_run(run).config.data if run else None)
 
 
 def warm_up_pages_in_background() -> threading.Thread | None:
     """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
-    default run's dataset, make the first optimiser, compile UMAP and import openTSNE."""
-    return _once_in_background("pages-warm-up", _load_default_dataset, _make_an_optimiser, _warm_up_umap,
-                               _warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
+    default run's dataset, start a training worker, compile UMAP and import openTSNE."""
+    return _once_in_background("pages-warm-up", _load_default_dataset, _start_a_training_worker, warm_up_umap,
+                               warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)

@@ -1,0 +1,130 @@
+"""The same job pool on Ray: a local Ray instance or a cluster of GPU machines.
+
+Each :class:`~aecore.jobs.work.TrainRequest` becomes a Ray task that asks for
+one CPU, or half a GPU when the run wants one and the cluster has GPUs (two
+jobs per GPU, as on one machine). Messages come back through a
+``ray.util.queue.Queue``; Stop is a flag in a small actor that the task reads
+at most every STOP_POLL_S seconds. Ray is optional: this module imports it only
+when a pool is made.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from aecore.jobs.pool import JobPool, _Entry
+from aecore.jobs.work import JobFailed, TrainRequest, run_training
+
+log = logging.getLogger(__name__)
+
+STOP_POLL_S = 0.5
+
+
+class StopBoard:
+    """A Ray actor holding the ids of the jobs asked to stop."""
+
+    def __init__(self) -> None:
+        self._stopped: set[str] = set()
+
+    def stop(self, job_id: str) -> None:
+        self._stopped.add(job_id)
+
+    def is_stopped(self, job_id: str) -> bool:
+        return job_id in self._stopped
+
+
+class _RayStopFlag:
+    def __init__(self, board, job_id: str) -> None:
+        self._board, self._job_id = board, job_id
+        self._checked, self._stopped = 0.0, False
+
+    def is_set(self) -> bool:
+        import ray
+
+        if not self._stopped and time.monotonic() - self._checked >= STOP_POLL_S:
+            self._checked = time.monotonic()
+            self._stopped = ray.get(self._board.is_stopped.remote(self._job_id))
+        return self._stopped
+
+
+def ray_work(request: TrainRequest, queue, board) -> None:
+    """A Ray task: run one request, reporting through the queue actor."""
+    run_training(request, queue.put, _RayStopFlag(board, request.job_id))
+
+
+class RayPool(JobPool):
+    """Jobs as Ray tasks. ``address``: None or "local" starts a local Ray; "auto" or "ray://host:10001"
+    joins a running cluster."""
+
+    def __init__(self, address: str | None = None, slots: dict[str, int] | None = None) -> None:
+        import ray
+        from ray.util.queue import Queue
+
+        local = address in (None, "", "local")
+        super().__init__(slots)
+        if not ray.is_initialized():
+            if local:
+                ray.init(num_cpus=self.slots.get("cpu", 1), include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+        self._ray = ray
+        self._gpus = ray.cluster_resources().get("GPU", 0)
+        self._queue = Queue()
+        self._board = ray.remote(StopBoard).remote()
+        self._task = ray.remote(max_retries=0)(ray_work)
+        self._closed = False
+        threading.Thread(target=self._collect, name="aecore-ray-messages", daemon=True).start()
+
+    def _wants_gpu(self, request: TrainRequest) -> bool:
+        device = request.config.train.device
+        return self._gpus > 0 and (device == "auto" or device.startswith("cuda"))
+
+    def _launch(self, entry: _Entry) -> None:
+        resources = {"num_cpus": 1, "num_gpus": 0.5} if self._wants_gpu(entry.request) else {"num_cpus": 1}
+        entry.device = "cuda" if "num_gpus" in resources else "cpu"
+        ref = self._task.options(**resources).remote(entry.request, self._queue, self._board)
+        entry.future = ref.future()
+        entry.extra["ref"] = ref
+        entry.future.add_done_callback(lambda future, job_id=entry.request.job_id: self._on_done(job_id, future))
+
+    def _on_done(self, job_id: str, future) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None or isinstance(error, self._ray.exceptions.TaskCancelledError):
+            return
+        if isinstance(error, self._ray.exceptions.RayTaskError):
+            self._queue.put(JobFailed(job_id, f"the job could not run: {error}"))
+        else:  # the worker process died (killed, out of memory) or its node was lost
+            self._queue.put(("worker-died", job_id))
+
+    def _cancel(self, entry: _Entry) -> None:
+        self._ray.cancel(entry.extra["ref"])
+
+    def _signal_stop(self, entry: _Entry) -> None:
+        self._board.stop.remote(entry.request.job_id)
+
+    def shutdown(self) -> None:
+        self._closed = True
+        with self._lock:
+            for entry in self._jobs.values():
+                self._signal_stop(entry)
+        self._queue.put(None)
+
+    def _collect(self) -> None:
+        while not self._closed:
+            try:
+                message = self._queue.get(block=True, timeout=1.0)
+            except Exception:  # ray.util.queue.Empty, or the queue actor is gone at shutdown
+                continue
+            if message is None:
+                return
+            try:
+                if isinstance(message, tuple):
+                    self._worker_died(message[1])
+                else:
+                    self._deliver(message)
+            except Exception:
+                log.exception("could not handle a job message")
