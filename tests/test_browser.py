@@ -177,7 +177,7 @@ def test_a_second_student_queues_for_the_cpu_and_a_closed_tab_frees_it(browser, 
         a.get_by_role("button", name="Start new run").click()
         expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=90_000)
         b.get_by_role("button", name="Start new run").click()
-        expect(b.get_by_text(re.compile(r"Waiting for a free training slot \(1 of 1 on CPU busy\)"))).to_be_visible()
+        expect(b.get_by_text(re.compile(r"Waiting for a free training slot: 1st in line of 1"))).to_be_visible()
         _shoot(b, "train-queued")
         first.close()  # the tab closes: after the session expires (2 s here) its job stops and frees the slot
         expect(b.get_by_text("Training on CPU")).to_be_visible(timeout=60_000)

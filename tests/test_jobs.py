@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from functools import lru_cache
 
@@ -227,3 +229,23 @@ def test_a_short_job_runs_through_a_local_ray():
         assert done.epoch == 1 and done.preview is not None and job.trained()[0].latent_dim == 2
     finally:
         pool.shutdown()
+
+
+def test_a_worker_never_runs_the_parents_main_module_again(tmp_path):
+    """Under Streamlit, __main__ is the page script: a worker that re-ran it would start workers itself."""
+    script = tmp_path / "page.py"
+    script.write_text("raise SystemExit('the page script ran in a worker')\n")
+    code = (
+        "import subprocess, sys, types\n"
+        f"page = types.ModuleType('__main__'); page.__file__ = {str(script)!r}\n"
+        "sys.modules['__main__'] = page  # what Streamlit does for each script run\n"
+        "from aecore.config import DataConfig\n"
+        "from aecore.jobs import LocalPool\n"
+        "pool = LocalPool({'cpu': 1})\n"
+        "pid = pool.warm_up(DataConfig(name='digits')).result(timeout=120)\n"
+        "children = subprocess.run(['ps', '--ppid', str(pid), '-o', 'pid='], capture_output=True, text=True)\n"
+        "assert children.stdout.strip() == '', children.stdout  # the worker started no process of its own\n"
+        "pool.shutdown()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr

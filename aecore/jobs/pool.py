@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
 import os
 import threading
 import time
@@ -218,6 +220,40 @@ class JobPool(ABC):
 
 # ---------------------------------------------------------------------------------------- local processes
 
+WORKER_NAME_PREFIX = "aecore-worker-"
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that does not run the parent's ``__main__`` again.
+
+    Spawned children normally re-run the parent's main module. Under Streamlit that module is the
+    page script (Streamlit installs each script as ``sys.modules["__main__"]``): a worker would run
+    app.py, whose warm-up starts a worker, which runs app.py... (measured: a chain of processes of
+    1.9 GB each). Workers import what they run by name instead.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.name = WORKER_NAME_PREFIX + self.name
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
+_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+def _preparation_data_without_main(name: str) -> dict:
+    data = _preparation_data(name)
+    if name.startswith(WORKER_NAME_PREFIX):
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+    return data
+
+
+multiprocessing.spawn.get_preparation_data = _preparation_data_without_main  # read at each spawn
+
 _messages = None  # in a worker: the queue back to the server
 _stop_flags = None  # in a worker: the shared stop flags
 
@@ -247,7 +283,7 @@ class LocalPool(JobPool):
 
     def __init__(self, slots: dict[str, int] | None = None) -> None:
         super().__init__(slots)
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _WorkerContext()
         self._messages = self._context.Queue()
         self._stop_flags = self._context.RawArray("b", MAX_JOBS)
         self._free_flags = list(range(MAX_JOBS))

@@ -1,0 +1,311 @@
+"""`python -m bench.load --sessions N`: a class on one server, measured.
+
+Starts the dashboard the way `make run` does (`streamlit run serve.py`, the
+project's .streamlit/config.toml) and drives N headless Chromium contexts,
+each its own browser session, through three scenarios:
+
+- (a) ``start``: N sessions press Start together on the Train page;
+- (b) ``mixed``: 2 sessions train while the others explore (switch pages,
+  click the latent map, move sliders);
+- (c) ``idle``: N sessions open, half idle and half exploring.
+
+It reports total training steps/s (read from each page's progress line, as a
+student sees it) against one session training alone, p50/p95 of the
+explorers' rerun times (from an action to the page's script being done), the
+tracebacks in the server's log and on the pages, and the resident memory of
+the server and of its training workers. Figures, never pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
+EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """`streamlit run serve.py` on a free port, its log in a file; memory read from /proc."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="aecore-load-"))
+        self.log = self.folder / "server.log"
+        env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs")}
+        command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
+                   "--server.address", "127.0.0.1"]
+        with self.log.open("w") as output:
+            self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"the server did not start:\n{self.log.read_text()}")
+
+    def tracebacks(self) -> int:
+        return self.log.read_text(errors="replace").count("Traceback")
+
+    def memory_mb(self) -> dict:
+        """Resident memory of the server and of each of its descendant processes (the workers)."""
+        children: dict[int, list[int]] = {}
+        for status in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = status.read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        descendants, stack = [], list(children.get(self.process.pid, []))
+        while stack:
+            pid = stack.pop()
+            descendants.append(pid)
+            stack += children.get(pid, [])
+        workers = [mb for mb in (_rss_mb(pid) for pid in descendants) if mb > 50]  # not the resource tracker
+        return {"server": _rss_mb(self.process.pid), "workers": sorted(workers, reverse=True)}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+class Session:
+    """One browser context: a student's tab."""
+
+    def __init__(self, browser, url: str) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(120_000)
+        self.page.goto(url)
+        self.settle()
+
+    def settle(self, timeout_ms: int = 120_000) -> None:
+        page = self.page
+        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+            state="attached", timeout=timeout_ms)
+        page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+            state="attached", timeout=timeout_ms)
+
+    def timed(self, action) -> float:
+        """Seconds from ``action()`` until the script it started has finished."""
+        start = time.perf_counter()
+        action()
+        with contextlib.suppress(Exception):  # a run that finished before we looked
+            self.page.locator("[data-testid='stApp'][data-test-script-state='running']").wait_for(
+                state="attached", timeout=1_000)
+        self.settle()
+        return time.perf_counter() - start
+
+    def open(self, title: str) -> float:
+        return self.timed(lambda: self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click())
+
+    def start_training(self) -> None:
+        self.page.get_by_role("button", name="Start new run").click()
+
+    def steps_done(self) -> int | None:
+        text = self.page.get_by_test_id("stMain").inner_text()
+        match = PROGRESS.search(text)
+        if match is None:
+            return None
+        epoch, step, per_epoch = map(int, match.groups())
+        return (epoch - 1) * per_epoch + step
+
+    def explore_once(self, turn: int) -> float:
+        """One thing a curious student does: switch page, click the map, or move a slider."""
+        page = self.page
+        kind = turn % 3
+        if kind == 0 or page.get_by_test_id("stPlotlyChart").count() == 0:
+            return self.open(EXPLORE_PAGES[turn % len(EXPLORE_PAGES)])
+        if kind == 1 and page.locator(".nsewdrag").count():
+            box = page.locator(".nsewdrag").first.bounding_box()
+            if box:
+                x, y = box["x"] + box["width"] * (0.2 + 0.6 * (turn % 7) / 7), box["y"] + box["height"] * 0.4
+                return self.timed(lambda: page.mouse.click(x, y))
+        sliders = page.get_by_test_id("stMain").get_by_role("slider")
+        if sliders.count():
+            slider = sliders.first
+            return self.timed(lambda: (slider.focus(), slider.press("ArrowRight" if turn % 2 else "ArrowLeft")))
+        return self.open(EXPLORE_PAGES[turn % len(EXPLORE_PAGES)])
+
+    def exceptions(self) -> int:
+        return self.page.get_by_test_id("stException").count()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _training_rate(trainers: list[Session], seconds: float) -> float:
+    """Total steps/s of ``trainers`` over ``seconds``, from their progress lines."""
+    def total() -> int:
+        return sum(s.steps_done() or 0 for s in trainers)
+
+    first, started = total(), time.perf_counter()
+    time.sleep(seconds)
+    return (total() - first) / (time.perf_counter() - started)
+
+
+def _wait_for_progress(sessions: list[Session], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(s.steps_done() for s in sessions):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("no session started training")
+
+
+def _explore_for(explorers: list[Session], seconds: float) -> list[float]:
+    times, turn, deadline = [], 0, time.monotonic() + seconds
+    while time.monotonic() < deadline and explorers:
+        for session in explorers:
+            times.append(session.explore_once(turn))
+        turn += 1
+    return times
+
+
+def _percentiles(times: list[float]) -> dict:
+    if not times:
+        return {"p50_s": None, "p95_s": None, "actions": 0}
+    ordered = sorted(times)
+    return {"p50_s": round(statistics.median(ordered), 3),
+            "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3), "actions": len(ordered)}
+
+
+def scenario_alone(browser, server: Server, window: float) -> float:
+    session = Session(browser, server.url)
+    try:
+        session.open("Train")
+        session.start_training()
+        _wait_for_progress([session])
+        time.sleep(2)
+        return _training_rate([session], window)
+    finally:
+        session.close()
+
+
+def scenario_start(browser, server: Server, sessions: int, window: float) -> dict:
+    opened = [Session(browser, server.url) for _ in range(sessions)]
+    try:
+        for session in opened:
+            session.open("Train")
+        for session in opened:
+            session.start_training()
+        _wait_for_progress(opened)
+        time.sleep(2)
+        rate = _training_rate(opened, window)
+        return {"steps_per_s": round(rate, 2), "page_exceptions": sum(s.exceptions() for s in opened),
+                "memory_mb": server.memory_mb()}
+    finally:
+        for session in opened:
+            session.close()
+
+
+def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dict:
+    opened = [Session(browser, server.url) for _ in range(sessions)]
+    trainers, explorers = opened[:2], opened[2:]
+    try:
+        for session in trainers:
+            session.open("Train")
+            session.start_training()
+        _wait_for_progress(trainers)
+        first, started = sum(s.steps_done() or 0 for s in trainers), time.perf_counter()
+        times = _explore_for(explorers, window)
+        rate = (sum(s.steps_done() or 0 for s in trainers) - first) / (time.perf_counter() - started)
+        return {"steps_per_s": round(rate, 2), "reruns": _percentiles(times),
+                "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
+    finally:
+        for session in opened:
+            session.close()
+
+
+def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict:
+    opened = [Session(browser, server.url) for _ in range(sessions)]
+    try:
+        times = _explore_for(opened[sessions // 2:], window)
+        return {"reruns": _percentiles(times), "page_exceptions": sum(s.exceptions() for s in opened),
+                "memory_mb": server.memory_mb()}
+    finally:
+        for session in opened:
+            session.close()
+
+
+def run(sessions: int, scenarios: list[str], window: float) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    results: dict = {"sessions": sessions, "window_s": window, "cpus": os.cpu_count()}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        server = Server()
+        try:
+            alone = scenario_alone(browser, server, window)
+            results["alone_steps_per_s"] = round(alone, 2)
+            runners = {"start": lambda: scenario_start(browser, server, sessions, window),
+                       "mixed": lambda: scenario_mixed(browser, server, sessions, window),
+                       "idle": lambda: scenario_idle(browser, server, sessions, window)}
+            for name in scenarios:
+                figures = runners[name]()
+                if "steps_per_s" in figures and alone:
+                    figures["vs_alone"] = round(figures["steps_per_s"] / alone, 2)
+                results[name] = figures
+                time.sleep(3)  # the sessions' jobs stop as their tabs close
+            results["server_tracebacks"] = server.tracebacks()
+        finally:
+            server.stop()
+            browser.close()
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5, help="browser sessions per scenario (default 5)")
+    parser.add_argument("--scenario", action="append", choices=("start", "mixed", "idle"),
+                        help="run only these (repeatable; default all three)")
+    parser.add_argument("--window", type=float, default=20.0, help="seconds each measurement lasts (default 20)")
+    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    results = run(args.sessions, args.scenario or ["start", "mixed", "idle"], args.window)
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
