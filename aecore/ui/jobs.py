@@ -117,7 +117,8 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._snapshot = JobSnapshot()
         self._job_id: str | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="aecore-job-"))
+        # AECORE_JOBS_DIR: a folder every Ray node can reach, when jobs run on a cluster
+        self._folder = Path(tempfile.mkdtemp(prefix="aecore-job-", dir=os.environ.get("AECORE_JOBS_DIR")))
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
         self._parked: Path | None = None  # the state the last call ended with
         self._trained: tuple[float, tuple[AutoEncoder, Dataset]] | None = None
