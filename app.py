@@ -3,12 +3,12 @@
 import streamlit as st
 
 from aecore.ui.navigation import PAGES
-from aecore.ui.sidebar import render_sidebar
+from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar
 from aecore.ui.startup import warm_up_pages_in_background
 
 st.set_page_config(page_title="Autoencoder Lab", page_icon=":material/blur_on:", layout="wide")
-render_sidebar()
-page = st.navigation([st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
-                      for spec in PAGES])
+pages = {spec.path: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
+page = st.navigation(list(pages.values()))
+render_sidebar(show_training_settings=any(page is pages[path] for path in TRAINING_PAGES))
 warm_up_pages_in_background()  # its thread waits a few seconds, so the page drawn now goes first
 page.run()

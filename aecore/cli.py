@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from aecore.checkpoints import USER_RUNS_DIR, list_runs, load_run, read_run_config, resolve_run
-from aecore.config import OPTIMIZERS
+from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, expected_input_shape, list_datasets, load_dataset
 from aecore.errors import AecoreError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
@@ -25,16 +25,10 @@ from aecore.layer_table import layer_table, parse_shape
 from aecore.objectives import Objective
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.projection import project
+from aecore.settings import SETTINGS, Setting
 from aecore.training import TrainingState, evaluate, fit, losses_to_text, resolve_device
 
 EXIT_USAGE = 2
-
-
-def _classes(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"classes are comma-separated integers, e.g. 1,5,6; got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,25 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", default="ae", help="a preset name (see `presets`); default ae")
     train.add_argument("--resume", metavar="RUN", help="continue a saved run (folder or name) instead")
     knobs = train.add_argument_group("settings (each overrides the preset's value)")
-    knobs.add_argument("--dataset", help="a dataset name (see `datasets`) or folder:PATH")
-    knobs.add_argument("--classes", type=_classes, help="keep only these labels, e.g. 1,5,6")
-    knobs.add_argument("--fraction", type=float, help="fraction of the training split to use, (0, 1]")
-    knobs.add_argument("--image-size", type=int, help="resize images to this square side")
-    knobs.add_argument("--color", choices=("grey", "rgb"), help="convert images to grey or RGB")
-    knobs.add_argument("--latent", type=int, help="latent size")
-    knobs.add_argument("--noise", type=float, help="noise factor in [0, 1] (denoising)")
-    knobs.add_argument("--noise-kind", choices=("none", "gaussian", "masking", "salt_and_pepper"))
-    knobs.add_argument("--sparsity-beta", type=float, help="sparsity penalty weight")
-    knobs.add_argument("--sparsity-rho", type=float, help="target mean activation for KL sparsity")
-    knobs.add_argument("--kl-beta", type=float, help="weight of the VAE KL term")
-    knobs.add_argument("--epochs", type=int)
-    knobs.add_argument("--batch-size", type=int)
-    knobs.add_argument("--lr", type=float, help="learning rate")
-    knobs.add_argument("--optimizer", choices=OPTIMIZERS)
-    knobs.add_argument("--seed", type=int)
-    knobs.add_argument("--device", help="auto (default), cpu or cuda")
-    knobs.add_argument("--layerwise-epochs", type=int,
-                       help="greedy layer-wise pre-training epochs per layer pair first (MLP only; 0 = off)")
+    for setting in SETTINGS:
+        knobs.add_argument(setting.flag, dest=setting.name, metavar=_metavar(setting), help=setting.help)
     train.add_argument("--out", type=Path, help="run folder to write (default checkpoints/runs/NAME-TIME)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -107,13 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---------------------------------------------------------------------------------------- train
 
 
+def _metavar(setting: Setting) -> str:
+    if setting.choices and setting.strict:
+        return "{" + ",".join(setting.format(choice) for choice in setting.choices) + "}"
+    kind = {int: "INT", float: "NUMBER", str: "TEXT", tuple: "LIST"}[setting.kind]
+    return f"{kind}|{setting.none_text}" if setting.none_text else kind
+
+
 def _overrides(args: argparse.Namespace) -> dict:
-    return {"dataset": args.dataset, "classes": args.classes, "fraction": args.fraction,
-            "image_size": args.image_size, "color": args.color, "latent": args.latent, "noise": args.noise,
-            "noise_kind": args.noise_kind, "sparsity_beta": args.sparsity_beta,
-            "sparsity_rho": args.sparsity_rho, "kl_beta": args.kl_beta, "epochs": args.epochs,
-            "batch_size": args.batch_size, "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed,
-            "device": args.device, "layerwise_epochs": args.layerwise_epochs}
+    """The settings given as flags, parsed (a ConfigError of one line for garbage); None for the others."""
+    return {setting.name: None if getattr(args, setting.name) is None else setting.parse(getattr(args, setting.name))
+            for setting in SETTINGS}
+
+
+def train_config(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig that ``train``'s --preset and setting flags describe (a one-line error for bad values)."""
+    return preset_config(args.preset, **_overrides(args))
 
 
 def default_run_folder(preset: str, dataset: str) -> Path:
@@ -124,14 +110,15 @@ def default_run_folder(preset: str, dataset: str) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
+        overrides = _overrides(args)  # only --device and --epochs act on a resumed run
         run = load_run(resolve_run(args.resume))
         config = run.config
-        device = resolve_device(args.device or config.train.device)
+        device = resolve_device(overrides["device"] or config.train.device)
         state = TrainingState.from_run(run, device)
-        target = args.epochs or state.epoch + config.train.epochs
+        target = overrides["epochs"] or state.epoch + config.train.epochs
         out = args.out or run.path
     else:
-        config = preset_config(args.preset, **_overrides(args))
+        config = train_config(args)
         device = resolve_device(config.train.device)
         state, target = None, config.train.epochs
         out = args.out or default_run_folder(args.preset, config.data.name)

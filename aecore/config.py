@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aecore.errors import ConfigError
@@ -28,6 +28,7 @@ SPARSITY_KINDS = ("none", "kl", "l1")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adadelta")
 NORMALIZATIONS = ("unit", "standard")
 COLOR_MODES = ("grey", "rgb")
+DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" names one GPU
 
 
 def _check_choice(owner: str, name: str, value: Any, choices: tuple) -> None:
@@ -249,60 +250,3 @@ def _reject_unknown(owner: str, raw: dict, cls: type) -> None:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{owner} has unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-
-
-# The knobs that the dashboard's sidebar and the CLI's flags both expose, mapped
-# onto config fields: one table, so the two can never disagree.
-OVERRIDES: dict[str, tuple[str, str]] = {
-    "dataset": ("data", "name"),
-    "classes": ("data", "classes"),
-    "fraction": ("data", "fraction"),
-    "test_fraction": ("data", "test_fraction"),
-    "image_size": ("data", "image_size"),
-    "color": ("data", "color"),
-    "normalization": ("data", "normalization"),
-    "latent": ("model", "latent_dim"),
-    "noise": ("objective", "noise_factor"),
-    "noise_kind": ("objective", "noise"),
-    "sparsity_beta": ("objective", "sparsity_beta"),
-    "sparsity_rho": ("objective", "sparsity_rho"),
-    "kl_beta": ("objective", "kl_beta"),
-    "epochs": ("train", "epochs"),
-    "batch_size": ("train", "batch_size"),
-    "lr": ("train", "lr"),
-    "optimizer": ("train", "optimizer"),
-    "seed": ("train", "seed"),
-    "device": ("train", "device"),
-    "layerwise_epochs": ("train", "layerwise_epochs"),
-}
-
-
-def apply_overrides(config: RunConfig, **overrides: Any) -> RunConfig:
-    """Return ``config`` with the named knobs (keys of :data:`OVERRIDES`) replaced.
-
-    ``None`` values are ignored, so unset CLI flags and widgets keep the preset's
-    value. Setting a noise factor above 0 on a run without a noise kind turns on
-    Gaussian noise, and a sparsity beta above 0 without a kind turns on the L1
-    penalty (or KL when the codes are sigmoid), so the three sliders mean
-    something for every preset.
-    """
-    sections = {name: {} for name in ("data", "model", "objective", "train")}
-    for key, value in overrides.items():
-        if key not in OVERRIDES:
-            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(OVERRIDES))}")
-        if value is not None:
-            section, name = OVERRIDES[key]
-            sections[section][name] = value
-    objective = sections["objective"]
-    if objective.get("noise_factor", 0) > 0 and config.objective.noise == "none" and "noise" not in objective:
-        objective["noise"] = "gaussian"
-    if (objective.get("sparsity_beta", 0) > 0 and config.objective.sparsity == "none"
-            and "sparsity" not in objective):
-        objective["sparsity"] = "kl" if config.model.code_activation == "sigmoid" else "l1"
-    return replace(
-        config,
-        data=replace(config.data, **sections["data"]),
-        model=replace(config.model, **sections["model"]),
-        objective=replace(config.objective, **objective),
-        train=replace(config.train, **sections["train"]),
-    )

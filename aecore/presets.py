@@ -1,19 +1,22 @@
 """Named run configurations: the classic autoencoders of the lectures as configs, not classes.
 
-A preset is a :class:`RunConfig`; the dashboard's sliders and the CLI's flags
-then override its fields through :func:`aecore.config.apply_overrides`.
+A preset is a :class:`RunConfig`; the dashboard's sidebar and the CLI's flags
+then override its fields through the settings table (:mod:`aecore.settings`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aecore.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, apply_overrides
+from aecore.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig, TrainConfig
 from aecore.errors import ConfigError
+from aecore.settings import apply_overrides
 
 
 @dataclass(frozen=True)
 class Preset:
+    """A named run configuration: one of the lectures' autoencoders."""
+
     name: str
     summary: str  # one line: what it is and where it comes from
     config: RunConfig
@@ -113,6 +116,7 @@ def list_presets() -> list[Preset]:
 
 
 def get_preset(name: str) -> Preset:
+    """The preset called ``name``; a ConfigError listing the known names otherwise."""
     try:
         return PRESETS[name]
     except KeyError:
@@ -120,7 +124,10 @@ def get_preset(name: str) -> Preset:
 
 
 def preset_config(name: str, **overrides) -> RunConfig:
-    """The preset's :class:`RunConfig` with the given knobs (see :data:`aecore.config.OVERRIDES`) replaced."""
+    """The preset's :class:`RunConfig` with the given settings (names of :data:`aecore.settings.SETTINGS`) replaced.
+
+    ``None`` keeps the preset's value, e.g. ``preset_config("ae", latent=2, noise=None)``.
+    """
     preset = get_preset(name)
     config = apply_overrides(preset.config, **overrides)
     if preset.needs_dataset and config.data.name == preset.config.data.name:

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from aecore.checkpoints import load_run
-from aecore.cli import main
+from aecore.cli import build_parser, main, train_config
+from aecore.settings import SETTINGS
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,39 @@ def test_bad_values_give_one_line_and_exit_code_2(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.startswith("error: ") and "Traceback" not in err
+
+
+def _train_args(*flags: str):
+    return build_parser().parse_args(["train", *flags])
+
+
+def test_every_setting_is_a_train_flag_and_the_help_lists_its_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = capsys.readouterr().out
+    for setting in SETTINGS:
+        assert setting.flag in help_text, setting.flag
+        if setting.choices and setting.strict:
+            assert "{" + ",".join(map(setting.format, setting.choices)) + "}" in help_text
+
+
+def test_the_lecture_knobs_are_flags_that_reach_the_config():
+    config = train_config(_train_args("--activation", "tanh", "--init-std", "0.1", "--classes", "1,5,6",
+                                      "--noise-kind", "masking", "--noise", "0.2", "--test-fraction", "0.3"))
+    assert (config.model.activation, config.model.init_std, config.data.classes) == ("tanh", 0.1, (1, 5, 6))
+    assert (config.objective.noise, config.objective.noise_factor, config.data.test_fraction) == ("masking", 0.2, 0.3)
+    cleared = train_config(_train_args("--preset", "lecture-003-ae", "--classes", "all", "--init-std", "default"))
+    assert cleared.data.classes is None and cleared.model.init_std is None
+
+
+@pytest.mark.parametrize(("argv", "line"), [
+    (["--latent", "abc"], "error: latent must be an integer; got 'abc'"),
+    (["--noise-kind", "pink"], "error: noise_kind must be one of none, gaussian, masking, salt_and_pepper; got 'pink'"),
+    (["--classes", "1,x"], "error: classes must be comma-separated integers, e.g. 1,5,6, or all; got '1,x'"),
+])
+def test_a_garbage_flag_value_is_refused_with_one_line(argv, line, capsys):
+    assert main(["train", *argv]) == 2
+    assert capsys.readouterr().err.splitlines() == [line]
 
 
 def test_unreadable_run_folder(tmp_path, capsys):

@@ -4,14 +4,7 @@ import json
 
 import pytest
 
-from aecore.config import (
-    DataConfig,
-    ModelConfig,
-    ObjectiveConfig,
-    RunConfig,
-    TrainConfig,
-    apply_overrides,
-)
+from aecore.config import DataConfig, ModelConfig, ObjectiveConfig, RunConfig, TrainConfig
 from aecore.errors import ConfigError
 from aecore.presets import get_preset, list_presets, preset_config
 
@@ -59,27 +52,6 @@ def test_from_dict_rejects_unknown_fields():
     raw["model"]["latnet_dim"] = 3
     with pytest.raises(ConfigError, match="latnet_dim"):
         RunConfig.from_dict(raw)
-
-
-def test_overrides_map_the_three_sliders_onto_config_fields():
-    config = apply_overrides(RunConfig(), latent=7, noise=0.3, sparsity_beta=2.0, epochs=3, dataset="digits")
-    assert config.model.latent_dim == 7
-    assert config.objective.noise_factor == 0.3
-    assert config.objective.noise == "gaussian"  # a noise factor alone turns denoising on
-    assert config.objective.sparsity_beta == 2.0
-    assert config.objective.sparsity == "l1"  # linear codes: the L1 penalty
-    assert config.train.epochs == 3 and config.data.name == "digits"
-
-
-def test_overrides_keep_preset_values_for_unset_knobs_and_validate():
-    base = get_preset("sparse-ae").config
-    config = apply_overrides(base, latent=None, sparsity_beta=1.0)
-    assert config.model.latent_dim == base.model.latent_dim
-    assert config.objective.sparsity == "kl"  # the preset's own kind is kept
-    with pytest.raises(ConfigError, match="latent_dim"):
-        apply_overrides(base, latent=-1)
-    with pytest.raises(ConfigError, match="unknown setting"):
-        apply_overrides(base, latnet=3)
 
 
 def test_preset_for_own_images_demands_a_folder():

@@ -1,44 +1,59 @@
-"""The shared sidebar: dataset, preset and the three sliders that define the project.
+"""The shared sidebar: a preset and every training setting, its widgets generated from :mod:`aecore.settings`.
 
-Its widgets are drawn by app.py on every page, so their values persist across
-pages; :func:`current_config` turns them into a RunConfig through the same
-override table the CLI uses (:data:`aecore.config.OVERRIDES`).
+The settings live in one plain dict in session state (:data:`SETTINGS_KEY`), the
+single source of truth: page switches never clear it, and only the widgets'
+``on_change`` callbacks and the preset picker write to it. Widgets are drawn from
+it by writing each value into the widget's key before the widget is created,
+never through ``value=``: a keyed widget keeps its identity when ``value=``
+changes, so a value passed that way (a preset's) never reaches the browser, which
+goes on showing the old one and sends it back on the next page switch, where it
+used to win. A value written to the key is pushed to the browser.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
-from aecore.config import OPTIMIZERS, RunConfig
+from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, list_datasets
 from aecore.errors import AecoreError
 from aecore.presets import get_preset, list_presets, preset_config
+from aecore.settings import SETTINGS, Setting, implied_noise_kind, values_of
+
+SETTINGS_KEY = "sidebar_settings"  # the canonical dict: {PRESET_ENTRY: name, FOLDER_ENTRY: path, setting: value}
+PRESET_ENTRY, FOLDER_ENTRY = "preset", "folder"  # its entries besides the settings: the preset picked, the folder typed
+DEFAULT_PRESET = "ae"
+FOLDER_CHOICE = "your image folder…"
+TRAINING_PAGES = ("views/train.py",)  # the pages where the training settings act (Your images has its own)
+
+
+def widget_key(name: str) -> str:
+    """The session-state key of the sidebar widget for the setting called ``name``."""
+    return f"sidebar_{name}"
 
 
 class Keys:
     """Session-state keys of the sidebar widgets (the widgets' own keys)."""
 
-    PRESET = "sidebar_preset"
-    DATASET = "sidebar_dataset"
-    FOLDER = "sidebar_folder"
-    LATENT = "sidebar_latent"
-    NOISE = "sidebar_noise"
-    SPARSITY_BETA = "sidebar_sparsity_beta"
-    SPARSITY_RHO = "sidebar_sparsity_rho"
-    EPOCHS = "sidebar_epochs"
-    BATCH_SIZE = "sidebar_batch_size"
-    LR = "sidebar_lr"
-    OPTIMIZER = "sidebar_optimizer"
-    LAYERWISE = "sidebar_layerwise"
-
-
-FOLDER_CHOICE = "your image folder…"
-DEFAULT_PRESET = "ae"
-LATENT_MAX, BETA_MAX = 128, 5.0
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
-BATCH_SIZES = (5, 8, 16, 32, 50, 64, 100, 128, 256, 512, 1024)
+    PRESET = widget_key("preset")
+    FOLDER = widget_key("folder")
+    DATASET = widget_key("dataset")
+    CLASSES = widget_key("classes")
+    LATENT = widget_key("latent")
+    ACTIVATION = widget_key("activation")
+    NOISE_KIND = widget_key("noise_kind")
+    NOISE = widget_key("noise")
+    SPARSITY_BETA = widget_key("sparsity_beta")
+    SPARSITY_RHO = widget_key("sparsity_rho")
+    INIT_STD = widget_key("init_std")
+    EPOCHS = widget_key("epochs")
+    BATCH_SIZE = widget_key("batch_size")
+    LR = widget_key("lr")
+    OPTIMIZER = widget_key("optimizer")
+    LAYERWISE = widget_key("layerwise_epochs")
 
 
 @dataclass(frozen=True)
@@ -49,123 +64,141 @@ class SidebarChoice:
     error: str | None
 
 
-SETTINGS = "sidebar_settings"  # the canonical values: a plain dict that page switches never clear
+def preset_settings(name: str, folder: str = "") -> dict[str, Any]:
+    """The sidebar's settings for preset ``name``: every setting at the preset's value.
 
-
-def _values_of(config: RunConfig) -> dict:
-    data = config.data.name
-    folder = data.startswith(FOLDER_PREFIX)
-    return {
-        Keys.DATASET: FOLDER_CHOICE if folder else data,
-        Keys.FOLDER: data[len(FOLDER_PREFIX):] if folder else "",
-        Keys.LATENT: config.model.latent_dim,
-        Keys.NOISE: float(config.objective.noise_factor),
-        Keys.SPARSITY_BETA: float(config.objective.sparsity_beta),
-        Keys.SPARSITY_RHO: float(config.objective.sparsity_rho),
-        Keys.EPOCHS: config.train.epochs,
-        Keys.BATCH_SIZE: config.train.batch_size,
-        Keys.LR: config.train.lr,
-        Keys.OPTIMIZER: config.train.optimizer,
-        Keys.LAYERWISE: config.train.layerwise_epochs,
-    }
-
-
-def _settings() -> dict:
-    state = st.session_state
-    if SETTINGS not in state:
-        state[SETTINGS] = {Keys.PRESET: DEFAULT_PRESET, **_values_of(get_preset(DEFAULT_PRESET).config)}
-    return state[SETTINGS]
-
-
-def apply_preset() -> None:
-    """The preset picker's callback: take every value from the chosen preset and redraw the widgets with it."""
-    settings = _settings()
-    settings[Keys.PRESET] = st.session_state[Keys.PRESET]
-    folder = settings[Keys.FOLDER]
-    settings.update(_values_of(get_preset(settings[Keys.PRESET]).config))
-    settings[Keys.FOLDER] = settings[Keys.FOLDER] or folder
-    for key in settings:
-        if key != Keys.PRESET:
-            st.session_state.pop(key, None)  # a widget without state is drawn from its value= argument
-
-
-def _with(options: tuple, value) -> list:
-    return sorted({*options, value})
-
-
-def render_sidebar() -> None:
-    """Draw the sidebar widgets (app.py calls this on every page) and record their values.
-
-    Widgets are drawn from the settings dict and write back what they return, so
-    a page switch that interrupts a run and resets widget state loses nothing.
+    ``folder`` is the image folder typed before; a preset that trains on your own
+    images (dataset ``folder:``) keeps it.
     """
-    settings = _settings()
-    presets = [p.name for p in list_presets()]
-    datasets = [info.name for info in list_datasets()] + [FOLDER_CHOICE]
-    with st.sidebar:
-        st.header("Model and data")
-        settings[Keys.PRESET] = st.selectbox(
-            "Preset", presets, index=presets.index(settings[Keys.PRESET]), key=Keys.PRESET,
-            on_change=apply_preset, help="The lectures' autoencoders as named settings")
-        st.caption(get_preset(settings[Keys.PRESET]).summary)
-        settings[Keys.DATASET] = st.selectbox("Dataset", datasets, index=datasets.index(settings[Keys.DATASET]),
-                                              key=Keys.DATASET)
-        if settings[Keys.DATASET] == FOLDER_CHOICE:
-            settings[Keys.FOLDER] = st.text_input("Image folder on the server", value=settings[Keys.FOLDER],
-                                                  key=Keys.FOLDER,
-                                                  placeholder="/path/to/images (one sub-folder per class)")
-        settings[Keys.LATENT] = st.slider("Latent size", 1, max(LATENT_MAX, settings[Keys.LATENT]),
-                                          value=settings[Keys.LATENT], key=Keys.LATENT,
-                                          help="Units in the code (the bottleneck)")
-        settings[Keys.NOISE] = st.slider("Noise factor", 0.0, 1.0, value=settings[Keys.NOISE], step=0.05,
-                                         key=Keys.NOISE, help="Corrupt the inputs while training: a denoising AE")
-        settings[Keys.SPARSITY_BETA] = st.slider("Sparsity beta", 0.0, BETA_MAX, value=settings[Keys.SPARSITY_BETA],
-                                                 step=0.05, key=Keys.SPARSITY_BETA,
-                                                 help="Weight of the sparsity penalty on the code")
-        settings[Keys.SPARSITY_RHO] = st.slider("Sparsity rho", 0.01, 0.5, value=settings[Keys.SPARSITY_RHO],
-                                                step=0.01, key=Keys.SPARSITY_RHO,
-                                                help="Target mean activation of each code unit (KL sparsity)")
-        with st.expander("Advanced"):
-            settings[Keys.EPOCHS] = st.number_input("Epochs", 1, 100_000, value=settings[Keys.EPOCHS], step=1,
-                                                    key=Keys.EPOCHS)
-            settings[Keys.BATCH_SIZE] = st.select_slider(
-                "Batch size", _with(BATCH_SIZES, settings[Keys.BATCH_SIZE]), value=settings[Keys.BATCH_SIZE],
-                key=Keys.BATCH_SIZE)
-            settings[Keys.LR] = st.select_slider(
-                "Learning rate", _with(LEARNING_RATES, settings[Keys.LR]), value=settings[Keys.LR], key=Keys.LR,
-                format_func=lambda lr: f"{lr:g}")
-            settings[Keys.OPTIMIZER] = st.selectbox("Optimiser", OPTIMIZERS,
-                                                    index=OPTIMIZERS.index(settings[Keys.OPTIMIZER]),
-                                                    key=Keys.OPTIMIZER)
-            settings[Keys.LAYERWISE] = st.number_input(
-                "Greedy layer-wise pre-training (epochs per layer, 0 = off)", 0, 100, value=settings[Keys.LAYERWISE],
-                key=Keys.LAYERWISE, help="Lecture 002: train each layer pair as a shallow autoencoder first (MLP)")
+    values = values_of(get_preset(name).config)
+    if values["dataset"].startswith(FOLDER_PREFIX):
+        folder = values["dataset"].removeprefix(FOLDER_PREFIX) or folder
+        values["dataset"] = FOLDER_PREFIX + folder
+    return {PRESET_ENTRY: name, FOLDER_ENTRY: folder, **values}
 
 
-def current_config() -> SidebarChoice:
-    """The sidebar's settings as a RunConfig (or the error message saying what is wrong)."""
-    state = _settings()
-    dataset = state[Keys.DATASET]
-    if dataset == FOLDER_CHOICE:
-        folder = state.get(Keys.FOLDER, "").strip()
-        if not folder:
-            return SidebarChoice(None, "Type the path of an image folder in the sidebar (one sub-folder per class).")
-        dataset = FOLDER_PREFIX + folder
+def choice_from(settings: dict[str, Any]) -> SidebarChoice:
+    """The RunConfig that ``settings`` (the sidebar's dict) describe, or the message saying what is wrong."""
+    if settings["dataset"] == FOLDER_PREFIX:
+        return SidebarChoice(None, "Type the path of an image folder in the sidebar (one sub-folder per class).")
     try:
-        config = preset_config(
-            state[Keys.PRESET], dataset=dataset, latent=state[Keys.LATENT], noise=state[Keys.NOISE],
-            sparsity_beta=state[Keys.SPARSITY_BETA], sparsity_rho=state[Keys.SPARSITY_RHO],
-            epochs=int(state[Keys.EPOCHS]), batch_size=int(state[Keys.BATCH_SIZE]), lr=float(state[Keys.LR]),
-            optimizer=state[Keys.OPTIMIZER], layerwise_epochs=int(state[Keys.LAYERWISE]))
+        config = preset_config(settings[PRESET_ENTRY], **{setting.name: settings[setting.name] for setting in SETTINGS})
     except AecoreError as exc:
         return SidebarChoice(None, str(exc))
     return SidebarChoice(config, None)
 
 
+def _settings() -> dict[str, Any]:
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = preset_settings(DEFAULT_PRESET)
+    return st.session_state[SETTINGS_KEY]
+
+
+def current_config() -> SidebarChoice:
+    """The sidebar's settings as a RunConfig (or the error message saying what is wrong)."""
+    return choice_from(_settings())
+
+
+def _pick_preset() -> None:
+    settings = _settings()
+    settings.update(preset_settings(st.session_state[Keys.PRESET], settings[FOLDER_ENTRY]))
+
+
+def _store(setting: Setting) -> None:
+    settings = _settings()
+    value = st.session_state[widget_key(setting.name)]
+    settings[setting.name] = tuple(value) if setting.kind is tuple else value
+    if setting.name == "noise":
+        settings["noise_kind"] = implied_noise_kind(value, settings["noise_kind"])
+
+
+def _store_dataset() -> None:
+    settings = _settings()
+    picked = st.session_state[Keys.DATASET]
+    settings["dataset"] = FOLDER_PREFIX + settings[FOLDER_ENTRY] if picked == FOLDER_CHOICE else picked
+
+
+def _store_folder() -> None:
+    settings = _settings()
+    settings[FOLDER_ENTRY] = st.session_state[Keys.FOLDER].strip()
+    settings["dataset"] = FOLDER_PREFIX + settings[FOLDER_ENTRY]
+
+
+def _show(key: str, value: Any) -> None:
+    """Make the widget under ``key``, drawn next, show ``value`` (and tell the browser when that changes it)."""
+    if key not in st.session_state or st.session_state[key] != value:
+        st.session_state[key] = value
+
+
+def _draw_dataset(setting: Setting, dataset: str, folder: str) -> None:
+    names = [info.name for info in list_datasets()]
+    picked = FOLDER_CHOICE if dataset.startswith(FOLDER_PREFIX) else dataset
+    options = [*names, *([picked] if picked not in names else []), FOLDER_CHOICE]
+    _show(Keys.DATASET, picked)
+    st.selectbox(setting.label, options, key=Keys.DATASET, help=setting.help, on_change=_store_dataset)
+    if picked == FOLDER_CHOICE:
+        _show(Keys.FOLDER, folder)
+        st.text_input("Image folder on the server", key=Keys.FOLDER, on_change=_store_folder,
+                      placeholder="/path/to/images (one sub-folder per class)")
+
+
+def _draw(setting: Setting, settings: dict[str, Any]) -> None:
+    """The widget of ``setting``, showing its value in ``settings``; its changes go back there."""
+    if setting.widget == "dataset":
+        _draw_dataset(setting, settings[setting.name], settings[FOLDER_ENTRY])
+        return
+    key, value = widget_key(setting.name), settings[setting.name]
+    common = {"label": setting.label, "key": key, "help": setting.help, "on_change": _store, "args": (setting,)}
+    if setting.widget == "slider":
+        _show(key, value)
+        st.slider(min_value=min(setting.lo, value), max_value=max(setting.hi, value), step=setting.step, **common)
+    elif setting.widget == "number":
+        _show(key, value)
+        st.number_input(min_value=min(setting.lo, value), max_value=max(setting.hi, value), step=setting.step,
+                        **common)
+    elif setting.widget == "select":
+        _show(key, value)
+        options = [*setting.choices, *([value] if value not in setting.choices else [])]
+        st.selectbox(options=options, format_func=setting.format, **common)
+    elif setting.widget == "select_slider":
+        _show(key, value)
+        st.select_slider(options=sorted({*setting.choices, value}), format_func=setting.format, **common)
+    elif setting.widget == "multiselect":
+        _show(key, list(value))
+        st.multiselect(options=sorted({*setting.choices, *value}), placeholder=setting.none_text, **common)
+    else:
+        raise ValueError(f"setting {setting.name!r}: the sidebar cannot draw a {setting.widget!r} widget")
+
+
+def render_sidebar(show_training_settings: bool = True) -> None:
+    """Draw the sidebar (app.py calls this on every page): the preset and the settings table's widgets.
+
+    With ``show_training_settings`` false (pages where they do not act) it only
+    says where they are; the settings are kept all the same.
+    """
+    settings = _settings()
+    with st.sidebar:
+        if not show_training_settings:
+            st.caption("The training settings are on the **Train** and **Your images** pages.")
+            return
+        st.header("Training settings")
+        presets = [preset.name for preset in list_presets()]
+        _show(Keys.PRESET, settings[PRESET_ENTRY])
+        st.selectbox("Preset", presets, key=Keys.PRESET, on_change=_pick_preset,
+                     help="The lectures' autoencoders as named settings: picking one sets every setting below")
+        st.caption(get_preset(settings[PRESET_ENTRY]).summary)
+        for setting in (s for s in SETTINGS if s.group == "main"):
+            _draw(setting, settings)
+        with st.expander("Advanced"):
+            for setting in (s for s in SETTINGS if s.group == "advanced"):
+                _draw(setting, settings)
+
+
 def describe(config: RunConfig) -> str:
     """One line for people: ``ae on mnist · latent 2 · noise 0 · sparsity β 0 · 10 epochs · adam lr 0.001``."""
-    objective, train = config.objective, config.train
+    data, objective, train = config.data, config.objective, config.train
     kind = "VAE" if config.model.variational else config.model.arch.upper()
-    return (f"**{config.preset}** ({kind}) on **{config.data.name}** · latent {config.model.latent_dim} · "
+    classes = f" · classes {', '.join(map(str, data.classes))}" if data.classes else ""
+    return (f"**{config.preset}** ({kind}) on **{data.name}** · latent {config.model.latent_dim} · "
             f"noise {objective.noise_factor:g} ({objective.noise}) · sparsity β {objective.sparsity_beta:g} · "
-            f"{train.epochs} epochs · batch {train.batch_size} · {train.optimizer} lr {train.lr:g}")
+            f"{train.epochs} epochs · batch {train.batch_size} · {train.optimizer} lr {train.lr:g}{classes}")

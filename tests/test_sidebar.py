@@ -1,0 +1,150 @@
+"""The sidebar tells the truth: its widgets come from the settings table, give the same RunConfig as the
+CLI's flags, show every value a preset sets (and tell the browser so), keep them across page switches,
+and appear only on the pages where they act."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aecore.cli import build_parser, train_config
+from aecore.presets import get_preset, preset_config
+from aecore.settings import BY_NAME, SETTINGS, values_of
+from aecore.ui.sidebar import FOLDER_CHOICE, SETTINGS_KEY, TRAINING_PAGES, Keys, choice_from, describe, widget_key
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 120
+ACCESSORS = {"slider": "slider", "select_slider": "select_slider", "select": "selectbox", "number": "number_input",
+             "multiselect": "multiselect", "dataset": "selectbox"}
+
+
+def _sidebar_alone() -> None:
+    from aecore.ui.sidebar import render_sidebar
+
+    render_sidebar()
+
+
+def _sidebar_app() -> AppTest:
+    return AppTest.from_function(_sidebar_alone, default_timeout=TIMEOUT).run()
+
+
+def _app_on(path: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    return at.switch_page(path).run()
+
+
+def _widget(at: AppTest, name: str):
+    return getattr(at, ACCESSORS[BY_NAME[name].widget])(key=widget_key(name))
+
+
+def _shown(at: AppTest) -> dict:
+    """What every setting's widget shows, as a setting value."""
+    shown = {}
+    for setting in SETTINGS:
+        value = _widget(at, setting.name).value
+        shown[setting.name] = tuple(value) if setting.kind is tuple else value
+    return shown
+
+
+def _sidebar_config(at: AppTest):
+    """What current_config() returns in this session: the RunConfig of the canonical settings dict."""
+    return choice_from(at.session_state[SETTINGS_KEY])
+
+
+def _sidebar_keys(at: AppTest) -> set[str]:
+    kinds = ("slider", "select_slider", "selectbox", "number_input", "multiselect", "text_input")
+    return {widget.key for kind in kinds for widget in getattr(at.sidebar, kind) if widget.key}
+
+
+BASE = "lecture-001-denoising"  # a linear output, so that standard normalisation is allowed too
+NEW_VALUES = {
+    "dataset": "digits", "classes": (1, 5, 6), "latent": 7, "activation": "tanh", "noise_kind": "masking",
+    "noise": 0.2, "sparsity_beta": 0.5, "sparsity_rho": 0.1, "kl_beta": 2.0, "init_std": 0.05, "epochs": 3,
+    "batch_size": 32, "lr": 3e-3, "optimizer": "rmsprop", "layerwise_epochs": 2, "fraction": 0.5,
+    "test_fraction": 0.3, "image_size": 16, "color": "rgb", "normalization": "standard", "seed": 7, "device": "cpu",
+}
+
+
+def test_every_setting_is_a_widget_and_a_flag_and_both_give_the_same_config():
+    assert set(NEW_VALUES) == set(BY_NAME)  # a new setting needs a value here
+    base = values_of(get_preset(BASE).config)
+    assert all(base[name] != value for name, value in NEW_VALUES.items())
+    at = _sidebar_app()
+    at.selectbox(key=Keys.PRESET).select(BASE).run()
+    for name, value in NEW_VALUES.items():
+        _widget(at, name).set_value(list(value) if isinstance(value, tuple) else value)
+    at.run()
+    assert not at.exception
+    assert _shown(at) == NEW_VALUES
+    from_sidebar = _sidebar_config(at).config
+    flags = [text for setting in SETTINGS for text in (setting.flag, setting.format(NEW_VALUES[setting.name]))]
+    from_cli = train_config(build_parser().parse_args(["train", "--preset", BASE, *flags]))
+    assert from_sidebar == from_cli
+    assert values_of(from_sidebar) == NEW_VALUES
+
+
+@pytest.mark.parametrize("preset", ["sparse-ae", "vae", "stacked-ae", "lecture-002-toy", "lecture-003-ae"])
+def test_a_preset_sets_every_widget_and_keeps_them_across_page_switches(preset):
+    at = _app_on("views/train.py")
+    at.slider(key=Keys.LATENT).set_value(9).run()  # the user's own edits, which a preset replaces
+    at.selectbox(key=Keys.OPTIMIZER).set_value("rmsprop").run()
+    before = _shown(at)
+    at.selectbox(key=Keys.PRESET).select(preset).run()
+    expected = values_of(get_preset(preset).config)
+    assert _shown(at) == expected
+    changed = [name for name in expected if expected[name] != before[name]]
+    assert "latent" in changed and "optimizer" in changed
+    # The browser keeps what it shows unless told: every changed widget must carry the new value to it.
+    assert [name for name in changed if not _widget(at, name).proto.set_value] == []
+    for path in ("views/home.py", "views/own_images.py", "views/train.py"):
+        at.switch_page(path).run()
+        if path in TRAINING_PAGES:
+            assert _shown(at) == expected, path
+    assert not at.exception
+    assert at.selectbox(key=Keys.PRESET).value == preset
+    assert _sidebar_config(at).config == preset_config(preset)
+    assert f"Next run: {describe(preset_config(preset))}" in [m.value for m in at.markdown]
+
+
+def test_training_settings_show_only_where_they_act_and_persist_while_hidden():
+    at = _app_on("views/train.py")
+    assert {widget_key(setting.name) for setting in SETTINGS} <= _sidebar_keys(at)
+    at.slider(key=Keys.LATENT).set_value(9).run()
+    at.multiselect(key=Keys.CLASSES).set_value([1, 5, 6]).run()
+    for path in ("views/explore.py", "views/home.py"):
+        at.switch_page(path).run()
+        assert not any(key.startswith("sidebar_") for key in _sidebar_keys(at)), path
+        assert any("training settings are on" in caption.value for caption in at.sidebar.caption)
+    at.switch_page("views/own_images.py").run()
+    assert at.slider(key=Keys.LATENT).value == 9
+    at.switch_page("views/train.py").run()
+    assert at.slider(key=Keys.LATENT).value == 9 and at.multiselect(key=Keys.CLASSES).value == [1, 5, 6]
+    config = _sidebar_config(at).config
+    assert config.model.latent_dim == 9 and config.data.classes == (1, 5, 6)
+
+
+def test_a_noise_factor_turns_the_noise_kind_widget_on():
+    at = _sidebar_app()
+    assert at.selectbox(key=Keys.NOISE_KIND).value == "none"
+    at.slider(key=Keys.NOISE).set_value(0.3).run()
+    assert at.selectbox(key=Keys.NOISE_KIND).value == "gaussian"
+    assert at.selectbox(key=Keys.NOISE_KIND).proto.set_value
+    assert _sidebar_config(at).config.objective.noise == "gaussian"
+    at.selectbox(key=Keys.NOISE_KIND).set_value("salt_and_pepper").run()
+    objective = _sidebar_config(at).config.objective
+    assert (objective.noise, objective.noise_factor) == ("salt_and_pepper", 0.3)
+
+
+def test_an_image_folder_is_asked_for_then_kept_by_a_preset_for_your_own_images():
+    at = _sidebar_app()
+    at.selectbox(key=Keys.DATASET).select(FOLDER_CHOICE).run()
+    assert "Type the path of an image folder" in _sidebar_config(at).error
+    at.text_input(key=Keys.FOLDER).set_value("/data/faces").run()
+    assert _sidebar_config(at).config.data.name == "folder:/data/faces"
+    at.selectbox(key=Keys.PRESET).select("lecture-000-cae").run()
+    config = _sidebar_config(at).config
+    assert config.data.name == "folder:/data/faces" and config.data.image_size == 128
+    assert at.text_input(key=Keys.FOLDER).value == "/data/faces"
+    assert at.selectbox(key=widget_key("image_size")).value == 128
+    at.selectbox(key=Keys.DATASET).select("digits").run()
+    assert _sidebar_config(at).config.data.name == "digits"
