@@ -7,6 +7,7 @@ one-line message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 import time
@@ -20,12 +21,15 @@ from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, expected_input_shape, list_datasets, load_dataset
 from aecore.errors import AecoreError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
+from aecore.jobs import pool_from_environment
 from aecore.latent import encode_split, write_latent_csv
 from aecore.layer_table import layer_table, parse_shape
 from aecore.objectives import Objective
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.projection import project
+from aecore.settings import BY_NAME as SETTINGS_BY_NAME
 from aecore.settings import SETTINGS, Setting
+from aecore.sweep import Sweep, SweepSpec, results_table
 from aecore.training import TrainingState, evaluate, fit, losses_to_text, resolve_device
 
 EXIT_USAGE = 2
@@ -43,6 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
         knobs.add_argument(setting.flag, dest=setting.name, metavar=_metavar(setting), help=setting.help)
     train.add_argument("--out", type=Path, help="run folder to write (default checkpoints/runs/NAME-TIME)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sweep = commands.add_parser("sweep", help="train a grid of runs over one or two settings, e.g. "
+                                              "--latent 2,8,32 --noise 0,0.3,0.5")
+    sweep.add_argument("--preset", default="ae", help="a preset name (see `presets`); default ae")
+    grid = sweep.add_argument_group("settings: a list (2,8,32) varies it; one value sets it for every run "
+                                    "(class subsets: 1,5,6;0,1)")
+    for setting in SETTINGS:
+        grid.add_argument(setting.flag, dest=setting.name, metavar="VALUES", help=setting.help)
+    stopping = sweep.add_mutually_exclusive_group()
+    stopping.add_argument("--early-stopping", dest="early_stopping", action="store_true", default=None,
+                          help="stop hopeless runs early (successive halving); default: on from 6 runs")
+    stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_false")
+    sweep.add_argument("--csv", type=Path, help="also write the results table to this CSV file")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
 
     evaluate = commands.add_parser("eval", help="print a run's losses on its test split")
     evaluate.add_argument("run", help="run folder or name")
@@ -69,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "eval": cmd_eval, "export": cmd_export, "presets": cmd_presets,
+    handlers = {"train": cmd_train, "sweep": cmd_sweep, "eval": cmd_eval, "export": cmd_export, "presets": cmd_presets,
                 "datasets": cmd_datasets, "checkpoints": cmd_checkpoints, "layers": cmd_layers}
     try:
         return handlers[args.command](args)
@@ -164,6 +182,77 @@ def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
             val = f"; validation {losses_to_text(event.val)}" if event.val else ""
             print(f"finished {event.epoch} epochs in {event.seconds:.1f}s: train {losses_to_text(event.train)}{val}")
     return 0
+
+
+# ---------------------------------------------------------------------------------------- sweep
+
+
+def sweep_spec(args: argparse.Namespace) -> SweepSpec:
+    """The grid the ``sweep`` flags describe: flags with several values are its axes, the others fixed."""
+    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    if "," in given.get("epochs", ""):
+        raise AecoreError("epochs is set for the whole sweep (--epochs N), not varied")
+    separator = {s.name: (";" if s.kind is tuple else ",") for s in SETTINGS}
+    axes = {name: text for name, text in given.items() if separator[name] in text}
+    base = {name: SETTINGS_BY_NAME[name].parse(text) for name, text in given.items()
+            if name not in axes and name != "epochs"}
+    epochs = int(given["epochs"]) if "epochs" in given else preset_config(args.preset).train.epochs
+    return SweepSpec.parse(args.preset, axes, epochs, **base)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    spec = sweep_spec(args)
+    pool = pool_from_environment()
+    sweep = Sweep(spec, pool, early_stopping=args.early_stopping)
+    runs = len(spec.combinations())
+    print(f"sweep of {runs} runs of {spec.preset}, {spec.epochs} epochs each"
+          + (", stopping hopeless runs early" if sweep.early_stopping else ""))
+    bars = [tqdm(total=spec.epochs, desc=result.name, position=i, disable=args.quiet, leave=True,
+                 bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}", file=sys.stderr)
+            for i, result in enumerate(sweep.results())]
+    sweep.start()
+    try:
+        while not sweep.wait(timeout=0.3):
+            _update_bars(bars, sweep)
+    except KeyboardInterrupt:
+        sweep.stop()
+        sweep.wait(timeout=60)
+    finally:
+        _update_bars(bars, sweep)
+        for bar in bars:
+            bar.close()
+        pool.shutdown()
+    rows = results_table(sweep.results())
+    print(_table(rows))
+    if args.csv:
+        with args.csv.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {args.csv}")
+    return 0
+
+
+def _update_bars(bars, sweep: Sweep) -> None:
+    for bar, result in zip(bars, sweep.results(), strict=True):
+        done = result.step_losses[-1][0] if result.step_losses and result.status == "training" else result.epoch
+        bar.n = round(min(done, bar.total), 2)
+        loss = f"val {result.val_loss:.4g} " if result.val_loss is not None else ""
+        bar.set_postfix_str(f"{loss}{result.status}", refresh=True)
+
+
+def _table(rows: list[dict]) -> str:
+    columns = [name for name in rows[0] if name != "note"]
+    cells = [[_cell(row[name]) for name in columns] for row in rows]
+    widths = [max(len(name), *(len(line[i]) for line in cells)) for i, name in enumerate(columns)]
+    lines = ["  ".join(name.ljust(width) for name, width in zip(columns, widths, strict=True))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)) for line in cells]
+    notes = [f"{row['run'] or '-'}: {row['note']}" for row in rows if row["note"]]
+    return "\n".join(lines + notes)
+
+
+def _cell(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else "-" if value is None else str(value)
 
 
 # ---------------------------------------------------------------------------------------- runs

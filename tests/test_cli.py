@@ -157,3 +157,30 @@ def test_train_on_a_labelled_image_folder_prints_skipped_files(tmp_path, capsys)
     assert "notes.txt: not an image file type" in captured.err
     run = load_run(tmp_path / "run")
     assert run.class_names == ("cats", "dogs") and run.model.input_shape == (3, 16, 16)
+
+
+def test_sweep_prints_a_table_writes_csv_and_saves_every_run(tmp_path, capsys, monkeypatch):
+    import csv
+
+    import aecore.checkpoints
+
+    monkeypatch.setattr(aecore.checkpoints, "USER_RUNS_DIR", tmp_path / "runs")
+    out = tmp_path / "sweep.csv"
+    assert main(["sweep", "--preset", "ae", "--dataset", "digits", "--device", "cpu", "--latent", "2,3",
+                 "--epochs", "1", "--quiet", "--csv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "sweep of 2 runs of ae, 1 epochs each" in printed and "val_loss" in printed
+    rows = list(csv.DictReader(out.open()))
+    assert [(row["latent"], row["status"]) for row in rows] == [("2", "done"), ("3", "done")]
+    assert sorted(path.name for path in (tmp_path / "runs").iterdir()) == ["sweep-ae-latent2", "sweep-ae-latent3"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["sweep", "--latent", "0,2"], "model.latent_dim"),
+    (["sweep", "--latent", "2"], "one or two settings"),
+    (["sweep", "--latent", "2,8", "--epochs", "1,2"], "epochs is set for the whole sweep"),
+])
+def test_a_bad_sweep_is_refused_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
