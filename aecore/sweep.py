@@ -30,6 +30,8 @@ from aecore.config import RunConfig
 from aecore.errors import ConfigError
 from aecore.events import Epoch, Failed, Finished, Preview, Started, Step
 from aecore.jobs import Claimed, Dropped, Events, JobFailed, JobPool, Message, Parked, TrainRequest
+from aecore.jobs.ray_pool import RayStopFlag, StopBoard
+from aecore.jobs.work import run_training
 from aecore.presets import preset_config
 from aecore.settings import get_setting
 
@@ -265,3 +267,89 @@ def results_table(results: list[RunResult]) -> list[dict]:
                      "train_loss": last["train"].get("total"), "val_loss": result.val_loss,
                      "seconds": round(result.seconds, 1), "run": result.saved_to or "", "note": result.message})
     return rows
+
+
+class TuneSweep(Sweep):
+    """The same sweep as a Ray Tune experiment: one trial per combination on the cluster's CPUs or GPUs,
+    ASHA (Ray Tune's scheduler) for early stopping. Results, saving and :meth:`results` are as for
+    :class:`Sweep`; each trial sends the same messages through a Ray queue."""
+
+    def __init__(self, spec: SweepSpec, runs_dir: Path | None = None, *, early_stopping: bool | None = None,
+                 scratch: Path | None = None, max_concurrent: int = 0) -> None:
+        super().__init__(spec, pool=None, runs_dir=runs_dir, early_stopping=early_stopping, scratch=scratch)
+        self._max_concurrent = max_concurrent
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the Tune experiment in a background thread."""
+        import ray
+        from ray import tune
+        from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+        from ray.util.queue import Queue
+
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=False)
+        queue, self._board = Queue(), ray.remote(StopBoard).remote()
+        requests = [TrainRequest(job_id, self.spec.config_of(r.combination), self.spec.epochs,
+                                 park_in=str(self._scratch / job_id))
+                    for job_id, r in zip(self._job_ids, self._results, strict=True)]
+        gpu = 0.5 if ray.cluster_resources().get("GPU", 0) else 0
+        trainable = tune.with_resources(_tune_trainable(requests, queue, self._board), {"cpu": 1, "gpu": gpu})
+        scheduler = (ASHAScheduler(metric="val_loss", mode="min", max_t=self.spec.epochs, grace_period=1)
+                     if self.early_stopping else FIFOScheduler())
+        tuner = tune.Tuner(
+            trainable, param_space={"index": tune.grid_search(list(range(len(requests))))},
+            tune_config=tune.TuneConfig(scheduler=scheduler, max_concurrent_trials=self._max_concurrent or None),
+            run_config=tune.RunConfig(storage_path=str(self._scratch / "tune"), name="sweep", verbose=0))
+
+        def run() -> None:
+            try:
+                tuner.fit()
+            finally:
+                self._mark_early_stopped()
+
+        threading.Thread(target=self._collect, args=(queue,), name="aecore-tune-messages", daemon=True).start()
+        self._thread = threading.Thread(target=run, name="aecore-tune-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop every trial; finished runs stay saved."""
+        for job_id in self._job_ids:
+            self._board.stop.remote(job_id)
+
+    def _collect(self, queue) -> None:
+        index_of = {job_id: i for i, job_id in enumerate(self._job_ids)}
+        while not self._done.is_set():
+            try:
+                message = queue.get(block=True, timeout=0.5)
+            except Exception:  # ray.util.queue.Empty
+                continue
+            self._on_message(index_of[message.job_id], message)
+
+    def _mark_early_stopped(self) -> None:
+        time.sleep(1.0)  # the trials' last messages are still on their way
+        with self._lock:
+            for result in self._results:
+                if result.status in (WAITING, TRAINING):
+                    result.status = PRUNED if self.early_stopping else STOPPED
+                    result.message = (f"stopped early at epoch {result.epoch} by ASHA: its validation loss trailed "
+                                      f"the other runs'" if self.early_stopping else "stopped")
+            self._done.set()
+
+
+def _tune_trainable(requests: list[TrainRequest], queue, board):
+    """A Tune function trainable running request ``config["index"]``, reporting each epoch's validation loss."""
+    def trainable(config: dict) -> None:
+        from ray import tune
+
+        request = requests[config["index"]]
+
+        def send(message) -> None:
+            queue.put(message)
+            for event in getattr(message, "events", ()):
+                if isinstance(event, Epoch):
+                    tune.report({"val_loss": (event.val or event.train)["total"], "epoch": event.epoch})
+
+        run_training(request, send, RayStopFlag(board, request.job_id))
+
+    return trainable

@@ -35,7 +35,9 @@ class StopBoard:
         return job_id in self._stopped
 
 
-class _RayStopFlag:
+class RayStopFlag:
+    """A job's stop flag in a :class:`StopBoard`, read at most every STOP_POLL_S seconds."""
+
     def __init__(self, board, job_id: str) -> None:
         self._board, self._job_id = board, job_id
         self._checked, self._stopped = 0.0, False
@@ -51,7 +53,7 @@ class _RayStopFlag:
 
 def ray_work(request: TrainRequest, queue, board) -> None:
     """A Ray task: run one request, reporting through the queue actor."""
-    run_training(request, queue.put, _RayStopFlag(board, request.job_id))
+    run_training(request, queue.put, RayStopFlag(board, request.job_id))
 
 
 class RayPool(JobPool):
