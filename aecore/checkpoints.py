@@ -20,6 +20,7 @@ a training state into a run folder and back.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -31,8 +32,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from aecore.config import RunConfig
-from aecore.data import Normalizer
+from aecore.data import Normalizer, safe_name
 from aecore.errors import AecoreError, CheckpointError
+from aecore.limits import (
+    MAX_INPUT_VALUES,
+    MAX_MODEL_PARAMETERS,
+    MAX_RUN_JSON_BYTES,
+    MAX_SAFETENSORS_HEADER_BYTES,
+)
 from aecore.models import AutoEncoder, build_model
 
 FORMAT = "aecore-run/2"  # /2: history.json is thinned and compact; /1 (one record per epoch) still loads
@@ -167,27 +174,144 @@ def _unflatten_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict) -> 
 def _read_json(path: Path):
     if not path.is_file():
         raise CheckpointError(f"{path} is missing: not a complete run folder")
+    if path.stat().st_size > MAX_RUN_JSON_BYTES:
+        raise CheckpointError(f"{path} is {path.stat().st_size:,} bytes; a run's JSON files are at most "
+                              f"{MAX_RUN_JSON_BYTES:,}")
     try:
-        return json.loads(path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from None
+        return json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON ({_one_line(exc)})") from None
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+def _one_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+# safetensors dtype names -> torch dtypes (https://github.com/huggingface/safetensors, "Format")
+SAFETENSORS_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+_DTYPE_NAMES = {dtype: name for name, dtype in SAFETENSORS_DTYPES.items()}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """What a safetensors header (or a model's config) says one tensor is: its dtype and shape."""
+
+    dtype: torch.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def __str__(self) -> str:
+        return f"{_DTYPE_NAMES.get(self.dtype, self.dtype)} {list(self.shape)}"
+
+
+def read_safetensors_header(path: Path) -> tuple[dict[str, TensorSpec], dict[str, str]]:
+    """The tensors a .safetensors file declares and its metadata, from its header alone.
+
+    The format: an 8-byte little-endian header length N, N bytes of JSON
+    ``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}``, then the data.
+    Refuses, naming the file, a header longer than MAX_SAFETENSORS_HEADER_BYTES or than the file, and
+    offsets that do not tile the data exactly with each tensor's shape x dtype size. No tensor is read.
+    """
     if not path.is_file():
         raise CheckpointError(f"{path} is missing: not a complete run folder")
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        prefix = handle.read(8)
+        length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
+        if length < 2 or length > min(MAX_SAFETENSORS_HEADER_BYTES, size - 8):
+            raise CheckpointError(f"{path} is not a safetensors file (its header length {length:,} does not fit "
+                                  f"a file of {size:,} bytes)")
+        raw = handle.read(length)
     try:
-        from safetensors import safe_open
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{path} is not a safetensors file (its header is not JSON: {_one_line(exc)})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a safetensors file (its header is not a JSON object)")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path} is not a safetensors file (its __metadata__ is not a map of strings)")
+    specs, spans = {}, []
+    for name, entry in header.items():
+        spec, span = _header_entry(entry)
+        if spec is None or span[1] - span[0] != spec.nbytes:
+            raise CheckpointError(f"{path} is not a valid safetensors file: the entry for {name!r} does not give a "
+                                  "known dtype, a shape and data offsets spanning shape x dtype size bytes")
+        specs[name] = spec
+        spans.append(span)
+    end = 0
+    for begin, stop in sorted(spans):
+        if begin != end:
+            raise CheckpointError(f"{path} is not a valid safetensors file: its tensors overlap or leave gaps")
+        end = stop
+    if 8 + length + end != size:
+        raise CheckpointError(f"{path} is {size:,} bytes but its header describes {8 + length + end:,}: "
+                              "it is truncated or has bytes appended")
+    return specs, metadata
 
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        return load_file(str(path)), metadata
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a safetensors file ({exc})") from None
+
+def _header_entry(entry) -> tuple[TensorSpec | None, tuple[int, int]]:
+    """(spec, (begin, end)) of one header entry; (None, (0, 0)) when it is malformed."""
+    if not isinstance(entry, dict):
+        return None, (0, 0)
+    dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
+    integers = lambda values, n=None: (isinstance(values, list) and (n is None or len(values) == n)  # noqa: E731
+                                       and all(type(v) is int and v >= 0 for v in values))
+    if dtype not in SAFETENSORS_DTYPES or not integers(shape) or not integers(offsets, 2) or offsets[0] > offsets[1]:
+        return None, (0, 0)
+    return TensorSpec(SAFETENSORS_DTYPES[dtype], tuple(shape)), (offsets[0], offsets[1])
+
+
+def _match_header(path: Path, declared: dict[str, TensorSpec], expected: dict[str, TensorSpec]) -> None:
+    """Refuse a weights file whose tensors are not exactly those ``expected`` (names, dtypes and shapes)."""
+    missing, unexpected = sorted(set(expected) - set(declared)), sorted(set(declared) - set(expected))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise CheckpointError(f"{path} does not match {CONFIG_FILE}: {detail}")
+    for name, spec in declared.items():
+        if spec.shape != expected[name].shape:
+            raise CheckpointError(f"{path} does not match {CONFIG_FILE}: {name} has shape {list(spec.shape)}, "
+                                  f"the config's model needs {list(expected[name].shape)}")
+        if spec.dtype != expected[name].dtype:
+            raise CheckpointError(f"{path} does not match {CONFIG_FILE}: {name} is {spec}, the config's model "
+                                  f"needs {expected[name]}")
+
+
+def _match_optimizer_header(path: Path, declared: dict[str, TensorSpec], parameters: list[TensorSpec]) -> None:
+    """Refuse optimiser state that is not per-parameter tensors ("<parameter index>.<name>") of its
+    parameter's shape or scalars, or that adds up to more than a few copies of the weights."""
+    for name, spec in declared.items():
+        index, _, _ = name.partition(".")
+        if not index.isdigit() or int(index) >= len(parameters) or (
+                spec.shape != parameters[int(index)].shape and math.prod(spec.shape) > 1):
+            raise CheckpointError(f"{path} does not match {CONFIG_FILE}: {name} ({spec}) is not state of one of "
+                                  f"the model's {len(parameters)} parameters")
+    weights = sum(spec.nbytes for spec in parameters)
+    if sum(spec.nbytes for spec in declared.values()) > 3 * weights + 2**20:
+        raise CheckpointError(f"{path} holds more optimiser state than three copies of the model's weights")
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file whose header has been checked."""
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path} is not a safetensors file ({_one_line(exc)})") from None
 
 
 def read_run_config(folder: str | Path) -> tuple[RunConfig, tuple[int, int, int], tuple[str, ...]]:
-    """The config, input shape and class names of a run folder, without loading weights."""
+    """The config, input shape and class names of a run folder, without loading weights.
+
+    Class names are made safe to show (:func:`aecore.data.safe_name`); an input larger than
+    MAX_INPUT_VALUES values is refused.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError(f"{folder} is not a run folder (it does not exist or is a file)")
@@ -198,48 +322,76 @@ def read_run_config(folder: str | Path) -> tuple[RunConfig, tuple[int, int, int]
     try:
         config = RunConfig.from_dict(raw["run"])
         input_shape = tuple(int(v) for v in raw["input_shape"])
-        class_names = tuple(str(c) for c in raw.get("class_names", ()))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a valid run config: {exc}") from None
+        class_names = tuple(safe_name(str(c), path_part=False) for c in raw.get("class_names", ()))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise CheckpointError(f"{path} is not a valid run config: {_one_line(exc)}") from None
     if len(input_shape) != 3 or min(input_shape) < 1:
         raise CheckpointError(f"{path}: input_shape must be [C, H, W] of positive sizes; got {list(input_shape)}")
+    if math.prod(input_shape) > MAX_INPUT_VALUES:
+        raise CheckpointError(f"{path}: input_shape {list(input_shape)} has more than the {MAX_INPUT_VALUES:,} "
+                              "values a run may take")
     return config, input_shape, class_names
 
 
+def _expected_tensors(folder: Path, config: RunConfig, input_shape: tuple[int, int, int]
+                      ) -> tuple[dict[str, TensorSpec], list[TensorSpec]]:
+    """The weights (name -> spec) and the parameters, in order, of the model config.json describes.
+
+    The model is built on PyTorch's meta device: shapes without memory, so a 1 KB config describing
+    a huge model costs nothing; one of more than MAX_MODEL_PARAMETERS values is refused.
+    """
+    try:
+        with torch.device("meta"):
+            model = build_model(config.model, input_shape)
+    except (AecoreError, RuntimeError, ValueError, OverflowError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model that cannot be built: "
+                              f"{_one_line(exc)}") from None
+    weights = {name: TensorSpec(t.dtype, tuple(t.shape)) for name, t in model.state_dict().items()}
+    size = sum(math.prod(spec.shape) for spec in weights.values())
+    if size > MAX_MODEL_PARAMETERS:
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model of {size:,} weights; at most "
+                              f"{MAX_MODEL_PARAMETERS:,} are loaded")
+    return weights, [TensorSpec(p.dtype, tuple(p.shape)) for p in model.parameters()]
+
+
 def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRun:
-    """Rebuild a run's model from its config.json and load its weights, refusing any mismatch."""
+    """Rebuild a run's model from its config.json and load its weights, refusing any mismatch.
+
+    The shapes and sizes config.json implies are checked against each safetensors header before any
+    tensor is allocated; every refusal is one CheckpointError line naming the file.
+    """
     folder = Path(folder)
     config, input_shape, class_names = read_run_config(folder)
-    try:
-        model = build_model(config.model, input_shape)
-    except (AecoreError, RuntimeError) as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model that cannot be built: {exc}") from None
+    expected, parameters = _expected_tensors(folder, config, input_shape)
     weights_path = folder / MODEL_FILE
-    tensors, _ = _read_safetensors(weights_path)
+    declared, _ = read_safetensors_header(weights_path)
+    if NORMALIZER_PREFIX + "mean" in declared or NORMALIZER_PREFIX + "std" in declared:
+        for part in ("mean", "std"):  # a standardising normaliser: per-pixel float32 (C, H, W)
+            expected[NORMALIZER_PREFIX + part] = TensorSpec(torch.float32, input_shape)
+    _match_header(weights_path, declared, expected)
+    optimizer_path = folder / OPTIMIZER_FILE
+    optimizer_metadata = None
+    if optimizer_path.is_file():
+        optimizer_declared, optimizer_metadata = read_safetensors_header(optimizer_path)
+        _match_optimizer_header(optimizer_path, optimizer_declared, parameters)
+    history = _read_json(folder / HISTORY_FILE)
+    if not isinstance(history, list) or not all(isinstance(record, dict) and isinstance(record.get("step"), int)
+                                                and isinstance(record.get("epoch", 0), int) for record in history):
+        raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records with a step count")
+
+    model = build_model(config.model, input_shape)
+    tensors = _load_tensors(weights_path)
     normalizer = Normalizer()
     if NORMALIZER_PREFIX + "mean" in tensors:
         normalizer = Normalizer(tensors.pop(NORMALIZER_PREFIX + "mean"), tensors.pop(NORMALIZER_PREFIX + "std"))
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise CheckpointError(f"{weights_path} does not match {CONFIG_FILE}: {detail}")
-    for name, tensor in tensors.items():
-        if tensor.shape != expected[name].shape:
-            raise CheckpointError(f"{weights_path} does not match {CONFIG_FILE}: {name} has shape "
-                                  f"{list(tensor.shape)}, the config's model needs {list(expected[name].shape)}")
     model.load_state_dict(tensors)
-    history = _read_json(folder / HISTORY_FILE)
-    if not isinstance(history, list) or not all(
-            isinstance(record, dict) and isinstance(record.get("step"), int) for record in history):
-        raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records with a step count")
     optimizer_state = None
-    if (folder / OPTIMIZER_FILE).is_file():
-        optimizer_tensors, metadata = _read_safetensors(folder / OPTIMIZER_FILE)
+    if optimizer_metadata is not None:
         try:
-            optimizer_state = _unflatten_optimizer_state(optimizer_tensors, json.loads(metadata["state"]))
-        except (KeyError, ValueError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{folder / OPTIMIZER_FILE} has no readable optimiser state ({exc})") from None
+            optimizer_state = _unflatten_optimizer_state(_load_tensors(optimizer_path),
+                                                         json.loads(optimizer_metadata["state"]))
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise CheckpointError(f"{optimizer_path} has no readable optimiser state ({_one_line(exc)})") from None
     return LoadedRun(folder, config, model.to(device).eval(), history, class_names, normalizer, optimizer_state)
 
 

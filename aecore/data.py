@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
+import os
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -24,6 +26,7 @@ import torch.nn.functional as F  # noqa: N812  (PyTorch convention)
 
 from aecore.config import DataConfig
 from aecore.errors import DataError
+from aecore.limits import MAX_FILES, MAX_FOLDER_VALUES, MAX_IMAGE_PIXELS, MAX_NAME_BYTES, MAX_NAME_CHARS
 
 MNIST_DIR = Path(__file__).parent / "bundled" / "mnist"
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -387,8 +390,46 @@ def _holdout(x: torch.Tensor, y: torch.Tensor, class_names: tuple[str, ...], see
 
 # ---------------------------------------------------------------------------------------- image folders
 
+# Punctuation a name keeps; the rest ('*', '[', '$', '`', '<', ...) would be read as Markdown, math or HTML.
+NAME_PUNCTUATION = frozenset(" _-.,()+&'!=@")
 
-MAX_IMAGE_PIXELS = 40_000_000  # larger images are skipped before they are decoded (decompression bombs)
+
+def safe_name(name: str | bytes, *, path_part: bool = True) -> str:
+    """A class or file name that every page can show and, with ``path_part``, a folder or file name on disk.
+
+    The one sanitiser applied where names enter: folder reading, uploads and run files. Undecodable
+    bytes (in ``bytes``, or the surrogate escapes ``os.listdir`` gives for them) become U+FFFD;
+    format characters (right-to-left overrides, zero-width marks) are dropped; controls and
+    markup punctuation become '_', other whitespace a space; letters, digits and symbols of any
+    script are kept. Long names are cut to MAX_NAME_CHARS characters and MAX_NAME_BYTES UTF-8
+    bytes, ending in '…'. With ``path_part``, '/' and '\\' become '_' too and leading and trailing
+    dots, dashes and underscores go, so the result is never hidden, '.', '..' or empty.
+    """
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    name = unicodedata.normalize("NFC", name)
+    kept = []
+    for char in name:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        if category == "Cs":
+            kept.append("\ufffd")
+        elif category[0] == "Z" or char in "\t\n\r\v\f":
+            kept.append(" ")
+        elif category[0] in "LMN" or category == "So" or char in NAME_PUNCTUATION or (char == "/" and not path_part):
+            kept.append(char)
+        else:
+            kept.append("_")
+    text = " ".join("".join(kept).split())
+    if path_part:
+        text = text.strip(" ._-")
+    if len(text) > MAX_NAME_CHARS or len(text.encode()) > MAX_NAME_BYTES:
+        text = text[:MAX_NAME_CHARS - 1]
+        while len(text.encode()) > MAX_NAME_BYTES - 3:  # "…" is 3 bytes
+            text = text[:-1]
+        text = text.rstrip() + "…"
+    return text or "unnamed"
 
 
 def load_image_folder(root: Path, config: DataConfig) -> RawData:
@@ -397,31 +438,66 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
     Images are converted to RGB (or grey with ``color="grey"``), centre-cropped
     to a square and resized to ``image_size`` (default 64); 16-bit, CMYK, palette
     and transparent images are converted. Files that cannot be used (not an
-    image, empty, truncated, corrupt, too large) and empty class folders are
-    skipped and listed in ``RawData.skipped`` with the reason.
+    image, empty, truncated, corrupt, too large, a link leading out of ``root``)
+    and empty class folders are skipped and listed in ``RawData.skipped`` with
+    the reason. Reading never leaves ``root``: links are followed only to places
+    inside it. Class and file names are made safe with :func:`safe_name`. A folder
+    of more than MAX_FILES files, or whose images would take more than
+    MAX_FOLDER_VALUES values in memory, is refused whole.
     """
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a folder")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    real_root = root.resolve()
+
+    def relative(path: Path) -> str:  # inside root, as a user reads it: safe names
+        return "/".join(safe_name(part) for part in path.relative_to(root).parts)
+
+    def shown(path: Path) -> str:
+        return str(root / relative(path))
+
+    skipped: list[tuple[str, str]] = []
+    class_dirs = []
+    try:
+        for entry in sorted(root.iterdir()):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            if _inside(entry, real_root, strictly=True):
+                class_dirs.append(entry)
+            else:
+                skipped.append((shown(entry), "a link that leads out of the folder: not followed"))
+    except OSError as exc:  # no permission to list or look inside it
+        raise DataError(f"image folder {root} cannot be read ({type(exc).__name__})") from None
     if not class_dirs:
         raise DataError(f"image folder {root} has no class sub-folders (expected {root}/<class>/<images>)")
+    files = _folder_files(class_dirs, root, real_root, skipped, shown)
     size = config.image_size or DEFAULT_FOLDER_IMAGE_SIZE
     mode = "L" if config.color == "grey" else "RGB"
+    candidates = sum(path.suffix.lower() in IMAGE_SUFFIXES for paths in files.values() for path in paths)
+    values = candidates * len(mode) * size * size  # the (N, C, S, S) tensor the images become
+    if values > MAX_FOLDER_VALUES:
+        raise DataError(f"image folder {root}: {candidates:,} images of {size}x{size} {mode} would take "
+                        f"{values * 4 / 2**30:,.1f} GB of memory, more than the {MAX_FOLDER_VALUES * 4 / 2**30:,.0f} "
+                        "GB allowed; choose a smaller image size or fewer images")
     per_class: list[tuple[str, list[np.ndarray], list[str]]] = []
-    skipped: list[tuple[str, str]] = []
-    for class_dir in class_dirs:
+    taken: set[str] = set()
+    for class_dir, paths in files.items():
         images, names = [], []
-        for path in sorted(p for p in class_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        for path in paths:
             pixels, problem = _read_image(path, size, mode)
             if problem:
-                skipped.append((str(path), problem))
+                skipped.append((shown(path), problem))
             else:
                 images.append(pixels)
-                names.append(str(path.relative_to(root)))
-        if images:
-            per_class.append((class_dir.name, images, names))
-        else:
-            skipped.append((str(class_dir), "no usable images in this class folder"))
+                names.append(relative(path))
+        if not images:
+            skipped.append((shown(class_dir), "no usable images in this class folder"))
+            continue
+        class_name = base = safe_name(class_dir.name)
+        number = 2
+        while class_name in taken:  # two folder names that are the same once made safe stay two classes
+            class_name, number = f"{base}-{number}", number + 1
+        taken.add(class_name)
+        per_class.append((class_name, images, names))
     if not per_class:
         raise DataError(f"image folder {root} has no readable images in {', '.join(IMAGE_SUFFIXES)}")
     x = torch.from_numpy(np.stack([image for _, images, _ in per_class for image in images]))
@@ -432,6 +508,61 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
                     names=names, test_fraction=config.test_fraction)
 
 
+def _inside(path: Path, real_root: Path, *, strictly: bool = False) -> bool:
+    """Whether ``path``, all links followed, lies inside ``real_root`` (a resolved folder)."""
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a link loop, an unreadable link
+        return False
+    return real != real_root and real.is_relative_to(real_root) if strictly else real.is_relative_to(real_root)
+
+
+def _folder_files(class_dirs: list[Path], root: Path, real_root: Path, skipped: list[tuple[str, str]],
+                  shown: Callable[[Path], str]) -> dict[Path, list[Path]]:
+    """Each class folder's regular files that stay inside ``real_root``, sorted; the rest go to ``skipped``.
+
+    Links to folders are not descended into; links to files are read only when they resolve inside the
+    root. Raises DataError past MAX_FILES files in the whole folder, before reading any image.
+    """
+    files: dict[Path, list[Path]] = {}
+    count = 0
+    for class_dir in class_dirs:
+        found = files[class_dir] = []
+        for directory, subdirs, file_names in os.walk(class_dir, followlinks=False):
+            here = Path(directory)
+            for name in list(subdirs):
+                if name.startswith(".") or (here / name).is_symlink():
+                    subdirs.remove(name)
+                    if not name.startswith("."):
+                        skipped.append((shown(here / name), "a link to a folder: not followed"))
+            count += len(file_names)
+            if count > MAX_FILES:
+                raise DataError(f"image folder {root} holds more than {MAX_FILES:,} files; at most "
+                                f"{MAX_FILES:,} are read")
+            for name in file_names:
+                path = here / name
+                if name.startswith("."):
+                    continue
+                problem = _folder_file_problem(path, real_root)
+                if problem:
+                    skipped.append((shown(path), problem))
+                else:
+                    found.append(path)
+        found.sort()
+    return files
+
+
+def _folder_file_problem(path: Path, real_root: Path) -> str | None:
+    """Why the file at ``path`` in a folder must not be read, or None."""
+    if not _inside(path, real_root):
+        return "a link that leads out of the folder: not followed"
+    try:
+        regular = path.is_file()
+    except OSError:
+        return "cannot be read (no permission)"
+    return None if regular else "not a regular file (a device, pipe or socket)"
+
+
 def _read_image(path: Path, size: int, mode: str) -> tuple[np.ndarray | None, str | None]:
     """(pixels (size, size, C) uint8, None), or (None, the reason the file cannot be used)."""
     import warnings
@@ -440,14 +571,15 @@ def _read_image(path: Path, size: int, mode: str) -> tuple[np.ndarray | None, st
 
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return None, "not an image file type"
-    if path.stat().st_size == 0:
-        return None, "empty file"
     try:
+        if path.stat().st_size == 0:
+            return None, "empty file"
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 if image.width * image.height > MAX_IMAGE_PIXELS:
-                    return None, f"too large ({image.width} x {image.height} pixels)"
+                    return None, (f"too large ({image.width} x {image.height} pixels; at most "
+                                  f"{MAX_IMAGE_PIXELS / 1e6:,.0f} million)")
                 image = _as_mode(ImageOps.exif_transpose(image), mode)
                 image = ImageOps.fit(image, (size, size))
                 return np.asarray(image, dtype=np.uint8).reshape(size, size, -1), None
@@ -455,6 +587,8 @@ def _read_image(path: Path, size: int, mode: str) -> tuple[np.ndarray | None, st
         return None, "too large to decode safely (a possible decompression bomb)"
     except UnidentifiedImageError:
         return None, "not a readable image"
+    except PermissionError:
+        return None, "cannot be read (no permission)"
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated, corrupt, unsupported
         return None, f"damaged or unsupported image ({type(exc).__name__})"
 

@@ -426,3 +426,151 @@ def test_a_run_of_the_first_format_still_loads(saved_run, run_copy: Path):
 def test_shipped_history_files_stay_small():
     for run in list_runs(checkpoints.PRETRAINED_DIR, checkpoints.LABS_DIR):
         assert (run / "history.json").stat().st_size <= 100_000, run.name
+
+
+# ---------------------------------------------------------------------------------------- hostile run folders
+
+
+def _edit_config(folder: Path, **changes) -> None:
+    raw = json.loads((folder / "config.json").read_text())
+    for key, value in changes.items():
+        if key in ("input_shape", "class_names"):
+            raw[key] = value
+        else:
+            raw["run"]["model"][key] = value
+    (folder / "config.json").write_text(json.dumps(raw))
+
+
+def _edit_header(path: Path, edit) -> None:
+    """Rewrite a safetensors file's JSON header with ``edit(header)``, keeping its data bytes."""
+    raw = path.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])
+    edit(header)
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + length:])
+
+
+@pytest.fixture
+def builds(monkeypatch) -> list[str]:
+    """The device of every model load_run builds: 'meta' (shapes only) or 'cpu' (weights allocated)."""
+    devices, real = [], checkpoints.build_model
+
+    def spy(*args):
+        model = real(*args)
+        devices.append(next(model.parameters()).device.type)
+        return model
+
+    monkeypatch.setattr(checkpoints, "build_model", spy)
+    return devices
+
+
+def _refused(path: Path, match: str) -> str:
+    with pytest.raises(CheckpointError) as info:
+        load_run(path.parent)
+    message = str(info.value)
+    assert str(path) in message and "\n" not in message and re.search(match, message), message
+    return message
+
+
+def test_a_tiny_config_describing_a_huge_model_is_refused_before_any_weight_is_allocated(run_copy: Path, builds):
+    _edit_config(run_copy, hidden=[16384, 16384], input_shape=[3, 1024, 1024])
+    assert (run_copy / "config.json").stat().st_size < 2048
+    _refused(run_copy / "config.json", r"describes a model of [\d,]+ weights; at most 100,000,000")
+    assert builds == ["meta"]
+
+
+@pytest.mark.parametrize(("change", "match"), [
+    ({"latent_dim": 8}, "has shape .* the config's model needs"),
+    ({"hidden": [32]}, "missing|unexpected"),
+])
+def test_a_header_that_disagrees_with_the_config_is_refused_before_any_tensor_is_read(
+        run_copy: Path, builds, monkeypatch, change, match):
+    monkeypatch.setattr(checkpoints, "load_file", lambda *args: pytest.fail("tensors were read"))
+    _edit_config(run_copy, **change)
+    _refused(run_copy / "model.safetensors", f"does not match config.json: .*({match})")
+    assert builds == ["meta"]
+
+
+def _grow_first_shape(header: dict) -> None:
+    name = next(key for key in header if key != "__metadata__")
+    header[name]["shape"] = [dim * 1000 for dim in header[name]["shape"]]
+
+
+@pytest.mark.parametrize(("damage", "match"), [
+    ("length beyond the file", "header length"),
+    ("shape larger than its bytes", "spanning shape x dtype size"),
+    ("truncated data", "truncated or has bytes appended"),
+    ("bytes appended", "truncated or has bytes appended"),
+    ("unknown dtype", "known dtype"),
+    ("overlapping tensors", "overlap or leave gaps"),
+    ("header not json", "header is not JSON"),
+])
+def test_a_damaged_safetensors_header_is_refused_naming_the_file(run_copy: Path, monkeypatch, damage, match):
+    monkeypatch.setattr(checkpoints, "load_file", lambda *args: pytest.fail("tensors were read"))
+    path = run_copy / "model.safetensors"
+    raw = path.read_bytes()
+    if damage == "length beyond the file":
+        path.write_bytes((len(raw) * 10).to_bytes(8, "little") + raw[8:])
+    elif damage == "shape larger than its bytes":
+        _edit_header(path, _grow_first_shape)
+    elif damage == "truncated data":
+        path.write_bytes(raw[:-100])
+    elif damage == "bytes appended":
+        path.write_bytes(raw + b"\x00" * 16)
+    elif damage == "unknown dtype":
+        _edit_header(path, lambda header: next(v for k, v in header.items() if k != "__metadata__").update(dtype="Q7"))
+    elif damage == "overlapping tensors":
+        def overlap(header):
+            first, second = [v for k, v in header.items() if k != "__metadata__"][:2]
+            size = first["data_offsets"][1] - first["data_offsets"][0]
+            if second["data_offsets"][1] - second["data_offsets"][0] == size:
+                second["data_offsets"] = list(first["data_offsets"])
+            else:  # shift one tensor onto its neighbour's bytes
+                first["data_offsets"] = [v + 4 for v in first["data_offsets"]]
+        _edit_header(path, overlap)
+    else:
+        path.write_bytes(raw[:8] + b"{not json" + raw[17:])
+    _refused(path, match)
+
+
+def test_weights_of_another_dtype_are_refused(run_copy: Path):
+    path = run_copy / "model.safetensors"
+    tensors = checkpoints.load_file(str(path))
+    checkpoints.save_file({name: t.double() if t.is_floating_point() else t for name, t in tensors.items()}, str(path))
+    _refused(path, r"is F64 \[.*\], the config's model needs F32")
+
+
+def test_optimizer_state_that_fits_no_parameter_is_refused_before_it_is_read(run_copy: Path, monkeypatch):
+    path = run_copy / "optimizer.safetensors"
+    checkpoints.save_file({"0.exp_avg": torch.zeros(3000, 3000)}, str(path), metadata={"state": "{}"})
+    monkeypatch.setattr(checkpoints, "load_file", lambda *args: pytest.fail("tensors were read"))
+    _refused(path, "is not state of one of the model's")
+
+
+def test_class_names_with_surrogate_escapes_or_bidi_marks_are_read_as_safe_text(run_copy: Path):
+    text = (run_copy / "config.json").read_text()
+    raw = json.loads(text)
+    raw["class_names"] = ["0", "1"]
+    escaped = json.dumps(raw).replace('["0", "1"]', '["caf\\udce9", "\\u202eevil"]')  # lone surrogate, RLO
+    (run_copy / "config.json").write_text(escaped)
+    _, _, class_names = read_run_config(run_copy)
+    assert class_names == ("caf\ufffd", "evil")
+    assert all(name.encode("utf-8") for name in class_names)
+
+
+def test_an_input_shape_too_large_for_any_run_is_refused(run_copy: Path):
+    _edit_config(run_copy, input_shape=[3, 4096, 4096])
+    _refused(run_copy / "config.json", r"input_shape \[3, 4096, 4096\] has more than")
+
+
+def test_an_oversized_json_file_is_refused_unread(run_copy: Path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "MAX_RUN_JSON_BYTES", 64)
+    _refused(run_copy / "config.json", "bytes; a run's JSON files are at most 64")
+
+
+def test_a_history_whose_epoch_is_not_a_count_is_refused(run_copy: Path):
+    history = json.loads((run_copy / "history.json").read_text())
+    history[-1]["epoch"] = "twelve"
+    (run_copy / "history.json").write_text(json.dumps(history))
+    _refused(run_copy / "history.json", "list of epoch records")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import shutil
 import socket
 import struct
@@ -529,3 +531,86 @@ def test_fashion_mnist_from_local_files(no_fashion, where):
     # the training images are shuffled, but each keeps its label (label i was given to image i)
     train_images = torch.from_numpy(arrays["train-images-idx3-ubyte"]).float().unsqueeze(1) / 255
     torch.testing.assert_close(dataset.train.x, train_images[dataset.train.y])
+
+
+# ---------------------------------------------------------------------------------------- image folders: hostile
+
+
+def _png_file(path: Path, color=RED) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), color).save(path, format="PNG")
+
+
+@pytest.fixture
+def walled_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """root/ with one good class, and private/ beside it, holding an image no reading of root may reach."""
+    root, private = tmp_path / "root", tmp_path / "private"
+    (root / "good").mkdir(parents=True)
+    (private / "secrets").mkdir(parents=True)
+    _png_file(root / "good" / "a.png")
+    _png_file(private / "secrets" / "s.png", BLUE)
+    _png_file(private / "s.png", BLUE)
+    return root, private
+
+
+def test_folder_reading_never_follows_a_link_out_of_its_root(walled_folder):
+    root, private = walled_folder
+    (root / "stolen").symlink_to(private / "secrets")  # a class folder that is a link out
+    (root / "good" / "file-link.png").symlink_to(private / "s.png")  # an image that is a link out
+    (root / "good" / "sub").symlink_to(private)  # a sub-folder that is a link out
+    (root / "good" / "inside.png").symlink_to(root / "good" / "a.png")  # a link that stays inside: read
+    dataset = load_dataset(DataConfig(name=f"folder:{root}", image_size=8, val_fraction=0.0))
+    assert dataset.class_names == ("good",)
+    names = set(dataset.train.names) | set(dataset.test.names)
+    assert names == {"good/a.png", "good/inside.png"}
+    x = torch.cat([dataset.train.x, dataset.test.x])
+    assert float(x[:, 2].max()) < 0.01  # no blue pixel from private/ was read
+    skipped = dict(dataset.skipped)
+    assert "leads out of the folder" in skipped[str(root / "stolen")]
+    assert "leads out of the folder" in skipped[str(root / "good" / "file-link.png")]
+    assert "not followed" in skipped[str(root / "good" / "sub")]
+
+
+def test_a_pipe_in_an_image_folder_is_skipped_not_read(walled_folder):
+    root, _ = walled_folder
+    os.mkfifo(root / "good" / "pipe.png")  # reading it would block for ever
+    dataset = load_dataset(DataConfig(name=f"folder:{root}", image_size=8, val_fraction=0.0))
+    assert "not a regular file" in dict(dataset.skipped)[str(root / "good" / "pipe.png")]
+
+
+def test_class_and_file_names_with_undecodable_bytes_marks_or_length_are_made_safe(tmp_path: Path):
+    raw_root = os.fsencode(tmp_path)
+    for class_name in (b"caf\xe9", b"\xe2\x80\xaeevil", b"evil", b"k" * 200):
+        os.mkdir(raw_root + b"/" + class_name)
+        _png_file(Path(os.fsdecode(raw_root + b"/" + class_name + b"/n\xffame.png")))
+    dataset = load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=8, val_fraction=0.0))
+    long = "k" * (data_module.MAX_NAME_CHARS - 1) + "…"
+    assert sorted(dataset.class_names) == sorted(["caf\ufffd", "evil", "evil-2", long])  # two "evil"s stay two
+    names = [*dataset.train.names, *dataset.test.names]
+    assert "caf\ufffd/n\ufffdame.png" in names
+    for name in [*dataset.class_names, *names]:
+        name.encode("utf-8")  # no surrogate escapes: config.json, protobuf and the page all take them
+        assert "\u202e" not in name
+    assert json.loads(json.dumps(list(dataset.class_names), ensure_ascii=False)) == list(dataset.class_names)
+
+
+def test_a_folder_of_too_many_files_is_refused_before_any_is_read(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(data_module, "MAX_FILES", 5)
+    for class_name in ("a", "b"):
+        (tmp_path / class_name).mkdir()
+        for i in range(3):
+            _png_file(tmp_path / class_name / f"{i}.png")
+    monkeypatch.setattr(data_module, "_read_image", lambda *args: pytest.fail("an image was read"))
+    with pytest.raises(DataError, match="more than 5 files"):
+        load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=8))
+
+
+def test_a_folder_too_large_for_memory_at_the_chosen_size_is_refused(tmp_path: Path, monkeypatch):
+    (tmp_path / "a").mkdir()
+    for i in range(4):
+        _png_file(tmp_path / "a" / f"{i}.png")
+    monkeypatch.setattr(data_module, "MAX_FOLDER_VALUES", 4 * 3 * 16 * 16)
+    assert len(load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=16, val_fraction=0.0)).train) >= 3
+    with pytest.raises(DataError, match="4 images of 17x17 RGB would take .* choose a smaller image size"):
+        load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=17))
