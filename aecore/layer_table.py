@@ -7,12 +7,15 @@ by running one dummy image through the network with forward hooks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from aecore.config import ModelConfig
+from aecore.errors import ConfigError
+from aecore.limits import MAX_INPUT_VALUES
 from aecore.models import get_model_builder
 from aecore.models.base import AutoEncoder, evaluating
 
@@ -78,8 +81,11 @@ def layer_table(model_config: ModelConfig, input_shape: tuple[int, int, int]) ->
     a different size, which the table reports), so that lecture 000's
     224x224x3 exercise can be checked.
     """
-    model = get_model_builder(model_config.arch)(model_config, tuple(input_shape))
-    return table_of(model)
+    if math.prod(input_shape) > MAX_INPUT_VALUES:
+        raise ConfigError(f"an input of {math.prod(input_shape):,} values is more than the {MAX_INPUT_VALUES:,} "
+                          "a model may take")
+    with torch.device("meta"):  # shapes and counts without memory: a 224x224x3 MLP is 150 M weights
+        return table_of(get_model_builder(model_config.arch)(model_config, tuple(input_shape)))
 
 
 def table_of(model: AutoEncoder) -> LayerTable:
@@ -119,4 +125,6 @@ def parse_shape(text: str) -> tuple[int, int, int]:
         shape = ()
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"an input shape is CxHxW with positive integers, e.g. 3x224x224; got {text!r}")
+    if math.prod(shape) > MAX_INPUT_VALUES:
+        raise ValueError(f"{text} is more than the {MAX_INPUT_VALUES:,} input values a model may take")
     return shape

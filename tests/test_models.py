@@ -111,3 +111,18 @@ def test_parse_shape():
     for bad in ("224x224", "3x0x4", "axbxc"):
         with pytest.raises(ValueError, match="CxHxW"):
             parse_shape(bad)
+
+
+def test_a_model_too_big_to_train_is_refused_before_anything_is_allocated():
+    huge = ModelConfig(hidden=(16384, 16384), latent_dim=32)
+    with pytest.raises(ConfigError, match=r"M weights for a 3x224x224 input; at most 100 M train here"):
+        build_model(huge, (3, 224, 224))
+    with pytest.raises(ConfigError, match="choose a smaller image size"):
+        build_model(ModelConfig(), (3, 4096, 4096))
+
+
+def test_the_layer_table_of_a_huge_input_costs_no_memory():
+    table = layer_table(ModelConfig(hidden=(512, 256)), (3, 1024, 1024))  # 1.6 G weights: only on the meta device
+    assert table.rows[1].name == "Linear" and table.rows[1].parameters == 3 * 1024 * 1024 * 512 + 512
+    with pytest.raises(ValueError, match="input values a model may take"):
+        parse_shape("3x100000x100000")

@@ -363,7 +363,10 @@ class LocalPool(JobPool):
 
     def _collect(self) -> None:
         while True:
-            message = self._messages.get()
+            try:
+                message = self._messages.get()
+            except (EOFError, OSError):  # the process is exiting and the queue is gone
+                return
             if message is None:
                 return
             try:

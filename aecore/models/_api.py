@@ -9,10 +9,14 @@ built-in architectures first, so that they are always registered.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+
+import torch
 
 from aecore.config import ModelConfig
 from aecore.errors import ConfigError
+from aecore.limits import MAX_INPUT_VALUES, MAX_MODEL_PARAMETERS
 from aecore.models.base import AutoEncoder
 
 ModelBuilder = Callable[[ModelConfig, tuple[int, int, int]], AutoEncoder]
@@ -48,9 +52,22 @@ def build_model(config: ModelConfig, input_shape: tuple[int, int, int]) -> AutoE
     """Build the architecture for inputs of ``input_shape`` = (C, H, W).
 
     Refuses, with a message, a network whose decoder cannot give back an image
-    of the input's shape (e.g. stride-2 blocks that do not divide the size).
+    of the input's shape (e.g. stride-2 blocks that do not divide the size), and
+    one of more than MAX_MODEL_PARAMETERS weights, counted on PyTorch's meta device
+    (shapes without memory) before anything is allocated.
     """
-    model = get_model_builder(config.arch)(config, tuple(input_shape))
+    builder = get_model_builder(config.arch)
+    if math.prod(input_shape) > MAX_INPUT_VALUES:
+        raise ConfigError(f"a {_fmt(input_shape)} input has more than the {MAX_INPUT_VALUES:,} values a model may "
+                          "take: choose a smaller image size")
+    if torch.get_default_device().type != "meta":
+        with torch.device("meta"):
+            size = sum(t.numel() for t in builder(config, tuple(input_shape)).state_dict().values())
+        if size > MAX_MODEL_PARAMETERS:
+            raise ConfigError(f"model {config.arch} with hidden={list(config.hidden)} has {size / 1e6:.1f} M weights "
+                              f"for a {_fmt(input_shape)} input; at most {MAX_MODEL_PARAMETERS / 1e6:.0f} M train "
+                              "here: choose a smaller image size or fewer, narrower layers")
+    model = builder(config, tuple(input_shape))
     if model.output_shape != tuple(input_shape):
         raise ConfigError(
             f"model {config.arch} with hidden={list(config.hidden)} turns a {_fmt(input_shape)} input into a "

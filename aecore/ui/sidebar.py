@@ -22,6 +22,7 @@ from aecore.data import FOLDER_PREFIX, list_datasets
 from aecore.errors import AecoreError
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.settings import SETTINGS, Setting, implied_noise_kind, values_of
+from aecore.uploads import server_image_folder
 
 SETTINGS_KEY = "sidebar_settings"  # the canonical dict: {PRESET_ENTRY: name, FOLDER_ENTRY: path, setting: value}
 PRESET_ENTRY, FOLDER_ENTRY = "preset", "folder"  # its entries besides the settings: the preset picked, the folder typed
@@ -81,8 +82,11 @@ def choice_from(settings: dict[str, Any]) -> SidebarChoice:
     """The RunConfig that ``settings`` (the sidebar's dict) describe, or the message saying what is wrong."""
     if settings["dataset"] == FOLDER_PREFIX:
         return SidebarChoice(None, "Type the path of an image folder in the sidebar (one sub-folder per class).")
+    values = {setting.name: settings[setting.name] for setting in SETTINGS}
     try:
-        config = preset_config(settings[PRESET_ENTRY], **{setting.name: settings[setting.name] for setting in SETTINGS})
+        if values["dataset"].startswith(FOLDER_PREFIX):  # only inside the roots the operator allows
+            values["dataset"] = FOLDER_PREFIX + str(server_image_folder(values["dataset"][len(FOLDER_PREFIX):]))
+        config = preset_config(settings[PRESET_ENTRY], **values)
     except AecoreError as exc:
         return SidebarChoice(None, str(exc))
     return SidebarChoice(config, None)
@@ -179,7 +183,7 @@ def render_sidebar(show_training_settings: bool = True) -> None:
     settings = _settings()
     with st.sidebar:
         if not show_training_settings:
-            st.caption("The training settings are on the **Train** and **Your images** pages.")
+            st.caption("The training settings are on the **Train** page (**Your images** has its own).")
             return
         st.header("Training settings")
         presets = [preset.name for preset in list_presets()]
