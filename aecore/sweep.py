@@ -88,6 +88,25 @@ class SweepSpec:
         return "-".join(["sweep", self.preset, *parts])
 
 
+# Seconds per epoch per 10,000 training images on the project's 2 CPU cores (bench/README.md: epoch_s of
+# ae and conv-ae on MNIST's 54,000), and the training images of the built-in datasets.
+SECONDS_PER_10K_IMAGES = {"mlp": 0.7, "conv": 1.9}
+TRAINING_IMAGES = {"mnist": 54_000, "fashion-mnist": 54_000, "digits": 1_300}
+OTHER_DATASET_IMAGES = 5_000
+
+
+def estimated_seconds(spec: SweepSpec, slots: int = 1) -> float:
+    """A rough time for the whole sweep with ``slots`` runs at once, on CPUs like this project's."""
+    total = 0.0
+    for combination in spec.combinations():
+        config = spec.config_of(combination)
+        images = TRAINING_IMAGES.get(config.data.name, OTHER_DATASET_IMAGES) * config.data.fraction
+        if config.data.classes:
+            images *= len(config.data.classes) / 10
+        total += config.train.epochs * images / 10_000 * SECONDS_PER_10K_IMAGES.get(config.model.arch, 2.0)
+    return total / max(1, slots)
+
+
 def _split(kind: type, text: str) -> list[str]:
     separator = ";" if kind is tuple else ","  # class subsets are themselves comma lists: 1,5,6;0,1
     return [part for part in text.split(separator) if part.strip()]
