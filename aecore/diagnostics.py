@@ -36,12 +36,24 @@ def encoder_filters(model: AutoEncoder) -> np.ndarray:
 def decoder_filters(model: AutoEncoder) -> np.ndarray:
     """Last-layer decoder weights as pictures: what each unit of the last hidden layer adds to the output,
     (units, C, H, W) for an MLP, (in_channels, out_channels, k, k) for a conv model."""
-    layers = [m for m in model.decoder.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
-    layer = layers[-1]
+    layer = last_decoder_layer(model)
     weight = layer.weight.detach().cpu().float()
     if isinstance(layer, nn.Linear):
         return weight.T.reshape(weight.shape[1], *model.input_shape).numpy()  # (D, units) -> (units, C, H, W)
     return weight.numpy()
+
+
+def last_decoder_layer(model: AutoEncoder) -> nn.Linear | nn.Conv2d | nn.ConvTranspose2d:
+    """The decoder's last weighted layer: the one that paints the output."""
+    return [m for m in model.decoder.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))][-1]
+
+
+def filter_pictures(filters: np.ndarray, max_tiles: int) -> np.ndarray:
+    """At most ``max_tiles`` filters (N, C, k, k) ready to draw: each scaled to [0, 1] on its own, and
+    filters over many channels (not grey or RGB) cut to their first channel."""
+    if filters.shape[1] not in (1, 3):
+        filters = filters[:, :1]
+    return to_display(filters[:max_tiles])
 
 
 def to_display(filters: np.ndarray) -> np.ndarray:
@@ -63,6 +75,13 @@ def codes_as_images(codes: np.ndarray) -> np.ndarray:
     """Codes (N, L) as (N, 1, rows, columns) pictures (lecture 002's 7x7 and 12x12 activations)."""
     rows, columns = code_image_shape(codes.shape[1])
     return np.asarray(codes, dtype=np.float32).reshape(len(codes), 1, rows, columns)
+
+
+def activation_pictures(codes: np.ndarray) -> np.ndarray:
+    """Codes (N, L) as (N, 1, rows, columns) pictures scaled together to [0, 1] (bright = active), so that
+    pictures of one batch compare."""
+    pictures = codes_as_images(codes)
+    return (pictures - pictures.min()) / max(float(np.ptp(pictures)), 1e-12)
 
 
 def mean_activations(codes: np.ndarray) -> np.ndarray:
@@ -104,6 +123,14 @@ def traversal_codes(base: np.ndarray, dimension: int, values: np.ndarray) -> np.
     codes = np.repeat(np.asarray(base, dtype=np.float32)[None], len(values), axis=0)
     codes[:, dimension] = values
     return codes
+
+
+def traversals(codes: np.ndarray, values: np.ndarray, max_dimensions: int = 16) -> np.ndarray:
+    """Rows of codes (D * len(values), L) that each sweep one latent dimension (the first D, at most
+    ``max_dimensions``) through ``values`` with the others held at the mean of ``codes`` (N, L)."""
+    base = codes.mean(axis=0)
+    rows = [traversal_codes(base, d, values) for d in range(min(codes.shape[1], max_dimensions))]
+    return np.concatenate(rows)
 
 
 def psnr(reference: np.ndarray, image: np.ndarray, max_value: float = 1.0) -> float:

@@ -134,6 +134,14 @@ def bilinear_grid(corners: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate(rows).astype(np.float32)
 
 
+def bilinear_point(corners: np.ndarray, u: float, v: float) -> np.ndarray:
+    """The code (L,) at (u, v) in [0, 1]² of the bilinear blend of four corner codes (ordered as in
+    :func:`bilinear_grid`): u runs left to right, v top to bottom."""
+    top_left, top_right, bottom_left, bottom_right = np.asarray(corners, dtype=np.float64)
+    top, bottom = (1 - u) * top_left + u * top_right, (1 - u) * bottom_left + u * bottom_right
+    return ((1 - v) * top + v * bottom).astype(np.float32)
+
+
 def nearest_neighbours(bank: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices and Euclidean distances (each (M, k)) of the ``k`` codes of ``bank`` (N, L) nearest to each
     query (M, L), nearest first."""
@@ -153,6 +161,11 @@ def sample_codes(latent_dim: int, n: int, seed: int, around: np.ndarray | None =
     centre = np.zeros(latent_dim) if around is None else np.asarray(around, dtype=np.float64)
     scale = 1.0 if around is None else noise
     return (centre + scale * rng.standard_normal((n, latent_dim))).astype(np.float32)
+
+
+def class_name(class_names: tuple[str, ...], label: int) -> str:
+    """The name of class ``label``, or the label itself when the run names no such class."""
+    return class_names[label] if 0 <= label < len(class_names) else str(label)
 
 
 def write_latent_csv(path: str | Path, codes: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...] = (),
@@ -187,7 +200,7 @@ def write_latent_rows(handle, codes: np.ndarray, labels: np.ndarray, class_names
     writer.writerow(header)
     columns = [points for points in projections.values()]
     for index, (label, code) in enumerate(zip(np.asarray(labels).tolist(), codes, strict=True)):
-        name = class_names[label] if 0 <= label < len(class_names) else str(label)
+        name = class_name(class_names, label)
         extra = [f"{value:.6g}" for points in columns for value in points[index]]
         file = [names[index]] if names is not None else []
         writer.writerow([index, *file, label, name, *(f"{value:.6g}" for value in code), *extra])

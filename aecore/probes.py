@@ -14,7 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from aecore.config import ModelConfig
 from aecore.data import Split
+from aecore.models import build_model
 from aecore.models.base import AutoEncoder, evaluating
 
 
@@ -106,3 +108,13 @@ def pretraining_comparison(pretrained: AutoEncoder, untrained: AutoEncoder, trai
     return {name: accuracy(train_classifier(start, few, classes, train.x, epochs=epochs, encoder_lr_factor=factor,
                                             seed=seed), test)
             for name, start, factor in arms}
+
+
+def pretraining_against_scratch(pretrained: AutoEncoder, model_config: ModelConfig, train: Split, test: Split,
+                                per_class: int, *, epochs: int = 300, seed: int = 0) -> dict[str, float]:
+    """:func:`pretraining_comparison` against a fresh, untrained copy of ``pretrained``'s architecture
+    (``model_config``) initialised from ``seed``; the caller's global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        untrained = build_model(model_config, pretrained.input_shape)
+        return pretraining_comparison(pretrained, untrained, train, test, per_class, epochs=epochs, seed=seed)

@@ -1,6 +1,7 @@
 """AppTest on the real app.py: every page renders; the sidebar reaches the engine and persists
-across pages; Start/Stop/Resume/Save work; bad input is explained, never raised."""
+across pages; Start/Stop/Resume/Save work; bad input is explained, never raised; every widget has a key."""
 
+import ast
 import re
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from aecore import checkpoints
 from aecore.checkpoints import load_run
 from aecore.ui.navigation import PAGES
-from aecore.ui.sidebar import Keys
+from aecore.ui.sidebar import TRAINING_PAGES, Keys
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -24,6 +25,22 @@ def user_runs(tmp_path, monkeypatch):
     folder = tmp_path / "runs"
     monkeypatch.setattr(checkpoints, "USER_RUNS_DIR", folder)
     return folder
+
+
+WIDGETS = {"button", "checkbox", "color_picker", "data_editor", "date_input", "download_button", "file_uploader",
+           "form_submit_button", "multiselect", "number_input", "pills", "radio", "segmented_control", "select_slider",
+           "selectbox", "slider", "text_area", "text_input", "time_input", "toggle"}
+
+
+def test_every_widget_of_the_pages_has_an_explicit_key():
+    """Widgets are found by key (by tests, session state and other pages), never by their place on a page."""
+    keyless = []
+    for path in sorted([*(ROOT / "views").glob("*.py"), *(ROOT / "aecore" / "ui").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS
+                    and not any(keyword.arg in ("key", None) for keyword in node.keywords)):  # None: **settings
+                keyless.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.func.attr}")
+    assert keyless == []
 
 
 def _page(path: str) -> AppTest:
@@ -41,15 +58,19 @@ def _texts(at: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_the_app_starts_on_home_and_the_sidebar_persists_across_pages():
+def test_the_app_starts_on_home_and_the_training_settings_persist_across_pages():
     at = _page("views/home.py").run()
     assert not at.exception
     assert at.title[0].value == "Autoencoder Lab"
+    at.switch_page("views/train.py").run()
     at.slider(key=Keys.LATENT).set_value(9).run()
     for spec in PAGES:
         at.switch_page(spec.path).run()
         assert not at.exception, spec.path
-        assert at.slider(key=Keys.LATENT).value == 9, spec.path
+        if spec.path in TRAINING_PAGES:
+            assert at.slider(key=Keys.LATENT).value == 9, spec.path
+    at.switch_page("views/train.py").run()
+    assert at.slider(key=Keys.LATENT).value == 9
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
@@ -97,6 +118,13 @@ def _press(at: AppTest, label: str) -> AppTest:
     return button.click().run()
 
 
+def _press_key(at: AppTest, key: str) -> AppTest:
+    """Click the button with widget key ``key`` (it must be enabled) and rerun."""
+    button = at.button(key=key)
+    assert not button.disabled, f"{key} is disabled"
+    return button.click().run()
+
+
 def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     at = _page("views/train.py").run()
     at.selectbox(key=Keys.DATASET).select("digits").run()
@@ -104,18 +132,18 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     at.slider(key=Keys.NOISE).set_value(0.3).run()
     at.slider(key=Keys.SPARSITY_BETA).set_value(0.5).run()
     at.number_input(key=Keys.EPOCHS).set_value(5000).run()
-    _press(at, "Start new run")
+    _press_key(at, "train_start")
     _wait_for(at, re.escape("This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5"))
     _wait_for(at, r"Epoch [2-9]\d* of 5000")  # at least one epoch done: something to save
     assert not at.exception
-    _press(at, "Stop")
+    _press_key(at, "train_stop")
     _wait_for(at, r"Stopped after [1-9]\d* epochs")
-    _press(at, "Resume")
+    _press_key(at, "train_resume")
     _wait_for(at, "Training on CPU")
-    _press(at, "Stop")
+    _press_key(at, "train_stop")
     _wait_for(at, r"Stopped after [1-9]\d* epochs")
-    at.text_input[0].set_value("apptest-run")
-    _press(at, "Save run")
+    at.text_input(key="train_save_name").set_value("apptest-run")
+    _press_key(at, "train_save_submit")
     assert "Saved: pick **apptest-run**" in _texts(at)
     saved = load_run(user_runs / "apptest-run")
     assert saved.config.model.latent_dim == 3 and saved.config.objective.noise_factor == 0.3
@@ -127,7 +155,7 @@ def test_an_impossible_combination_is_explained_not_raised():
     at = _page("views/train.py").run()
     at.selectbox(key=Keys.PRESET).select("conv-ae").run()
     at.selectbox(key=Keys.DATASET).select("patterns-3x3").run()
-    at.button[0].click().run()
+    at.button(key="train_start").click().run()
     assert not at.exception
     assert any("too small" in e.value for e in at.error)
 
@@ -136,7 +164,7 @@ def test_a_folder_dataset_without_a_path_asks_for_one():
     at = _page("views/train.py").run()
     at.selectbox(key=Keys.DATASET).select("your image folder…").run()
     assert any("Type the path of an image folder" in e.value for e in at.error)
-    assert at.button[0].disabled
+    assert at.button(key="train_start").disabled
 
 
 def test_continuing_a_run_folder_that_does_not_match_shows_a_message(user_runs):
@@ -154,7 +182,7 @@ def test_continuing_a_run_folder_that_does_not_match_shows_a_message(user_runs):
     at = _page("views/train.py")
     at.session_state[SELECTED_RUN] = str(broken)
     at.run()
-    next(b for b in at.button if b.label == "Continue selected run").click().run()
+    at.button(key="train_load").click().run()
     assert not at.exception
     assert any("model.safetensors does not match config.json" in e.value for e in at.error)
 
@@ -262,7 +290,7 @@ def test_a_point_picked_on_the_map_becomes_an_interpolation_end():
     _click(at, 0.0, 0.0, curve=1, index=3)  # a data point: row 3 of the map's sample
     picked = next(c.proto.imgs[0].caption for c in at.get("image") if c.proto.imgs and
                   (c.proto.imgs[0].caption or "").startswith("test image "))
-    next(b for b in at.button if b.label == "Interpolate to it").click().run()
+    at.button(key="explore_interpolate_end").click().run()
     at.switch_page("views/interpolate.py").run()
     assert not at.exception and not at.warning
     assert f"test #{picked.removeprefix('test image ')}" in [
@@ -285,7 +313,7 @@ def test_probes_show_an_accuracy_and_compare_few_labels():
     accuracy = float(at.metric[0].value.rstrip("%")) / 100
     assert 0.5 < accuracy <= 1.0  # even a 2-number MNIST code is far better than chance (10 %)
     at.select_slider(key="probe_k").set_value(1).run()
-    next(b for b in at.button if b.label == "Compare").click().run()
+    at.button(key="probe_compare").click().run()
     assert not at.exception
     assert at.session_state["probe_result"][1] == 1
     assert set(at.session_state["probe_result"][2]) == {"pre-trained code, frozen", "pre-trained, fine-tuned",

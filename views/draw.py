@@ -1,19 +1,17 @@
 """Draw a digit: what the model makes of it, how unusual it is, its neighbours and where it lands."""
 
-import numpy as np
 import streamlit as st
-import torch
 
 from aecore.drawing import ink_from_canvas, mnist_style
-from aecore.latent import encode_images, nearest_neighbours
-from aecore.projection import METHODS
-from aecore.scoring import reconstruction_errors, unusualness
-from aecore.ui import explorer as ex
+from aecore.latent_map import map_modes
+from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
-from aecore.ui.widgets import image_strip
+from aecore.ui.neighbours import neighbour_strip
+from aecore.ui.widgets import image_strip, map_choice
 
 st.title("Draw a digit")
-path, ref, run = ex.chosen_run()
+ref = cache.chosen_run()
+run = ref.run()
 if tuple(run.model.input_shape) != (1, 28, 28):
     st.info("Drawing works with models of 28x28 grey images (MNIST or Fashion-MNIST): pick one above.")
     st.stop()
@@ -31,35 +29,22 @@ if image is None:
     result_column.info("Draw a digit on the black square: the model will reconstruct it and place it on the map.")
     st.stop()
 
-data = ref.dataset()
-x = data.normalizer.apply(torch.from_numpy(image)[None, None])  # (1, 1, 28, 28)
-code = encode_images(run.model, x)
-error = float(reconstruction_errors(run.model, x)[0])
-score = unusualness(error, ex.test_errors(ref))
+report = cache.report_on_image(ref, image)
 with result_column:
     seen, rebuilt, numbers = st.columns(3)
-    seen.image(image_strip(ex.to_pixels(ref, x.numpy()), scale=6), caption="what the model sees (MNIST style)")
-    rebuilt.image(image_strip(ex.decode_to_pixels(ref, code), scale=6), caption="its reconstruction")
-    numbers.metric("Reconstruction error", f"{error:.4f}")
-    numbers.metric("Unusual: worse than", f"{score:.0f} %",
+    seen.image(image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)")
+    rebuilt.image(image_strip(report.reconstruction, scale=6), caption="its reconstruction")
+    numbers.metric("Reconstruction error", f"{report.error:.4f}")
+    numbers.metric("Unusual: worse than", f"{report.unusualness:.0f} %",
                    help="The share of test images the model reconstructs better: high means 'not like its data'")
     numbers.caption("of the test digits' reconstructions")
-    bank, bank_indices = ex.training_bank(ref)
-    found, _ = nearest_neighbours(bank, code, 8)
-    st.image(image_strip(ex.train_pixels(ref, bank_indices[found[0]]), scale=2), width="stretch",
-             caption="its nearest training images in latent space")
+    neighbour_strip(ref, report.code, 8, caption="its nearest training images in latent space")
 
-modes = {"plane": "2-D codes"} if run.model.latent_dim == 2 else {"pca": METHODS["pca"]}
-modes.update(umap=METHODS["umap"], tsne=METHODS["tsne"])
-mode = st.radio("Where it lands", list(modes), format_func=modes.get, horizontal=True, key="draw_map")
-codes, labels, _ = ex.encoded_test_sample(ref, 2000)
-if mode == "plane":
-    points, spot, note = codes, code[0], ""
-else:
-    projection = ex.map_projection(ref, 2000, mode, 30.0)
-    points, spot, note = projection.points, projection.place(code)[0], projection.placement_note
-axes = ("z0", "z1") if mode == "plane" else (f"{modes[mode]} 1", f"{modes[mode]} 2")
-st.plotly_chart(latent_map_figure(np.asarray(points), labels, run.class_names, axis_labels=axes,
+mode = map_choice(st, map_modes(run.model.latent_dim, methods=("umap", "tsne")), "draw_map", label="Where it lands")
+the_map = cache.latent_map(ref, cache.DEFAULT_SAMPLE, mode)
+spot = the_map.place(report.code)[0]
+st.plotly_chart(latent_map_figure(the_map.points, cache.test_sample(ref, cache.DEFAULT_SAMPLE).labels,
+                                  run.class_names, axis_labels=the_map.axis_labels,
                                   marker=(float(spot[0]), float(spot[1]))), theme=None, key="draw_map_chart")
-if note:
-    st.caption(note)
+if the_map.note:
+    st.caption(the_map.note)

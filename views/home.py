@@ -1,10 +1,8 @@
 """Home: what an autoencoder is, a real example, what each page is for, and the model picker."""
 
-import numpy as np
 import streamlit as st
-import torch
 
-from aecore.ui.loaders import display_run, display_test_pixels
+from aecore.ui.cache import RunRef, round_trip_examples
 from aecore.ui.widgets import format_code, image_strip, run_label, run_picker
 
 st.title("Autoencoder Lab")
@@ -17,17 +15,11 @@ st.markdown(
 
 run_path = run_picker()
 if run_path is not None:
-    run = display_run(run_path)
-    test = display_test_pixels(run.config.data)
-    indices = np.linspace(0, len(test) - 1, 8).round().astype(int)
-    with torch.inference_mode():
-        codes = run.model.encode(run.normalizer.apply(test.x[indices]))
-        recons = run.normalizer.inverse(run.model.decode(codes)).clamp(0, 1)
+    images, codes, recons = round_trip_examples(RunRef.of(run_path), 8)
     st.subheader(f"Input → code → reconstruction: {run_label(run_path)}")
     st.caption(f"Eight test images the model never saw, the {codes.shape[1]} numbers the encoder "
                "made of each, and what the decoder drew from those numbers alone.")
-    for column, image, code, recon in zip(st.columns(len(indices)), test.x[indices].numpy(), codes.numpy(),
-                                          recons.numpy(), strict=True):
+    for column, image, code, recon in zip(st.columns(len(images)), images, codes, recons, strict=True):
         column.image(image_strip(image[None]), width="stretch")
         column.markdown(f"<div style='text-align:center;font-size:1.1rem'>↓<br><code>{format_code(code)}</code>"
                         "<br>↓</div>", unsafe_allow_html=True)

@@ -1,22 +1,21 @@
 """Probes: how much about the labels the code knows, and what pre-training buys with few labels."""
 
 import streamlit as st
-import torch
 
-from aecore.models import build_model
-from aecore.probes import pretraining_comparison
-from aecore.ui import explorer as ex
+from aecore.probes import pretraining_against_scratch
+from aecore.ui import cache
 from aecore.ui.charts import accuracy_figure
 
+RESULT = "probe_result"  # session key: (run path, labels per class, accuracy of each way)
+
 st.title("Probes: what the code knows")
-path, ref, run = ex.chosen_run()
-data = ref.dataset()
+ref = cache.chosen_run()
+run = ref.run()
 
 st.subheader("A softmax classifier on the frozen code")
 st.caption("Lecture 002 (c): train only a linear softmax layer on the codes, never the encoder. High accuracy "
            "means the autoencoder, which never saw a label, laid the classes out so a line can separate them.")
-accuracy = ex.probe_accuracy(ref)
-st.metric(f"Test accuracy from a {run.model.latent_dim}-number code", f"{accuracy:.1%}",
+st.metric(f"Test accuracy from a {run.model.latent_dim}-number code", f"{cache.probe_accuracy(ref):.1%}",
           help=f"chance is {1 / max(1, len(run.class_names)):.0%}")
 
 st.subheader("Few labels: pre-trained against from scratch")
@@ -25,15 +24,16 @@ st.caption("Lecture 001's pre-training story: with only k labelled images per cl
            "labelled few alone? Three ways are compared on the test set; the answer depends on the data.")
 k_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
 per_class = k_column.select_slider("Labelled images per class", [1, 3, 5, 10, 20, 50], value=5, key="probe_k")
-if button_column.button("Compare", type="primary", icon=":material/play_arrow:", width="stretch"):
+if button_column.button("Compare", type="primary", icon=":material/play_arrow:", width="stretch",
+                        key="probe_compare"):
     with st.spinner("Training three classifiers on the labelled few…"):
-        torch.manual_seed(0)
-        untrained = build_model(run.config.model, run.model.input_shape)
-        st.session_state["probe_result"] = (str(path), per_class, pretraining_comparison(
-            run.model, untrained, data.train, data.test, per_class))
-result = st.session_state.get("probe_result")
-if result and result[0] == str(path):
+        data = ref.dataset()
+        st.session_state[RESULT] = (ref.path, per_class, pretraining_against_scratch(
+            run.model, run.config.model, data.train, data.test, per_class))
+result = st.session_state.get(RESULT)
+if result and result[0] == ref.path:
     _, shown_k, scores = result
-    st.plotly_chart(accuracy_figure(scores, f"Test accuracy with {shown_k} labels per class"), theme=None)
+    st.plotly_chart(accuracy_figure(scores, f"Test accuracy with {shown_k} labels per class"), theme=None,
+                    key="probe_accuracy_chart")
 else:
     st.info("Press Compare (it trains three small classifiers: a few seconds to a minute).")

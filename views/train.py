@@ -9,7 +9,7 @@ from aecore.ui.jobs import IDLE
 from aecore.ui.live import live_training
 from aecore.ui.loaders import session_job
 from aecore.ui.sidebar import current_config, describe
-from aecore.ui.widgets import run_label, selected_run
+from aecore.ui.widgets import run_label, save_run_form, selected_run
 
 ERROR_KEY = "train_error"
 job = session_job()
@@ -42,17 +42,17 @@ idle_with_model = not snapshot.active and snapshot.has_model
 chosen = selected_run()
 start, stop, resume, reset, load = st.columns(5)
 start.button("Start new run", type="primary", icon=":material/play_arrow:", width="stretch",
-             disabled=snapshot.active or choice.config is None, on_click=act, args=(start_new_run,))
+             disabled=snapshot.active or choice.config is None, on_click=act, args=(start_new_run,), key="train_start")
 stop.button("Stop", icon=":material/stop:", width="stretch", disabled=not snapshot.active,
-            on_click=act, args=(job.stop,))
+            on_click=act, args=(job.stop,), key="train_stop")
 resume.button("Resume", icon=":material/resume:", width="stretch", disabled=not idle_with_model,
-              on_click=act, args=(job.resume,),
+              on_click=act, args=(job.resume,), key="train_resume",
               help="Continue the same model and optimiser: a stopped run to its target, a finished one "
                    "for as many epochs again")
 reset.button("Reset", icon=":material/restart_alt:", width="stretch",
-             disabled=snapshot.active or snapshot.status == IDLE, on_click=act, args=(job.reset,))
+             disabled=snapshot.active or snapshot.status == IDLE, on_click=act, args=(job.reset,), key="train_reset")
 load.button("Continue selected run", icon=":material/upload:", width="stretch",
-            disabled=snapshot.active or chosen is None, on_click=act, args=(job.load, chosen),
+            disabled=snapshot.active or chosen is None, on_click=act, args=(job.load, chosen), key="train_load",
             help=f"Load {run_label(chosen)} (chosen on Home) to train it further" if chosen else None)
 if st.session_state.get(ERROR_KEY):
     st.error(st.session_state.pop(ERROR_KEY))
@@ -60,14 +60,5 @@ if st.session_state.get(ERROR_KEY):
 
 live_training(job, "train")
 
-with st.form("save_form", border=False):
-    name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
-    run_name = name_column.text_input("Save as", placeholder="a name, e.g. my-denoising-ae",
-                                      disabled=not idle_with_model)
-    if button_column.form_submit_button("Save run", icon=":material/save:", width="stretch",
-                                        disabled=not idle_with_model):
-        act(job.save, run_name)
-        if st.session_state.get(ERROR_KEY):
-            st.error(st.session_state.pop(ERROR_KEY))
-        else:
-            st.success(f"Saved: pick **{run_name.strip()}** on any page's model picker.")
+save_run_form(job, "train_save", label="Save as", placeholder="a name, e.g. my-denoising-ae",
+              disabled=not idle_with_model)

@@ -1,9 +1,13 @@
-"""Plotly figures for the pages, sized and coloured for a projector."""
+"""Plotly figures for the pages, sized and coloured for a projector, and what a selection on the latent map picked."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
+
+from aecore.latent import class_name
 
 # Paul Tol's "muted" scheme, colour-blind safe, plus black for the tenth class.
 CLASS_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
@@ -62,7 +66,7 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
     fig = go.Figure()
     for label in np.unique(labels):
         mask = labels == label
-        name = class_names[label] if 0 <= label < len(class_names) else str(label)
+        name = class_name(class_names, label)
         fig.add_trace(go.Scattergl(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
                                    marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
@@ -90,7 +94,7 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     # SVG, not WebGL: invisible WebGL markers are not picked by clicks
     fig.add_trace(go.Scatter(x=grid[:, 0], y=grid[:, 1], mode="markers", hoverinfo="none", showlegend=False,
                              marker={"size": 14, "opacity": 0.0, "color": "#000000"}, name="anywhere"))
-    names = [class_names[label] if 0 <= label < len(class_names) else str(label) for label in labels.tolist()]
+    names = [class_name(class_names, label) for label in labels.tolist()]
     fig.add_trace(go.Scattergl(
         x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images",
         marker={"color": labels, **_class_colorscale(int(labels.max()) + 1 if len(labels) else 1), "size": 7,
@@ -114,6 +118,28 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     fig.update_xaxes(title=axis_labels[0])
     fig.update_yaxes(title=axis_labels[1])
     return _layout(fig, title, height=600)
+
+
+@dataclass(frozen=True)
+class MapPick:
+    """What a click or a box/lasso on the latent map picked."""
+
+    position: tuple[float, float] | None = None  # the clicked spot (single click only)
+    rows: tuple[int, ...] = ()  # data points picked (rows of the map's sample)
+
+
+def read_pick(event, data_trace: int = DATA_TRACE) -> MapPick:
+    """Interpret a Plotly selection event on :func:`latent_map_figure` (a PlotlyState, or the plain dict
+    AppTest injects)."""
+    selection = event["selection"] if event else None
+    if not selection:
+        return MapPick()
+    points = selection.get("points", [])
+    rows = tuple(int(p["point_index"]) for p in points if p.get("curve_number") == data_trace)
+    dragged = bool(selection.get("box") or selection.get("lasso"))
+    if len(points) == 1 and not dragged:
+        return MapPick(position=(float(points[0]["x"]), float(points[0]["y"])), rows=rows)
+    return MapPick(rows=rows)
 
 
 def path_distance_figure(distances: np.ndarray, typical: float, position: float | None = None) -> go.Figure:

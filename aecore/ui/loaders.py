@@ -1,4 +1,5 @@
-"""Cached loaders shared by the pages: datasets for training, runs for display, the session's job."""
+"""Shared resources: one copy of each dataset for the whole process, and each browser session's training job
+and upload folder (released when the session ends). Runs for display live in :mod:`aecore.ui.cache`."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from aecore.checkpoints import LoadedRun, list_runs, load_run
 from aecore.config import DataConfig
-from aecore.data import Dataset, Split, load_dataset, load_test_pixels
+from aecore.data import Dataset, load_dataset
 from aecore.ui.jobs import TrainingJob
 
 MAX_SHARED_DATASETS = 4
@@ -50,29 +50,6 @@ def shared_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Da
         return dataset
 
 
-@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
-def _cached_run(path: str, modified: float) -> LoadedRun:
-    return load_run(path)
-
-
-def display_run(path: str | Path) -> LoadedRun:
-    """A saved run for display, shared by all sessions: eval mode, never trained (keyed by path and mtime)."""
-    path = Path(path)
-    return _cached_run(str(path), (path / "model.safetensors").stat().st_mtime)
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the test images…")
-def display_test_pixels(config: DataConfig) -> Split:
-    """A run's test images as pixels in [0, 1], without loading its whole dataset (shared: read-only)."""
-    return load_test_pixels(config)
-
-
-def display_dataset(config: DataConfig) -> Dataset:
-    """A run's dataset on the CPU for display (the same object CPU training uses)."""
-    with st.spinner("Loading the images…"):
-        return shared_dataset(config)
-
-
 def _release_job(job: TrainingJob) -> None:
     job.stop()
 
@@ -91,8 +68,3 @@ def _remove_folder(folder: Path) -> None:
 def session_upload_folder() -> Path:
     """A private folder for this browser session's uploads, deleted when the session ends."""
     return Path(tempfile.mkdtemp(prefix="aecore-upload-"))
-
-
-def available_runs() -> list[Path]:
-    """Shipped and saved runs, shipped first."""
-    return list_runs()

@@ -74,3 +74,21 @@ def drag_pad(key: str, uv: tuple[float, float], *, width: int, height: int,
 
     _pad(key=key, data={"width": width, "height": height, "uv": list(uv)}, default={"uv": None},
          on_uv_change=changed)
+
+
+def pad_sliders(key: str, sliders: list[tuple[str, str]], *, width: int, height: int, instruction: str,
+                ) -> tuple[float, ...]:
+    """An ``instruction`` (markdown), a drag pad, and the sliders in [0, 1] it moves, given as (label, session
+    key): the first follows the handle's x, the second (if any) its y (a single slider's pad keeps its
+    handle mid-height). The sliders stay the source of truth (tests drive them); returns their values."""
+    for _, slider_key in sliders:
+        st.session_state.setdefault(slider_key, 0.5)  # set by the pad's callback too: no value= below
+
+    def follow(uv: tuple[float, float]) -> None:
+        for (_, slider_key), value in zip(sliders, uv[:len(sliders)], strict=True):
+            st.session_state[slider_key] = round(value, 2)
+
+    st.markdown(instruction)
+    uv = tuple(st.session_state[slider_key] for _, slider_key in sliders) + (0.5,) * (2 - len(sliders))
+    drag_pad(key, uv, width=width, height=height, on_drag=follow)
+    return tuple(st.slider(label, 0.0, 1.0, step=0.01, key=slider_key) for label, slider_key in sliders)

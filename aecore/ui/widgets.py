@@ -1,4 +1,6 @@
-"""Small drawing helpers shared by the pages."""
+"""Widgets and small drawing helpers that several pages share: the run picker, the map choice and the
+pick on a map, the buttons that send an image to Interpolate, pictures with a PNG download, the save-run form, image
+strips and short number formats."""
 
 from __future__ import annotations
 
@@ -7,21 +9,26 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
-from aecore.checkpoints import PRETRAINED_DIR
-from aecore.ui.loaders import available_runs
+from aecore.checkpoints import PRETRAINED_DIR, list_runs
+from aecore.errors import AecoreError
+from aecore.pixels import png_bytes
+from aecore.ui.charts import MapPick, read_pick
+from aecore.ui.jobs import TrainingJob
 from aecore.viz import mosaic, stacked_rows, to_pil
 
 SELECTED_RUN = "selected_run"  # session key: the run every page shows (a path string)
 DEFAULT_RUN = PRETRAINED_DIR / "mnist-ae-latent2"
+INTERPOLATION_ENDS = {"start": "interp_a", "end": "interp_b"}  # the Interpolate page's key prefix for each end
 
 
-def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None):
+def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) -> Image.Image:
     """A PIL image of (N, C, H, W) pixels in [0, 1], tiled in one row (or ``columns`` per row), enlarged."""
     return to_pil(mosaic(images, columns or len(images), padding=1, pad_value=1.0), scale=scale)
 
 
-def image_rows(*rows: np.ndarray, scale: int = 4):
+def image_rows(*rows: np.ndarray, scale: int = 4) -> Image.Image:
     """Equal-length batches (N, C, H, W) one above the other (e.g. inputs over reconstructions) as a PIL image."""
     return to_pil(stacked_rows(*rows), scale=scale)
 
@@ -42,7 +49,7 @@ def format_code(code: np.ndarray, shown: int = 3) -> str:
 
 def selected_run() -> Path | None:
     """The run the pages show: the user's pick, else the shipped 2-D autoencoder, else the first run."""
-    runs = available_runs()
+    runs = list_runs()
     chosen = st.session_state.get(SELECTED_RUN)
     if chosen and Path(chosen) in runs:
         return Path(chosen)
@@ -52,13 +59,14 @@ def selected_run() -> Path | None:
 
 
 def run_label(path: Path) -> str:
+    """A run's name and where it comes from: ``mnist-ae-latent2 (shipped)``."""
     where = "shipped" if path.parent == PRETRAINED_DIR else "saved"
     return f"{path.name} ({where})"
 
 
 def run_picker(label: str = "Model to explore") -> Path | None:
     """A selectbox of shipped and saved runs that sets the run every page shows."""
-    runs = available_runs()
+    runs = list_runs()
     if not runs:
         st.info("No runs yet: train one on the Train page, or run `make checkpoints`.")
         return None
@@ -70,3 +78,67 @@ def run_picker(label: str = "Model to explore") -> Path | None:
     st.selectbox(label, runs, index=runs.index(current), format_func=run_label, key="run_picker",
                  on_change=remember)
     return Path(st.session_state["run_picker"])
+
+
+def map_choice(container, modes: dict[str, str], key: str, label: str = "Map") -> str:
+    """Horizontal radio buttons over ``modes`` (mode -> label, see :func:`aecore.latent_map.map_modes`)."""
+    return container.radio(label, list(modes), format_func=modes.get, horizontal=True, key=key)
+
+
+def two_dimensions(container, latent_dim: int, key: str) -> tuple[int, int]:
+    """Two number inputs side by side choosing the x and y latent dimensions of a map (keys ``{key}_x`` and
+    ``{key}_y``); stops the page with a message while they are the same."""
+    x_column, y_column = container.columns(2)
+    dims = (x_column.number_input("x: dimension", 0, latent_dim - 1, 0, key=f"{key}_x"),
+            y_column.number_input("y: dimension", 0, latent_dim - 1, 1, key=f"{key}_y"))
+    if dims[0] == dims[1]:
+        st.error("Choose two different dimensions for the axes.")
+        st.stop()
+    return dims
+
+
+def map_pick(chart_key: str, memory_key: str) -> MapPick:
+    """The last pick on the latent map drawn with ``chart_key``, kept under ``memory_key``: Plotly forgets a
+    selection whenever the figure is redrawn, so a pick lasts until the next one (or a map of another kind)."""
+    fresh = read_pick(st.session_state.get(chart_key))
+    if fresh.position is not None or fresh.rows:
+        st.session_state[memory_key] = fresh
+    return st.session_state.get(memory_key, fresh)
+
+
+def interpolation_buttons(test_index: int, key: str) -> None:
+    """"Interpolate from it" and "Interpolate to it": make test image ``test_index`` the start or the end
+    image of the Interpolate page."""
+    for column, (end, label) in zip(st.columns(2), (("start", "from"), ("end", "to")), strict=True):
+        column.button(f"Interpolate {label} it", on_click=st.session_state.__setitem__,
+                      args=(f"{INTERPOLATION_ENDS[end]}_index", test_index), key=f"{key}_{end}",
+                      help=f"Sets the {end} image on the Interpolate page")
+
+
+def png_download(container, label: str, image: Image.Image, file_name: str, key: str) -> None:
+    """A button that downloads ``image`` as a PNG file."""
+    container.download_button(label, png_bytes(image), file_name=file_name, mime="image/png",
+                              icon=":material/image:", key=key)
+
+
+def png_picture(container, image: Image.Image, *, caption: str, width: int | str, download: str, file_name: str,
+                key: str) -> None:
+    """An image with a button under it that downloads it as a PNG file."""
+    container.image(image, width=width, caption=caption)
+    png_download(container, download, image, file_name, key)
+
+
+def save_run_form(job: TrainingJob, key: str, *, label: str, placeholder: str, disabled: bool = False) -> None:
+    """A name field and a Save button that save ``job``'s model as a run; says where to find it, or why not.
+    Its widgets' keys: ``{key}_name`` and ``{key}_submit``."""
+    with st.form(key, border=False):
+        name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
+        run_name = name_column.text_input(label, placeholder=placeholder, disabled=disabled, key=f"{key}_name")
+        if button_column.form_submit_button("Save run", icon=":material/save:", width="stretch", disabled=disabled,
+                                            key=f"{key}_submit"):
+            try:
+                job.save(run_name)
+            except AecoreError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Saved: pick **{run_name.strip()}** on any page's model picker.")

@@ -1,0 +1,104 @@
+"""A 2-D map of the codes: which maps a run offers, the plane or projection behind one, its bounds and grids.
+
+A map drawn on a :class:`~aecore.latent.LatentPlane` (the 2-D latent itself, two
+chosen dimensions, or the PCA plane) can decode any spot of it; a t-SNE or UMAP
+map (:mod:`aecore.projection`) can only place codes near the ones it was fitted on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecore.latent import LatentPlane, grid_points
+from aecore.projection import METHODS, Projection
+
+PLANE_MODES = ("plane", "dims")  # maps drawn on a plane of the latent space; other modes are projections
+MARGIN = 0.05  # fraction of the codes' range added around a plane map
+CLICK_GRID_SIZE = 41  # invisible points per side laid over a plane map for click-anywhere
+
+
+def map_modes(latent_dim: int | None, *, dimensions: bool = False,
+              methods: tuple[str, ...] = ("tsne", "umap")) -> dict[str, str]:
+    """The maps offered for codes of ``latent_dim`` numbers (None: for runs of any size), mode -> label.
+
+    First the plane ("plane": the 2-D latent, or the PCA plane of a larger one; none for a 1-D latent),
+    then, when ``dimensions``, two chosen dimensions of a latent larger than 2, then the projections.
+    """
+    if latent_dim is None:
+        modes = {"plane": "2-D codes or PCA"}
+    elif latent_dim == 1:
+        modes = {}
+    else:
+        modes = {"plane": "2-D codes" if latent_dim == 2 else "PCA plane"}
+    if dimensions and latent_dim is not None and latent_dim > 2:
+        modes["dims"] = "two dimensions"
+    return modes | {method: METHODS[method] for method in methods}
+
+
+def bounds_of(points: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) around the points (N, 2) from their 0.5 to 99.5 percentiles, with a margin; never empty."""
+    low, high = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)
+    span = np.maximum(high - low, 1e-3)
+    low, high = low - MARGIN * span, high + MARGIN * span
+    return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def cell_centres(bounds: tuple[float, float, float, float], n: int) -> np.ndarray:
+    """Centres (n*n, 2) of an n x n tiling of ``bounds``, top row first: decoded there, a mosaic drawn over
+    ``bounds`` puts each image exactly where its code lies."""
+    x0, x1, y0, y1 = bounds
+    half_x, half_y = (x1 - x0) / (2 * n), (y1 - y0) / (2 * n)
+    return grid_points((x0 + half_x, x1 - half_x), (y0 + half_y, y1 - half_y), n)
+
+
+@dataclass(frozen=True)
+class LatentMap:
+    """Map coordinates of a sample of codes and how the map was made."""
+
+    points: np.ndarray  # (N, 2)
+    axis_labels: tuple[str, str]
+    name: str | None = None  # the map's column prefix in a latent CSV ("pca", "tsne", ...); None: raw dimensions
+    plane: LatentPlane | None = None  # set for plane maps: any spot decodes
+    projection: Projection | None = None  # set for projections: new codes are only placed
+    bounds: tuple[float, float, float, float] | None = None  # (x0, x1, y0, y1), for plane maps
+
+    def place(self, codes: np.ndarray) -> np.ndarray:
+        """Map positions (M, 2) of new codes (M, L)."""
+        return self.plane.project(codes) if self.plane is not None else self.projection.place(codes)
+
+    @property
+    def note(self) -> str:
+        """How new codes are placed, when it is an approximation ("" for a plane)."""
+        return self.projection.placement_note if self.projection is not None else ""
+
+    @property
+    def projections(self) -> dict[str, np.ndarray]:
+        """The map's columns for :func:`aecore.latent.latent_csv_text` (none for raw dimensions, which the
+        CSV's z columns already hold)."""
+        return {self.name: self.points} if self.name else {}
+
+    def click_grid(self) -> np.ndarray | None:
+        """CLICK_GRID_SIZE² points (G, 2) evenly over a plane map, for clicks on empty space; None otherwise."""
+        if self.bounds is None:
+            return None
+        x0, x1, y0, y1 = self.bounds
+        return grid_points((x0, x1), (y0, y1), CLICK_GRID_SIZE)
+
+
+def plane_map(codes: np.ndarray, mode: str, dims: tuple[int, int] = (0, 1)) -> LatentMap:
+    """The map of codes (N, L) on a plane: "plane" is the latent itself for L = 2 and the PCA plane above,
+    "dims" the two dimensions ``dims``."""
+    if mode == "plane" and codes.shape[1] > 2:
+        plane, name = LatentPlane.of_principal_components(codes), "pca"
+    else:
+        plane, name = LatentPlane.of_dimensions(codes, *dims), None
+    points = plane.project(codes)
+    return LatentMap(points, (plane.label_u, plane.label_v), name, plane=plane, bounds=bounds_of(points))
+
+
+def projected_map(projection: Projection) -> LatentMap:
+    """The map of a t-SNE, UMAP or PCA projection."""
+    label = METHODS[projection.method]
+    return LatentMap(projection.points, (f"{label} 1", f"{label} 2"), projection.method, projection=projection)

@@ -1,0 +1,228 @@
+"""The pages' cache layer: saved runs and everything derived from them, keyed by a :class:`RunRef`.
+
+A run is named by its folder and the time its weights were written, never by
+tensors, so a saved-over run is recomputed and every session shares the work.
+Loaded models and datasets are ``st.cache_resource`` (shared read-only, eval
+mode); derived arrays are ``st.cache_data``. The functions after the caches
+read through them: they take a run reference and return display pixels or codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from aecore.checkpoints import MODEL_FILE, LoadedRun, list_runs, load_run
+from aecore.code_sample import CodeSample, encode_sample
+from aecore.config import DataConfig
+from aecore.data import Dataset, Split, load_test_pixels
+from aecore.denoising import DenoisingExample, denoising_example, psnr_curve, runs_on_the_same_data
+from aecore.describe import training_noise
+from aecore.diagnostics import kl_per_dimension
+from aecore.image_report import ImageReport, report_on
+from aecore.latent import LatentPlane, encode_images
+from aecore.latent_map import PLANE_MODES, LatentMap, plane_map, projected_map
+from aecore.models import AutoEncoder
+from aecore.pixels import decoded_pixels, manifold_image, round_trip, to_pixels
+from aecore.probes import linear_probe_accuracy
+from aecore.projection import Projection, project
+from aecore.scoring import reconstruction_errors
+from aecore.shipped import lab_model
+from aecore.ui.loaders import shared_dataset
+from aecore.ui.widgets import run_picker
+
+NEIGHBOUR_BANK_SIZE = 10_000  # training codes searched for nearest neighbours
+DEFAULT_SAMPLE = 2000  # test images on a map unless the page lets the user choose
+KL_IMAGES = 2000  # test images a VAE's KL per dimension is averaged over
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """A run folder and the modification time of its weights: the key of every cache below."""
+
+    path: str
+    modified: float
+
+    @classmethod
+    def of(cls, path: str | Path) -> RunRef:
+        """The reference of the run in folder ``path`` as its weights are now."""
+        path = Path(path)
+        return cls(str(path), (path / MODEL_FILE).stat().st_mtime)
+
+    @property
+    def name(self) -> str:
+        """The run's folder name (for file names and labels)."""
+        return Path(self.path).name
+
+    def run(self) -> LoadedRun:
+        """The loaded run (shared by all sessions: read it, never train it)."""
+        return loaded_run(self)
+
+    def dataset(self) -> Dataset:
+        """The run's dataset on the CPU (the same object CPU training uses)."""
+        with st.spinner("Loading the images…"):
+            return shared_dataset(self.run().config.data)
+
+
+def chosen_run(label: str = "Model to explore") -> RunRef:
+    """Draw the run picker and return the chosen run; stops the page when there is no run at all."""
+    path = run_picker(label)
+    if path is None:
+        st.stop()
+    return RunRef.of(path)
+
+
+# --- cached: loaded once per run (or dataset, or lab) and shared by every session
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model…")
+def loaded_run(ref: RunRef) -> LoadedRun:
+    """A saved run for display: eval mode, never trained."""
+    return load_run(ref.path)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the test images…")
+def _test_pixels(config: DataConfig) -> Split:
+    return load_test_pixels(config)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def lab_run(preset: str) -> tuple[AutoEncoder, Dataset]:
+    """A lecture lab's trained model and dataset, once per server (see :func:`aecore.shipped.lab_model`)."""
+    return lab_model(preset)
+
+
+# --- cached: arrays derived from a run
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def round_trip_examples(ref: RunRef, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` test images spread over the test split (pixels, N, C, H, W), their codes (N, L) and the
+    pixels decoded from those codes; reads only the test images, not the whole dataset."""
+    run = ref.run()
+    test = _test_pixels(run.config.data)
+    images = test.x[np.linspace(0, len(test) - 1, count).round().astype(int)]
+    codes, recons = round_trip(run.model, run.normalizer, images)
+    return images.numpy(), codes, recons
+
+
+@st.cache_data(max_entries=16, show_spinner="Encoding the test images…")
+def test_sample(ref: RunRef, cap: int) -> CodeSample:
+    """Codes of at most ``cap`` test images (the same ones for every page)."""
+    return encode_sample(ref.run().model, ref.dataset().test, cap, seed=0)
+
+
+@st.cache_data(max_entries=8, show_spinner="Encoding training images to search for neighbours…")
+def training_bank(ref: RunRef) -> CodeSample:
+    """Codes of up to NEIGHBOUR_BANK_SIZE training images, searched for nearest neighbours."""
+    return encode_sample(ref.run().model, ref.dataset().train, NEIGHBOUR_BANK_SIZE, seed=1)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Computing the map (t-SNE or UMAP: a few seconds)…")
+def map_projection(ref: RunRef, cap: int, method: str, perplexity: float) -> Projection:
+    """The ``method`` projection of :func:`test_sample` (a resource: it holds a function placing new codes)."""
+    return project(test_sample(ref, cap).codes, method, perplexity=perplexity)
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring how well the test images are reconstructed…")
+def test_errors(ref: RunRef) -> np.ndarray:
+    """Per-image reconstruction error of the whole test split: the reference for anomaly scores."""
+    return reconstruction_errors(ref.run().model, ref.dataset().test.x)
+
+
+@st.cache_data(max_entries=64, show_spinner="Measuring PSNR against noise…")
+def psnr_by_noise_level(model_ref: RunRef, data_ref: RunRef, kind: str, levels: tuple[float, ...],
+                        count: int) -> list[tuple[float, float, float]]:
+    """(level, noisy PSNR, denoised PSNR) of ``model_ref``'s model on the first ``count`` test images of
+    ``data_ref``'s dataset."""
+    return psnr_curve(model_ref.run().model, data_ref.dataset(), kind, levels, count)
+
+
+@st.cache_data(max_entries=16, show_spinner="Training a softmax classifier on the codes…")
+def probe_accuracy(ref: RunRef) -> float:
+    """Test accuracy of a linear (softmax) probe on frozen codes of up to 10,000 training images."""
+    data, bank = ref.dataset(), training_bank(ref)
+    test_codes = encode_images(ref.run().model, data.test.x)
+    return linear_probe_accuracy(bank.codes, bank.labels, test_codes, data.test.y.numpy())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def typical_distance_to_data(ref: RunRef, count: int = 200) -> float:
+    """The median latent distance from a test image's code (the first ``count`` of the DEFAULT_SAMPLE) to
+    its nearest training code: what "near the data" means for this run."""
+    codes = test_sample(ref, DEFAULT_SAMPLE).codes[:count]
+    return float(np.median(training_bank(ref).distance_to_nearest(codes)))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def kl_by_dimension(ref: RunRef) -> np.ndarray:
+    """A VAE's mean KL per latent dimension (nats, (L,)) over the first KL_IMAGES test images."""
+    return kl_per_dimension(ref.run().model, ref.dataset().test.x[:KL_IMAGES])
+
+
+# --- composed from the caches
+
+
+def latent_map(ref: RunRef, cap: int, mode: str, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0,
+               ) -> LatentMap:
+    """The map of :func:`test_sample` in ``mode``: a plane (see :func:`aecore.latent_map.plane_map`) or a
+    projection ("pca", "tsne", "umap")."""
+    if mode in PLANE_MODES:
+        return plane_map(test_sample(ref, cap).codes, mode, dims)
+    return projected_map(map_projection(ref, cap, mode, perplexity))
+
+
+def noise_matrix(ref: RunRef, kind: str, levels: tuple[float, ...], count: int = 300,
+                 ) -> tuple[np.ndarray, list[str]]:
+    """PSNR after denoising (runs x levels) of every run trained on ``ref``'s data, on its test images with
+    ``kind`` noise at each level, and each row's label (the run's name and the noise it was trained with)."""
+    run = ref.run()
+    rows, labels = [], []
+    for folder, config in runs_on_the_same_data(run.config, run.model.input_shape, list_runs()):
+        rows.append([denoised for _, _, denoised in psnr_by_noise_level(RunRef.of(folder), ref, kind, levels, count)])
+        labels.append(f"{folder.name} ({training_noise(config.objective)})")
+    return np.array(rows), labels
+
+
+def to_display_pixels(ref: RunRef, images: np.ndarray) -> np.ndarray:
+    """Images (N, C, H, W) in the run's model space -> display pixels in [0, 1]."""
+    return to_pixels(ref.dataset().normalizer, images)
+
+
+def test_pixels(ref: RunRef, indices) -> np.ndarray:
+    """Display pixels (N, C, H, W) of test images, by their index in the test split."""
+    return to_display_pixels(ref, ref.dataset().test.x[np.asarray(indices)])
+
+
+def train_pixels(ref: RunRef, indices) -> np.ndarray:
+    """Display pixels (N, C, H, W) of training images, by their index in the training split."""
+    return to_display_pixels(ref, ref.dataset().train.x[np.asarray(indices)])
+
+
+def test_codes(ref: RunRef, indices) -> np.ndarray:
+    """Codes (M, L) of test images, by their index in the test split."""
+    return encode_images(ref.run().model, ref.dataset().test.x[np.asarray(indices)])
+
+
+def decode_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
+    """Display pixels (N, C, H, W) decoded from codes (N, L)."""
+    return decoded_pixels(ref.run().model, ref.dataset().normalizer, codes)
+
+
+def decoded_grid(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2) -> Image.Image:
+    """The images decoded at an n x n grid of plane points (top row first), tiled into one picture."""
+    return manifold_image(ref.run().model, ref.dataset().normalizer, plane, points, n, scale)
+
+
+def denoising(ref: RunRef, kind: str, level: float) -> DenoisingExample:
+    """Ten test images with ``kind`` noise at ``level``, and what the run's model makes of them."""
+    return denoising_example(ref.run().model, ref.dataset(), kind, level)
+
+
+def report_on_image(ref: RunRef, image: np.ndarray) -> ImageReport:
+    """What the run's model makes of a grey image (H, W) in [0, 1], scored against the test images."""
+    return report_on(ref.run().model, ref.dataset().normalizer, image, test_errors(ref))
