@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
+FASHION_MNIST := /usr/share/datasets/fashion-mnist
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo -n)
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q
 DEV_STAMP := $(VENV)/.dev-installed
 
 .PHONY: run test lint checkpoints bench clean-venv
@@ -15,6 +18,10 @@ $(PY):
 $(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps --no-build-isolation -e . || $(PY) -m pip install --no-deps -e .
+	@[ -d $(FASHION_MNIST) ] || [ -d $(HOME)/.cache/aecore/fashion-mnist ] || \
+		{ echo "installing Debian's dataset-fashion-mnist (the Fashion-MNIST files, from the package registry)"; \
+		  $(APT_INSTALL) dataset-fashion-mnist || { $(SUDO) apt-get update -q && $(APT_INSTALL) dataset-fashion-mnist; }; } || \
+		echo "Fashion-MNIST was not installed: the dashboard works without it (see README, Data)"
 	@echo "compiling UMAP's numba code once into its on-disk cache (about 30 s)"
 	$(PY) -W ignore -c "from aecore.projection import warm_up_umap; warm_up_umap()"
 	touch $@

@@ -1,10 +1,16 @@
 """aecore: the autoencoder engine behind Autoencoder Lab.
 
-Modules: ``config`` (validated run configs), ``registry`` and ``models``
-(architectures), ``objectives`` (losses, corruption, sparsity, KL), ``data``
-(offline datasets), ``training`` (``fit`` yielding ``events``),
-``checkpoints`` (run folders), ``presets`` (the lectures' models as configs),
-``layers`` (layer tables), ``latent`` and ``viz``; ``python -m aecore`` is the CLI.
+Modules, bottom up: ``errors``, ``limits``, ``viz``; ``config`` (validated run
+configs); ``settings`` (the one table of user settings); ``models`` (the
+architectures and their registry); ``data`` (offline datasets); ``events``,
+``objectives``, ``presets``; ``checkpoints`` (run folders); ``latent``,
+``projection``, ``latent_map``, ``code_sample``, ``pixels``;
+``greedy_pretraining``, ``training`` (``fit`` yielding ``events``);
+``scoring``, ``diagnostics``, ``probes``, ``layer_table``, ``drawing``,
+``image_report``, ``denoising``, ``labs``, ``describe``; ``uploads``;
+``jobs`` (worker processes or Ray); ``sweep``; ``shipped``,
+``retrain_shipped``; ``cli`` (``python -m aecore``). ``ui`` holds the
+dashboard's side and is the only package that imports streamlit.
 Importing aecore reads nothing from disk and never touches the network.
 """
 

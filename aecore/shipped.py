@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aecore.checkpoints import CONFIG_FILE, LABS_DIR, load_run
 from aecore.data import Dataset, load_dataset
+from aecore.labs import LABS
 from aecore.models import AutoEncoder
 from aecore.presets import preset_config
 from aecore.training import train_to_end
@@ -39,9 +40,7 @@ SHIPPED_RUNS = (
     ShippedRun("mnist-conv-vae", "conv-vae", {"epochs": 10}),
 )
 
-# the presets the Lecture labs page shows (views/labs.py)
-LAB_PRESETS = ("lecture-002-toy", "lecture-002-toy-sparse", "lecture-002-undercomplete", "lecture-002-overcomplete",
-               "lecture-002-sparse", "lecture-003-ae", "lecture-004-denoising")
+LAB_PRESETS = tuple(preset for lab in LABS for preset in lab.presets)  # what the Lecture labs page trains
 
 
 def lab_model(preset: str, root: Path = LABS_DIR) -> tuple[AutoEncoder, Dataset]:

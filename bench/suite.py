@@ -211,7 +211,7 @@ def umap_seconds(scale: Scale) -> dict:
 
 def latencies(scale: Scale) -> dict:
     """Interaction latencies with torch's default threads, as the dashboard serves them (median milliseconds):
-    the PNG is compressed at level 1, as in aecore.ui.explorer.png_bytes."""
+    the PNG is compressed at level 1, as in aecore.pixels.png_bytes."""
     run = load_run(PRETRAINED_DIR / "mnist-ae-latent2")
     codes = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
     plane = LatentPlane.of_dimensions(codes)

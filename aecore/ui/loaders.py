@@ -51,7 +51,7 @@ def shared_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Da
 
 
 def _release_job(job: TrainingJob) -> None:
-    job.stop()
+    job.close()  # stops its run and deletes its folder
 
 
 @st.cache_resource(scope="session", on_release=_release_job)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+ICON = str(Path(__file__).with_name("icon.png"))  # the browser tab's icon, from disk: nothing fetched
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ PAGES = (
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
     PageSpec("views/draw.py", "Draw", ":material/draw:"),
     PageSpec("views/compare.py", "Compare", ":material/compare:"),
+    PageSpec("views/sweep.py", "Sweep", ":material/grid_view:"),
     PageSpec("views/inside.py", "Inside", ":material/neurology:"),
     PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),
     PageSpec("views/probes.py", "Probes", ":material/psychology:"),

@@ -43,6 +43,9 @@ _lock = threading.Lock()
 
 def import_page_modules() -> None:
     """Import every module the pages use, in this thread (once is enough; later calls cost nothing)."""
+    if "imports" in _started:
+        return
+    _started.add("imports")
     for name in THIRD_PARTY_PAGE_MODULES:
         importlib.import_module(name)
     for module in pkgutil.walk_packages(aecore.ui.__path__, prefix="aecore.ui."):
