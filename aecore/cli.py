@@ -29,7 +29,7 @@ from aecore.presets import get_preset, list_presets, preset_config
 from aecore.projection import project
 from aecore.settings import BY_NAME as SETTINGS_BY_NAME
 from aecore.settings import SETTINGS, Setting
-from aecore.sweep import Sweep, SweepSpec, results_table
+from aecore.sweep import Sweep, SweepSpec, results_table, sweep_in
 from aecore.training import TrainingState, evaluate, fit, losses_to_text, resolve_device
 
 EXIT_USAGE = 2
@@ -203,7 +203,7 @@ def sweep_spec(args: argparse.Namespace) -> SweepSpec:
 def cmd_sweep(args: argparse.Namespace) -> int:
     spec = sweep_spec(args)
     pool = pool_from_environment()
-    sweep = Sweep(spec, pool, early_stopping=args.early_stopping)
+    sweep = sweep_in(pool, spec, early_stopping=args.early_stopping)
     runs = len(spec.combinations())
     print(f"sweep of {runs} runs of {spec.preset}, {spec.epochs} epochs each"
           + (", stopping hopeless runs early" if sweep.early_stopping else ""))

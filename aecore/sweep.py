@@ -30,7 +30,7 @@ from aecore.config import RunConfig
 from aecore.errors import ConfigError
 from aecore.events import Epoch, Failed, Finished, Preview, Started, Step
 from aecore.jobs import Claimed, Dropped, Events, JobFailed, JobPool, Message, Parked, TrainRequest
-from aecore.jobs.ray_pool import RayStopFlag, StopBoard
+from aecore.jobs.ray_pool import RayPool, RayStopFlag, StopBoard
 from aecore.jobs.work import run_training
 from aecore.presets import preset_config
 from aecore.settings import get_setting
@@ -372,3 +372,11 @@ def _tune_trainable(requests: list[TrainRequest], queue, board):
         run_training(request, send, RayStopFlag(board, request.job_id))
 
     return trainable
+
+
+def sweep_in(pool: JobPool, spec: SweepSpec, runs_dir: Path | None = None, *,
+             early_stopping: bool | None = None) -> Sweep:
+    """The sweep for where jobs run: a Ray Tune experiment when ``pool`` is on Ray, else jobs of ``pool``."""
+    if isinstance(pool, RayPool):
+        return TuneSweep(spec, runs_dir, early_stopping=early_stopping)
+    return Sweep(spec, pool, runs_dir, early_stopping=early_stopping)

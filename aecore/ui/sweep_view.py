@@ -14,7 +14,7 @@ from aecore.jobs import shared_pool
 from aecore.presets import list_presets
 from aecore.projection import project
 from aecore.settings import SETTINGS, get_setting
-from aecore.sweep import DONE, PRUNED, Sweep, SweepSpec, estimated_seconds, results_table
+from aecore.sweep import DONE, PRUNED, Sweep, SweepSpec, estimated_seconds, results_table, sweep_in
 from aecore.ui.charts import CLASS_COLORS, FONT
 from aecore.ui.widgets import SELECTED_RUN, format_eta, image_strip
 
@@ -70,7 +70,7 @@ def sweep_form(dataset: str) -> SweepSpec | None:
 def start(holder: SweepHolder, spec: SweepSpec, early_stopping: bool | None) -> None:
     """Start ``spec`` as this session's sweep (a previous one is stopped)."""
     _stop_sweep(holder)
-    holder.sweep = Sweep(spec, shared_pool(), early_stopping=early_stopping)
+    holder.sweep = sweep_in(shared_pool(), spec, early_stopping=early_stopping)
     holder.sweep.start()
 
 
