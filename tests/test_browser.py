@@ -115,7 +115,8 @@ def test_every_page_opens_without_an_exception(page):
     expect(page.get_by_test_id("stImage").first).to_be_visible()  # the input -> code -> reconstruction picture
     for spec in PAGES:
         _open(page, spec.title)
-        expect(page.get_by_role("heading", name=spec.title if not spec.default else "Autoencoder Lab")).to_be_visible()
+        title = spec.title if not spec.default else "Autoencoder Lab"
+        expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
         _no_exceptions(page)
         _shoot(page, f"page-{spec.title.lower()}")
 
