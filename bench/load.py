@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
 EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
+SESSION_END_S = 25  # the project's server.disconnectedSessionTTL (20 s), and then some
 
 
 def _free_port() -> int:
@@ -47,13 +48,13 @@ def _free_port() -> int:
 class Server:
     """`streamlit run serve.py` on a free port, its log in a file; memory read from /proc."""
 
-    def __init__(self) -> None:
+    def __init__(self, options: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="aecore-load-"))
         self.log = self.folder / "server.log"
         env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs")}
         command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
-                   "--server.address", "127.0.0.1"]
+                   "--server.address", "127.0.0.1", *(f"--{option}" for option in options)]
         with self.log.open("w") as output:
             self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -264,17 +265,18 @@ def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict
             session.close()
 
 
-def run(sessions: int, scenarios: list[str], window: float) -> dict:
+def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, ...] = ()) -> dict:
     from playwright.sync_api import sync_playwright
 
-    results: dict = {"sessions": sessions, "window_s": window, "cpus": os.cpu_count()}
+    results: dict = {"sessions": sessions, "window_s": window, "cpus": os.cpu_count(), "options": list(options)}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,
                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        server = Server()
+        server = Server(options)
         try:
             alone = scenario_alone(browser, server, window)
             results["alone_steps_per_s"] = round(alone, 2)
+            time.sleep(SESSION_END_S)
             runners = {"start": lambda: scenario_start(browser, server, sessions, window),
                        "mixed": lambda: scenario_mixed(browser, server, sessions, window),
                        "idle": lambda: scenario_idle(browser, server, sessions, window)}
@@ -283,7 +285,7 @@ def run(sessions: int, scenarios: list[str], window: float) -> dict:
                 if "steps_per_s" in figures and alone:
                     figures["vs_alone"] = round(figures["steps_per_s"] / alone, 2)
                 results[name] = figures
-                time.sleep(3)  # the sessions' jobs stop as their tabs close
+                time.sleep(SESSION_END_S)  # closed tabs' sessions end and their jobs stop
             results["server_tracebacks"] = server.tracebacks()
         finally:
             server.stop()
@@ -297,9 +299,11 @@ def main(argv=None) -> int:
     parser.add_argument("--scenario", action="append", choices=("start", "mixed", "idle"),
                         help="run only these (repeatable; default all three)")
     parser.add_argument("--window", type=float, default=20.0, help="seconds each measurement lasts (default 20)")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a Streamlit server option for this run, e.g. runner.postScriptGC=true (repeatable)")
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    results = run(args.sessions, args.scenario or ["start", "mixed", "idle"], args.window)
+    results = run(args.sessions, args.scenario or ["start", "mixed", "idle"], args.window, tuple(args.set))
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:

@@ -45,6 +45,18 @@ def default_slots() -> dict[str, int]:
     return {"cpu": 1, "cuda": 2 * max(1, torch.cuda.device_count())}
 
 
+def worker_threads(slots: int) -> int:
+    """Torch threads per CPU worker: the cores shared by the slots, less one left to the web server.
+
+    Measured on 2 cores with five browser sessions: a worker with 2 threads fell from 30 to 2.5 steps/s,
+    its OpenMP threads waiting on each other whenever the server or a browser took a core; with one
+    thread it keeps most of its speed. ``AECORE_WORKER_THREADS`` overrides.
+    """
+    if os.environ.get("AECORE_WORKER_THREADS"):
+        return max(1, int(os.environ["AECORE_WORKER_THREADS"]))
+    return max(1, ((os.cpu_count() or 1) - 1) // max(1, slots))
+
+
 def device_type(request: TrainRequest) -> str:
     """"cuda" or "cpu": the slots a request needs (its config's device, "auto" resolved here)."""
     return resolve_device(request.config.train.device).type
@@ -317,7 +329,7 @@ class LocalPool(JobPool):
         if current is not None:
             current[0].shutdown(wait=False, cancel_futures=False)
         slots = self.slots.get(device, 1)
-        threads = max(1, (os.cpu_count() or 1) // slots) if device == "cpu" else 1
+        threads = worker_threads(slots) if device == "cpu" else 1
         executor = ProcessPoolExecutor(max_workers=slots, mp_context=self._context, initializer=_init_worker,
                                        initargs=(self._messages, self._stop_flags, threads))
         self._executors[device] = (executor, generation)
