@@ -1,23 +1,22 @@
-"""`streamlit run serve.py` (what `make run` does): app.py behind a server prepared for a class.
+"""`streamlit run serve.py` (what `make run` does): app.py behind a server that prepares as it starts.
 
-Before the server accepts its first connection, every module the pages use is
-imported (aecore.ui.startup.import_page_modules): no session's script ever
-runs while another thread is still importing pandas or torch. Then a
-background thread reads the test images Home shows. ``streamlit run app.py``
-works too, without these preparations.
+As the server starts, a background thread (aecore.ui.boot) imports every module
+the pages use, then reads the test images Home shows, while the first browser
+is still loading the page; app.py waits for those imports before any page code
+runs, so no script ever races them. ``streamlit run app.py`` works too: its
+first script does the imports itself, a second or so slower to the first page.
 """
 
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from aecore.ui.startup import import_page_modules, preload_in_background
+from aecore.ui.boot import import_in_background
 
 
 @asynccontextmanager
 async def _lifespan(_app):
-    import_page_modules()
-    preload_in_background()
+    import_in_background()
     yield
 
 

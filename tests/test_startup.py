@@ -25,7 +25,8 @@ def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_pr
     code = (
         "import sys\n"
         "from aecore.ui import startup\n"
-        "startup.import_page_modules()\n"
+        "from aecore.ui import boot\n"
+        "boot.import_page_modules()\n"
         "assert {'pandas', 'plotly.graph_objects', 'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)\n"
         "thread = startup.preload_in_background()\n"
         "assert startup.preload_in_background() is None  # once per process\n"
@@ -68,18 +69,17 @@ def test_test_pixels_are_the_datasets_test_split_before_normalisation():
         assert float(pixels.x.min()) >= 0.0 and float(pixels.x.max()) <= 1.0
 
 
-def test_serve_py_is_an_asgi_app_whose_start_up_imports_the_pages_then_starts_the_preload():
+def test_serve_py_is_an_asgi_app_whose_start_up_starts_the_imports_in_the_background():
     from streamlit.web.server.app_discovery import discover_asgi_app
 
     assert discover_asgi_app(ROOT / "serve.py").is_asgi_app
     code = (  # in its own process: constructing an st.App pins process-wide Streamlit config
         "import asyncio, serve\n"
         "started = []\n"
-        "serve.import_page_modules = lambda: started.append('imports')\n"
-        "serve.preload_in_background = lambda: started.append('preload')\n"
+        "serve.import_in_background = lambda: started.append('imports, then preload')\n"
         "async def start_and_stop():\n"
         "    async with serve._lifespan(serve.app):\n"
-        "        assert started == ['imports', 'preload']\n"
+        "        assert started == ['imports, then preload']\n"
         "asyncio.run(start_and_stop())\n"
     )
     _run_in_a_fresh_process(code, timeout=120)
@@ -89,3 +89,20 @@ def test_test_pixels_are_copies_never_the_cached_raw_tensors():
     first = load_test_pixels(DataConfig(name="mnist"))
     first.x.zero_()
     assert float(load_test_pixels(DataConfig(name="mnist")).x.max()) == 1.0
+
+
+def test_a_script_waits_for_the_background_imports_and_without_them_imports_itself():
+    code = (
+        "import sys, threading\n"
+        "from aecore.ui import boot\n"
+        "assert 'pandas' not in sys.modules and 'torch' not in sys.modules  # boot itself is light\n"
+        "thread = boot.import_in_background()\n"
+        "assert boot.import_in_background() is None  # once per process\n"
+        "boot.wait_until_imported()  # what app.py does first\n"
+        "assert {'pandas', 'plotly.express', 'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)\n"
+        "import pandas; assert hasattr(pandas, 'Series')  # complete, not partially initialised\n"
+        "thread.join(120)\n"
+        "from aecore.ui import startup; assert startup.preload_in_background() is None  # it started the preload\n"
+        "[t.join(120) for t in threading.enumerate() if t.name == 'aecore-preload']\n"
+    )
+    _run_in_a_fresh_process(code, timeout=120)

@@ -1,12 +1,8 @@
-"""Work done once per server process, so that no page waits for it and no page races it.
+"""Work done once per server process in background threads, so that no page waits for it.
 
-- :func:`import_page_modules` imports everything the pages import (torch,
-  pandas, plotly, the engine, every ``aecore.ui`` module). ``serve.py`` calls it
-  before the server accepts a connection: measured, Plotly looks pandas up in
-  ``sys.modules`` and fails on a half-imported one when the first sessions'
-  scripts run while another thread is still importing it.
 - :func:`preload_in_background` reads the test images Home shows first, while
-  the first browser is still loading the page.
+  the first browser is still loading the page (``aecore.ui.boot`` starts it
+  once every page module is imported).
 - :func:`warm_up_pages_in_background` loads the default run's whole dataset,
   starts a training worker process (torch imported, the data loaded), compiles
   UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds
@@ -17,14 +13,11 @@ Each runs at most once per process.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 import threading
 import time
 from collections.abc import Callable
 
-import aecore.ui
 from aecore.checkpoints import load_run
 from aecore.data import load_test_pixels
 from aecore.jobs import LocalPool, shared_pool
@@ -35,21 +28,8 @@ from aecore.ui.widgets import DEFAULT_RUN
 log = logging.getLogger(__name__)
 
 PAGES_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
-THIRD_PARTY_PAGE_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "plotly.express", "PIL.Image",
-                            "streamlit")  # not streamlit_drawable_canvas: it registers with a running server
 _started: set[str] = set()
 _lock = threading.Lock()
-
-
-def import_page_modules() -> None:
-    """Import every module the pages use, in this thread (once is enough; later calls cost nothing)."""
-    if "imports" in _started:
-        return
-    _started.add("imports")
-    for name in THIRD_PARTY_PAGE_MODULES:
-        importlib.import_module(name)
-    for module in pkgutil.walk_packages(aecore.ui.__path__, prefix="aecore.ui."):
-        importlib.import_module(module.name)
 
 
 def _default_run():

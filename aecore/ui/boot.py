@@ -1,0 +1,65 @@
+"""Importing what the pages use, once per server process, before any page's script runs.
+
+Measured: Plotly looks pandas up in ``sys.modules`` and fails on a half-imported
+one, so a session's script that ran while another thread was importing pandas
+raised ``partially initialized module 'pandas'``. ``serve.py`` starts
+:func:`import_in_background` as its server starts (the browser loads the page
+meanwhile), and ``app.py`` calls :func:`wait_until_imported` before it imports
+anything else, so no script runs before every import is complete.
+
+This module imports only the standard library: ``serve.py`` imports it before torch is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import threading
+
+log = logging.getLogger(__name__)
+
+# not streamlit_drawable_canvas: it registers itself with a running server
+THIRD_PARTY_PAGE_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "plotly.express", "PIL.Image",
+                            "streamlit")
+_done = threading.Event()
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def import_page_modules() -> None:
+    """Import every module the pages use in this thread (later calls return at once)."""
+    with _lock:
+        if _done.is_set():
+            return
+        try:
+            for name in THIRD_PARTY_PAGE_MODULES:
+                importlib.import_module(name)
+            ui = importlib.import_module("aecore.ui")
+            for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
+                importlib.import_module(module.name)
+        finally:
+            _done.set()  # a failed import shows up where the page imports it, with its own traceback
+
+
+def _import_then_preload() -> None:
+    import_page_modules()
+    importlib.import_module("aecore.ui.startup").preload_in_background()  # Home's test images
+
+
+def import_in_background() -> threading.Thread | None:
+    """In a daemon thread, once per process (None if already started): :func:`import_page_modules`, then
+    read the test images Home shows (:func:`aecore.ui.startup.preload_in_background`)."""
+    global _thread
+    if _thread is not None or _done.is_set():
+        return None
+    _thread = threading.Thread(target=_import_then_preload, name="aecore-imports", daemon=True)
+    _thread.start()
+    return _thread
+
+
+def wait_until_imported() -> None:
+    """Block until the page modules are imported: by the background thread if it runs, else here."""
+    if _thread is not None:
+        _done.wait()
+    import_page_modules()
