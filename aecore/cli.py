@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
+from aecore import projection_cache
 from aecore.checkpoints import USER_RUNS_DIR, list_runs, load_run, read_run_config, resolve_run
 from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, expected_input_shape, list_datasets, load_dataset
 from aecore.errors import AecoreError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
 from aecore.jobs import pool_from_environment
-from aecore.latent import encode_split, write_latent_csv
+from aecore.latent import class_name, write_latent_csv
+from aecore.latent_map import SPLITS, MapPoints, encode_map_points
 from aecore.layer_table import layer_table, parse_shape
 from aecore.objectives import Objective
 from aecore.presets import get_preset, list_presets, preset_config
-from aecore.projection import project
+from aecore.projection import METHODS, Frame, project
+from aecore.projection_cache import ProjectionKey
 from aecore.settings import BY_NAME as SETTINGS_BY_NAME
 from aecore.settings import SETTINGS, Setting
 from aecore.sweep import Sweep, SweepSpec, results_table, sweep_in
@@ -66,12 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", help="run folder or name")
     evaluate.add_argument("--split", choices=("train", "val", "test"), default="test")
 
-    export = commands.add_parser("export", help="write a run's test-set codes as CSV")
+    export = commands.add_parser("export", help="write a run's codes as CSV, with 2-D map coordinates")
     export.add_argument("run", help="run folder or name")
     export.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
+    export.add_argument("--split", choices=("test", "train", "all"), default="test",
+                        help="the images: the test split (default), the training split, or all of them (test, "
+                             "training and validation, with a split column)")
     export.add_argument("--projection", choices=("pca", "tsne", "umap"), action="append",
-                        help="add 2-D map coordinates (repeatable); default pca")
+                        help="add 2-D map coordinates (repeatable); default pca. t-SNE and UMAP maps are shared "
+                             "with the dashboard through the projection cache")
     export.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30)")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("presets", help="list the presets")
     commands.add_parser("datasets", help="list the datasets")
@@ -272,13 +282,61 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    run, dataset = _load(args.run)
-    codes = encode_split(run.model, dataset.test)
-    methods = args.projection or ["pca"]
-    projections = {method: project(codes, method, perplexity=args.perplexity).points for method in methods}
-    path = write_latent_csv(args.csv, codes, dataset.test.y.cpu().numpy(), run.class_names, projections)
-    print(f"wrote {len(codes)} rows of {codes.shape[1]}-d codes and {', '.join(methods)} coordinates to {path}")
+    folder = resolve_run(args.run)
+    run = load_run(folder)
+    points = encode_map_points(run.model, load_dataset(run.config.data), args.split)
+    methods = list(dict.fromkeys(args.projection or ["pca"]))
+    projections = {method: _map_points(folder, points, method, args) for method in methods}
+    if args.split == "all":
+        path = _write_points_csv(args.csv, points, run.class_names, projections)
+    else:
+        path = write_latent_csv(args.csv, points.codes, points.labels, run.class_names, projections)
+    print(f"wrote {len(points)} rows ({args.split}) of {points.codes.shape[1]}-d codes and {', '.join(methods)} "
+          f"coordinates to {path}")
     return 0
+
+
+def _map_points(folder: Path, points: MapPoints, method: str, args: argparse.Namespace):
+    """The ``method`` map (N, 2) of ``points``: t-SNE and UMAP from the projection cache the dashboard shares,
+    or computed here (with a progress bar) and stored there."""
+    if method == "pca":
+        return project(points.codes, method).points
+    key = ProjectionKey.of(folder, method, points.selection, len(points), perplexity=args.perplexity)
+    cached = projection_cache.load(key)
+    if cached is not None:
+        print(f"{METHODS[method]} map from the cache ({projection_cache.path_of(key)})")
+        return cached
+    bar = tqdm(desc=METHODS[method], unit="it" if method == "tsne" else "epoch", disable=args.quiet,
+               dynamic_ncols=True, file=sys.stderr)
+
+    def progress(frame: Frame) -> None:
+        bar.total, bar.n = frame.total, frame.done
+        bar.set_postfix_str("finding neighbours" if frame.stage == "neighbours" else "layout", refresh=True)
+
+    try:
+        mapped = project(points.codes, method, perplexity=args.perplexity, progress=progress,
+                         threads=os.cpu_count() or 1).points
+    finally:
+        bar.close()
+    mapped = mapped.astype(np.float32)  # as stored: the next export, from the cache, writes the same numbers
+    projection_cache.save(key, mapped)
+    return mapped
+
+
+def _write_points_csv(path: Path, points: MapPoints, class_names: tuple[str, ...],
+                      projections: dict[str, np.ndarray]) -> Path:
+    """The columns of :func:`aecore.latent.write_latent_csv` with ``split`` after ``index`` (the row in that
+    split)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "split", "label", "class", *(f"z{j}" for j in range(points.codes.shape[1])),
+                         *(f"{name}_{axis}" for name in projections for axis in ("x", "y"))])
+        for row, (code, label) in enumerate(zip(points.codes, points.labels.tolist(), strict=True)):
+            extra = [f"{value:.6g}" for mapped in projections.values() for value in mapped[row]]
+            writer.writerow([int(points.indices[row]), SPLITS[points.splits[row]], label,
+                             class_name(class_names, label), *(f"{value:.6g}" for value in code), *extra])
+    return path
 
 
 # ---------------------------------------------------------------------------------------- listings

@@ -1,22 +1,81 @@
-"""A 2-D map of the codes: which maps a run offers, the plane or projection behind one, its bounds and grids.
+"""A 2-D map of the codes: which points and maps a run offers, the plane or projection behind one, its bounds
+and grids.
 
 A map drawn on a :class:`~aecore.latent.LatentPlane` (the 2-D latent itself, two
 chosen dimensions, or the PCA plane) can decode any spot of it; a t-SNE or UMAP
 map (:mod:`aecore.projection`) can only place codes near the ones it was fitted on.
+A map shows :class:`MapPoints`: a sample of the test images, or of every image
+of the dataset (test, training and validation), each point knowing its split.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from aecore.latent import LatentPlane, grid_points
-from aecore.projection import METHODS, Projection
+from aecore.data import Dataset
+from aecore.latent import LatentPlane, encode_images, grid_points
+from aecore.models import AutoEncoder
+from aecore.projection import METHODS, Projection, projection_of, sample_indices
 
 PLANE_MODES = ("plane", "dims")  # maps drawn on a plane of the latent space; other modes are projections
 MARGIN = 0.05  # fraction of the codes' range added around a plane map
 CLICK_GRID_SIZE = 41  # invisible points per side laid over a plane map for click-anywhere
+SPLITS = ("test", "train", "val")  # the dataset's splits, in the order a map of every image lists them
+SPLIT_NAMES = ("test", "training", "validation")  # how a point's split is named on a page
+MAP_SPLITS = {"test": "test images", "all": "train + test images"}  # the images a map can show -> label
+MAP_SIZES = (500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000)  # sample sizes offered below "all of them"
+DEFAULT_MAP_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """The codes a map shows, each with its class, its split and its row in that split."""
+
+    codes: np.ndarray  # (N, L) float32
+    labels: np.ndarray  # (N,) int64 classes
+    splits: np.ndarray  # (N,) int8 index into SPLITS
+    indices: np.ndarray  # (N,) row of each point in its split
+    selection: str  # which points, as cache keys name them: "<split>:<count>/<images>:seed<seed>"
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def name(self, row: int) -> str:
+        """How the page names the image of map row ``row``: "test image 12", "training image 4071"."""
+        return f"{SPLIT_NAMES[int(self.splits[row])]} image {int(self.indices[row])}"
+
+
+def map_sizes(images: int) -> list[int]:
+    """The sample sizes a map of ``images`` images offers: MAP_SIZES below it, then all of them."""
+    return [size for size in MAP_SIZES if size < images] + [images]
+
+
+def encode_map_points(model: AutoEncoder, dataset: Dataset, split: str, cap: int | None = None,
+                      seed: int = 0) -> MapPoints:
+    """Codes of at most ``cap`` (None: all) images of ``split`` ("test", "train", "val", or "all" of them),
+    sampled with ``seed`` over the whole choice; only the sampled images are encoded.
+
+    The test sample is the one :func:`aecore.code_sample.encode_sample` draws with the same cap and seed.
+    """
+    names = SPLITS if split == "all" else (split,)
+    if any(name not in SPLITS for name in names):
+        raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}, all")
+    sizes = [len(getattr(dataset, name)) for name in names]
+    total = sum(sizes)
+    chosen = sample_indices(total, total if cap is None else cap, seed=seed)  # sorted: split by split
+    starts = np.cumsum([0, *sizes])
+    codes, labels, splits, indices = [], [], [], []
+    for name, start, end in zip(names, starts[:-1], starts[1:], strict=True):
+        rows = chosen[(chosen >= start) & (chosen < end)] - start
+        data = getattr(dataset, name)
+        codes.append(encode_images(model, data.x[rows]))
+        labels.append(data.y[rows].cpu().numpy())
+        splits.append(np.full(len(rows), SPLITS.index(name), dtype=np.int8))
+        indices.append(rows)
+    return MapPoints(np.concatenate(codes), np.concatenate(labels).astype(np.int64), np.concatenate(splits),
+                     np.concatenate(indices), f"{split}:{len(chosen)}/{total}:seed{seed}")
 
 
 def map_modes(latent_dim: int | None, *, dimensions: bool = False,
@@ -63,6 +122,7 @@ class LatentMap:
     plane: LatentPlane | None = None  # set for plane maps: any spot decodes
     projection: Projection | None = None  # set for projections: new codes are only placed
     bounds: tuple[float, float, float, float] | None = None  # (x0, x1, y0, y1), for plane maps
+    final: bool = True  # False: shown while the map asked for is computed (see provisional_map)
 
     def place(self, codes: np.ndarray) -> np.ndarray:
         """Map positions (M, 2) of new codes (M, L)."""
@@ -102,3 +162,15 @@ def projected_map(projection: Projection) -> LatentMap:
     """The map of a t-SNE, UMAP or PCA projection."""
     label = METHODS[projection.method]
     return LatentMap(projection.points, (f"{label} 1", f"{label} 2"), projection.method, projection=projection)
+
+
+def provisional_map(codes: np.ndarray, pca: Projection, method: str, frame: np.ndarray | None,
+                    note: str) -> LatentMap:
+    """What to show while the ``method`` map of codes (N, L) is computed: its latest layout ``frame`` (N, 2)
+    when there is one, else their PCA map; ``note`` says which (shown as the map's note)."""
+    if frame is None:
+        shown = Projection("pca", pca.points, pca.place, placement_note=note)
+    else:
+        layout = projection_of(codes, method, frame)
+        shown = Projection(method, layout.points, layout.place, placement_note=note)
+    return replace(projected_map(shown), final=False)

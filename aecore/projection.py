@@ -4,14 +4,21 @@ openTSNE and umap-learn are imported only when asked for. UMAP's numba code
 compiles on its first fit in a process (seconds); :func:`warm_up_umap` does
 that in the background and the compiled code is cached on disk for the next
 process (``NUMBA_CACHE``).
+
+t-SNE and UMAP take seconds to minutes: :func:`project` reports :class:`Frame` s
+as the layout converges (openTSNE's callbacks; UMAP's epochs) to a ``progress``
+function, which can stop it. :func:`parameters` names everything a result
+depends on, which is what a finished map is cached under
+(:mod:`aecore.projection_cache`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -33,6 +40,11 @@ TSNE_ITERATIONS = (125, 250)
 # 14.3 s, with the same trustworthiness (0.9851 against 0.9853).
 TSNE_THETA = 0.8
 EXACT_NEIGHBOURS_UP_TO = 10_000  # exact kNN beats Annoy's index build below this many codes on 2 cores
+# Barnes-Hut up to this many codes, FFT-interpolated gradients above: openTSNE's own rule ("auto"), as BH's
+# cost grows as N log N per iteration and FFT's about linearly.
+BARNES_HUT_UP_TO = 10_000
+TSNE_FRAME_EVERY = 25  # iterations between two frames of a t-SNE layout (openTSNE's callbacks_every_iters)
+UMAP_FRAME_EVERY = 10  # epochs between two frames of a UMAP layout
 NUMBA_CACHE = Path.home() / ".cache" / "aecore" / "numba"  # compiled UMAP code survives server restarts
 
 
@@ -46,6 +58,28 @@ class Projection:
     placement_note: str = ""  # how new points are placed, when it is an approximation, or why PCA was used
 
 
+@dataclass(frozen=True)
+class Frame:
+    """How far a t-SNE or UMAP layout got: ``stage`` is "neighbours" (the kNN graph and affinities, no points
+    yet) or "layout" (``done`` of ``total`` iterations or epochs, ``points`` the layout so far)."""
+
+    stage: str
+    done: int
+    total: int
+    points: np.ndarray | None = None  # (N, 2) float32
+
+
+Progress = Callable[[Frame], bool | None]  # called with each frame; True stops the projection
+
+
+class StoppedError(Exception):
+    """A ``progress`` function asked a projection to stop; ``frame`` is the last one it saw."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__(f"stopped after {frame.done} of {frame.total}")
+        self.frame = frame
+
+
 def sample_indices(n: int, cap: int, seed: int = 0) -> np.ndarray:
     """At most ``cap`` sorted indices of ``n`` items, chosen with ``seed`` (all of them when n <= cap)."""
     if n <= cap:
@@ -53,19 +87,56 @@ def sample_indices(n: int, cap: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=cap, replace=False))
 
 
-def project(codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: int = 0) -> Projection:
-    """Map (N, L) codes to 2-D with ``method`` ("pca", "tsne" or "umap")."""
+def project(codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: int = 0,
+            progress: Progress | None = None, threads: int = 2) -> Projection:
+    """Map (N, L) codes to 2-D with ``method`` ("pca", "tsne" or "umap").
+
+    t-SNE and UMAP call ``progress`` with a "neighbours" frame first, then with the layout every
+    TSNE_FRAME_EVERY iterations or UMAP_FRAME_EVERY epochs; when it returns True the projection
+    raises :class:`StoppedError`. ``threads``: openTSNE's worker threads.
+    """
     codes = np.ascontiguousarray(codes, dtype=np.float32)
+    if method not in METHODS:
+        raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
     if method in ("tsne", "umap") and len(codes) < MIN_NEIGHBOUR_MAP_CODES:
-        return replace(_pca(codes), placement_note=f"{METHODS[method]} needs at least {MIN_NEIGHBOUR_MAP_CODES} "
-                                                   f"codes and there are {len(codes)}: this is their PCA map")
+        return replace(_pca(codes), placement_note=_too_few_note(method, len(codes)))
     if method == "pca":
         return _pca(codes)
     if method == "tsne":
-        return _tsne(codes, perplexity, seed)
-    if method == "umap":
-        return _umap(codes, seed)
+        return _tsne(codes, perplexity, seed, progress, threads)
+    return _umap(codes, seed, progress)
+
+
+def parameters(method: str, n: int, *, perplexity: float = 30.0, seed: int = 0) -> dict[str, float | int | str]:
+    """Everything the ``method`` map of ``n`` codes depends on besides the codes: a cached map is reused only
+    when these match (a new schedule here invalidates the maps computed with the old one)."""
+    if method == "tsne" and n >= MIN_NEIGHBOUR_MAP_CODES:
+        return {"perplexity": _effective_perplexity(perplexity, n), "seed": seed,
+                "early_exaggeration_iter": TSNE_ITERATIONS[0], "n_iter": TSNE_ITERATIONS[1],
+                "gradient": _tsne_gradient(n), "theta": TSNE_THETA, "neighbours": _tsne_neighbours(n)}
+    if method == "umap" and n >= MIN_NEIGHBOUR_MAP_CODES:
+        return {"n_neighbors": min(UMAP_NEIGHBOURS, n - 1), "n_epochs": UMAP_EPOCHS, "seed": seed, "knn": "exact"}
+    if method in METHODS:
+        return {}  # PCA (also what too few codes for t-SNE or UMAP get) has no parameters
     raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
+
+
+def projection_of(codes: np.ndarray, method: str, points: np.ndarray) -> Projection:
+    """The :class:`Projection` of codes (N, L) whose ``method`` map was computed earlier as ``points`` (N, 2)
+    (e.g. read from the disk cache): new codes are placed as :func:`project` places them."""
+    codes = np.ascontiguousarray(codes, dtype=np.float32)
+    if method == "pca" or len(codes) < MIN_NEIGHBOUR_MAP_CODES:
+        projection = _pca(codes)
+        return projection if method == "pca" else replace(projection, placement_note=_too_few_note(method, len(codes)))
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape != (len(codes), 2):
+        raise ValueError(f"{len(codes)} codes need points of shape ({len(codes)}, 2), not {points.shape}")
+    return Projection(method, points, _placed_by_neighbours(codes, points),
+                      placement_note=_neighbour_note(METHODS[method]))
+
+
+def _too_few_note(method: str, n: int) -> str:
+    return f"{METHODS[method]} needs at least {MIN_NEIGHBOUR_MAP_CODES} codes and there are {n}: this is their PCA map"
 
 
 def _pca(codes: np.ndarray) -> Projection:
@@ -81,14 +152,52 @@ def _pca(codes: np.ndarray) -> Projection:
     return Projection("pca", plane.project(codes), plane.project)
 
 
-def _tsne(codes: np.ndarray, perplexity: float, seed: int) -> Projection:
+def _effective_perplexity(perplexity: float, n: int) -> float:
+    return float(min(perplexity, max(1.0, (n - 1) / 3)))  # t-SNE needs 3 * perplexity < N
+
+
+def _tsne_gradient(n: int) -> str:
+    return "bh" if n <= BARNES_HUT_UP_TO else "fft"
+
+
+def _tsne_neighbours(n: int) -> str:
+    return "exact" if n <= EXACT_NEIGHBOURS_UP_TO else "auto"
+
+
+class _TsneFrames:
+    """openTSNE callback: counts iterations across its two phases (early exaggeration, then the rest, each
+    counted from 1), passes a frame to ``progress`` and stops the run when it returns True."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress, self.phase, self.last = progress, -1, Frame("neighbours", 0, sum(TSNE_ITERATIONS))
+        self.stopped = False
+
+    def optimization_about_to_start(self) -> None:  # openTSNE calls it before each phase
+        self.phase += 1
+
+    def __call__(self, iteration: int, error: float, embedding: np.ndarray) -> bool:
+        done = iteration + (TSNE_ITERATIONS[0] if self.phase > 0 else 0)
+        self.last = Frame("layout", done, sum(TSNE_ITERATIONS), np.asarray(embedding, dtype=np.float32).copy())
+        self.stopped = bool(self.progress(self.last))
+        return self.stopped
+
+
+def _tsne(codes: np.ndarray, perplexity: float, seed: int, progress: Progress | None = None,
+          threads: int = 2) -> Projection:
     from openTSNE import TSNE
 
-    perplexity = min(perplexity, max(1.0, (len(codes) - 1) / 3))  # t-SNE needs 3 * perplexity < N
-    neighbours = "exact" if len(codes) <= EXACT_NEIGHBOURS_UP_TO else "auto"
-    embedding = TSNE(perplexity=perplexity, random_state=seed, n_jobs=2, verbose=False, initialization="pca",
-                     neighbors=neighbours, negative_gradient_method="bh", theta=TSNE_THETA,
-                     early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1]).fit(codes)
+    n = len(codes)
+    frames = _TsneFrames(progress) if progress is not None else None
+    if frames is not None and frames.progress(frames.last):
+        raise StoppedError(frames.last)
+    gradient = _tsne_gradient(n)
+    embedding = TSNE(perplexity=_effective_perplexity(perplexity, n), random_state=seed, n_jobs=threads,
+                     verbose=False, initialization="pca", neighbors=_tsne_neighbours(n),
+                     negative_gradient_method=gradient, theta=TSNE_THETA,
+                     early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1],
+                     callbacks=frames, callbacks_every_iters=TSNE_FRAME_EVERY).fit(codes)
+    if frames is not None and frames.stopped:  # openTSNE returns the interrupted embedding as if finished
+        raise StoppedError(frames.last)
     points = np.asarray(embedding)
     return Projection("tsne", points, _placed_by_neighbours(codes, points),
                       placement_note=_neighbour_note("t-SNE"))
@@ -113,7 +222,9 @@ def _import_umap():
     """umap-learn, with its numba functions cached on disk: pynndescent caches its own, umap-learn marks
     few of its ``@njit`` functions ``cache=True``, so without this every new process spends seconds
     compiling them again at the first fit (6.6 s here, against 1.1 s from the cache). The cache lives in
-    NUMBA_CACHE unless NUMBA_CACHE_DIR is set, or numba was imported before this ran."""
+    NUMBA_CACHE unless NUMBA_CACHE_DIR is set, or numba was imported before this ran.
+
+    Also hooks UMAP's epoch loop for frames (see :func:`_watch_umap_epochs`)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(NUMBA_CACHE))  # read by numba when it is first imported
     import umap
     import umap.layouts
@@ -126,22 +237,64 @@ def _import_umap():
         for function in vars(module).values():
             if isinstance(function, CPUDispatcher) and function.__module__ == module.__name__:
                 function.enable_caching()  # what @njit(cache=True) does
+    _watch_umap_epochs(umap)
     return umap
 
 
-def _umap_points(codes: np.ndarray, seed: int) -> np.ndarray:
+_umap_watch = threading.local()  # .progress and .embedding while this thread fits a UMAP with frames
+
+
+def _watch_umap_epochs(umap) -> None:
+    """Let a UMAP fit report its layout every UMAP_FRAME_EVERY epochs to the ``progress`` its thread set.
+
+    umap-learn has no callbacks. Its layout (``optimize_layout_euclidean``) moves the embedding array in
+    place, one epoch per turn of ``for n in tqdm(range(n_epochs))``: the two names are wrapped so that the
+    thread that set ``_umap_watch.progress`` sees the array between epochs (and can stop the loop); other
+    threads, and fits without progress, run umap-learn's own code.
+    """
+    layouts, umap_module = umap.layouts, umap.umap_
+    epochs, optimize = layouts.tqdm, umap_module.optimize_layout_euclidean
+
+    def watched_optimize(head_embedding, *args, **kwargs):
+        _umap_watch.embedding = head_embedding  # (N, 2) float32, moved in place by each epoch
+        return optimize(head_embedding, *args, **kwargs)
+
+    def watched_epochs(iterable: Iterable[int], **tqdm_kwds) -> Iterable[int]:
+        progress = getattr(_umap_watch, "progress", None)
+        return epochs(iterable, **tqdm_kwds) if progress is None else _epoch_frames(list(iterable), progress)
+
+    layouts.tqdm, umap_module.optimize_layout_euclidean = watched_epochs, watched_optimize
+
+
+def _epoch_frames(epochs: list[int], progress: Progress) -> Iterator[int]:
+    for epoch in epochs:
+        embedding = getattr(_umap_watch, "embedding", None)  # None: a layout other than the Euclidean one
+        if epoch % UMAP_FRAME_EVERY == 0 and embedding is not None:
+            frame = Frame("layout", epoch, len(epochs), np.array(embedding, dtype=np.float32))
+            if progress(frame):
+                raise StoppedError(frame)
+        yield epoch
+
+
+def _umap_points(codes: np.ndarray, seed: int, progress: Progress | None = None) -> np.ndarray:
     """UMAP on a precomputed exact kNN graph from scikit-learn, which skips pynndescent's numba compile
     (the larger part of a first fit's stall); without a search index UMAP cannot transform new codes."""
     from sklearn.neighbors import NearestNeighbors
 
     umap = _import_umap()
+    if progress is not None and progress(first := Frame("neighbours", 0, UMAP_EPOCHS)):
+        raise StoppedError(first)
     k = min(UMAP_NEIGHBOURS, len(codes) - 1)
     distances, indices = NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(codes)  # each (N, k), self first
     reducer = umap.UMAP(n_neighbors=k, n_epochs=UMAP_EPOCHS, random_state=seed, n_jobs=1,
                         precomputed_knn=(indices, distances))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs overridden|random_state).*")
-        return np.asarray(reducer.fit_transform(codes))
+    _umap_watch.progress = progress
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs overridden|random_state).*")
+            return np.asarray(reducer.fit_transform(codes))
+    finally:
+        _umap_watch.progress = _umap_watch.embedding = None
 
 
 def warm_up_umap() -> float:
@@ -163,6 +316,6 @@ def warm_up_tsne() -> float:
     return time.perf_counter() - start
 
 
-def _umap(codes: np.ndarray, seed: int) -> Projection:
-    points = _umap_points(codes, seed)
+def _umap(codes: np.ndarray, seed: int, progress: Progress | None = None) -> Projection:
+    points = _umap_points(codes, seed, progress)
     return Projection("umap", points, _placed_by_neighbours(codes, points), placement_note=_neighbour_note("UMAP"))

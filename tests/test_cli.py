@@ -6,8 +6,10 @@ import sys
 
 import pytest
 
+from aecore import projection_cache
 from aecore.checkpoints import load_run
 from aecore.cli import build_parser, main, train_config
+from aecore.data import load_dataset
 from aecore.settings import SETTINGS
 
 
@@ -57,6 +59,36 @@ def test_export_writes_index_label_and_latent_columns(tiny_run, tmp_path):
     assert [row[0] for row in rows[1:4]] == ["0", "1", "2"]
     assert all(0 <= int(row[1]) <= 9 for row in rows[1:])
     float(rows[1][3])
+
+
+def test_export_of_every_split_adds_a_split_column_and_shares_its_t_sne_map(tiny_run, tmp_path, monkeypatch,
+                                                                            capsys):
+    monkeypatch.setenv(projection_cache.CACHE_DIR_ENV, str(tmp_path / "projections"))
+    data = load_dataset(load_run(tiny_run).config.data)
+    target = tmp_path / "all.csv"
+    assert main(["export", str(tiny_run), "--csv", str(target), "--split", "all", "--projection", "tsne",
+                 "--projection", "pca", "--quiet"]) == 0
+    rows = list(csv.reader(target.open()))
+    assert rows[0] == ["index", "split", "label", "class", "z0", "z1", "z2", "tsne_x", "tsne_y", "pca_x", "pca_y"]
+    splits = [row[1] for row in rows[1:]]
+    assert splits == ["test"] * len(data.test) + ["train"] * len(data.train) + ["val"] * len(data.val)
+    assert [row[0] for row in rows[1:3]] == ["0", "1"] and rows[1 + len(data.test)][0] == "0"  # rows of each split
+    assert [int(row[2]) for row in rows[1 + len(data.test):][:5]] == data.train.y[:5].tolist()
+    assert len(list((tmp_path / "projections").glob("*.npz"))) == 1  # the t-SNE map, for the dashboard too
+    assert "t-SNE map from the cache" not in capsys.readouterr().out
+    again = tmp_path / "again.csv"
+    assert main(["export", str(tiny_run), "--csv", str(again), "--split", "all", "--projection", "tsne"]) == 0
+    assert "t-SNE map from the cache" in capsys.readouterr().out
+    assert [row[7:9] for row in csv.reader(again.open())] == [row[7:9] for row in rows]
+
+
+def test_export_of_the_training_split(tiny_run, tmp_path):
+    target = tmp_path / "train.csv"
+    assert main(["export", str(tiny_run), "--csv", str(target), "--split", "train"]) == 0
+    rows = list(csv.reader(target.open()))
+    train = load_dataset(load_run(tiny_run).config.data).train
+    assert rows[0][:4] == ["index", "label", "class", "z0"] and len(rows) == 1 + len(train)
+    assert [int(row[1]) for row in rows[1:6]] == train.y[:5].tolist()
 
 
 def test_listings(capsys):

@@ -1,10 +1,28 @@
-"""Maps of the codes: which maps a run offers, planes and projections behind one interface, bounds and grids."""
+"""Maps of the codes: which points and maps a run offers, planes and projections behind one interface, bounds
+and grids."""
 
 import numpy as np
 import pytest
+import torch
 
-from aecore.latent_map import CLICK_GRID_SIZE, bounds_of, cell_centres, map_modes, plane_map, projected_map
-from aecore.projection import project
+from aecore.code_sample import encode_sample
+from aecore.config import DataConfig, ModelConfig
+from aecore.data import load_dataset
+from aecore.latent import encode_images
+from aecore.latent_map import (
+    CLICK_GRID_SIZE,
+    SPLITS,
+    bounds_of,
+    cell_centres,
+    encode_map_points,
+    map_modes,
+    map_sizes,
+    plane_map,
+    projected_map,
+    provisional_map,
+)
+from aecore.models import build_model
+from aecore.projection import project, projection_of
 
 
 def test_the_maps_offered_depend_on_the_latent_size():
@@ -62,3 +80,60 @@ def test_bounds_add_a_margin_and_are_never_empty():
 def test_cell_centres_tile_the_bounds_from_the_top_left():
     centres = cell_centres((0.0, 4.0, 0.0, 2.0), 2)
     assert centres.tolist() == [[1.0, 1.5], [3.0, 1.5], [1.0, 0.5], [3.0, 0.5]]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset(DataConfig(name="digits"))
+
+
+@pytest.fixture(scope="module")
+def model(digits):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(hidden=(32,), latent_dim=4), digits.input_shape).eval()
+
+
+def test_a_map_of_every_image_holds_each_split_in_order_and_names_each_image(digits, model):
+    points = encode_map_points(model, digits, "all")
+    sizes = [len(digits.test), len(digits.train), len(digits.val)]
+    assert len(points) == sum(sizes) and points.selection == f"all:{sum(sizes)}/{sum(sizes)}:seed0"
+    assert np.bincount(points.splits).tolist() == sizes and np.all(np.diff(points.splits) >= 0)  # test, train, val
+    first_train = sizes[0]
+    assert points.name(0) == "test image 0" and points.name(first_train + 7) == "training image 7"
+    assert points.name(len(points) - 1) == f"validation image {sizes[2] - 1}"
+    np.testing.assert_allclose(points.codes[first_train:first_train + 5], encode_images(model, digits.train.x[:5]),
+                               rtol=1e-5)
+    assert points.labels[first_train:first_train + 5].tolist() == digits.train.y[:5].tolist()
+
+
+def test_a_capped_map_samples_across_the_splits_and_its_test_sample_is_the_pages_one(digits, model):
+    capped = encode_map_points(model, digits, "all", cap=300)
+    assert len(capped) == 300 and capped.selection.startswith("all:300/")
+    assert set(capped.splits.tolist()) == {0, 1, 2}  # a sample of every split, not the first 300 images
+    for split_index, name in enumerate(SPLITS):
+        rows = capped.indices[capped.splits == split_index]
+        assert np.all(np.diff(rows) > 0) and rows.max() < len(getattr(digits, name))
+    test = encode_map_points(model, digits, "test", cap=100)
+    sample = encode_sample(model, digits.test, 100, seed=0)
+    assert test.indices.tolist() == sample.indices.tolist() and not test.splits.any()
+    np.testing.assert_allclose(test.codes, sample.codes, rtol=1e-5)
+    with pytest.raises(ValueError, match="unknown split"):
+        encode_map_points(model, digits, "everything")
+
+
+def test_map_sizes_go_up_to_all_of_the_images():
+    assert map_sizes(70_000) == [500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000, 70_000]
+    assert map_sizes(1797) == [500, 1000, 1797] and map_sizes(300) == [300]
+
+
+def test_a_provisional_map_is_the_pca_map_until_a_layout_arrives():
+    codes = np.random.default_rng(3).normal(size=(50, 4)).astype(np.float32)
+    pca = project(codes, "pca")
+    waiting = provisional_map(codes, pca, "tsne", None, "t-SNE waits")
+    assert waiting.axis_labels == ("PCA 1", "PCA 2") and not waiting.final and waiting.note == "t-SNE waits"
+    np.testing.assert_allclose(waiting.points, pca.points)
+    frame = np.random.default_rng(4).normal(size=(50, 2)).astype(np.float32)
+    moving = provisional_map(codes, pca, "tsne", frame, "t-SNE: 100 of 375 iterations")
+    assert moving.axis_labels == ("t-SNE 1", "t-SNE 2") and not moving.final
+    np.testing.assert_allclose(moving.place(codes[:2]), projection_of(codes, "tsne", frame).place(codes[:2]))
+    assert projected_map(projection_of(codes, "tsne", frame)).final

@@ -5,6 +5,11 @@ tensors, so a saved-over run is recomputed and every session shares the work.
 Loaded models and datasets are ``st.cache_resource`` (shared read-only, eval
 mode); derived arrays are ``st.cache_data``. The functions after the caches
 read through them: they take a run reference and return display pixels or codes.
+
+t-SNE and UMAP maps are never computed here: :func:`latent_map` asks the
+shared background jobs (:mod:`aecore.jobs.projection_work`) for them and shows
+the PCA map, then the layout so far, until the finished map is in the disk
+cache (:mod:`aecore.projection_cache`), which every session and the CLI share.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from aecore import projection_cache
 from aecore.checkpoints import MODEL_FILE, LoadedRun, list_runs, load_run
 from aecore.code_sample import CodeSample, encode_sample
 from aecore.config import DataConfig
@@ -24,12 +30,24 @@ from aecore.denoising import DenoisingExample, denoising_example, psnr_curve, ru
 from aecore.describe import training_noise
 from aecore.diagnostics import kl_per_dimension
 from aecore.image_report import ImageReport, report_on
+from aecore.jobs.projection_work import ProjectionJob, shared_projections, status_line
 from aecore.latent import LatentPlane, encode_images
-from aecore.latent_map import PLANE_MODES, LatentMap, plane_map, projected_map
+from aecore.latent_map import (
+    PLANE_MODES,
+    SPLITS,
+    LatentMap,
+    MapPoints,
+    encode_map_points,
+    map_sizes,
+    plane_map,
+    projected_map,
+    provisional_map,
+)
 from aecore.models import AutoEncoder
 from aecore.pixels import decoded_pixels, manifold_image, round_trip, to_pixels
 from aecore.probes import linear_probe_accuracy
-from aecore.projection import Projection, project
+from aecore.projection import Projection, project, projection_of
+from aecore.projection_cache import ProjectionKey
 from aecore.scoring import reconstruction_errors
 from aecore.shipped import lab_model
 from aecore.ui.loaders import shared_dataset
@@ -122,10 +140,62 @@ def training_bank(ref: RunRef) -> CodeSample:
     return encode_sample(ref.run().model, ref.dataset().train, NEIGHBOUR_BANK_SIZE, seed=1)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Computing the map (t-SNE or UMAP: a few seconds)…")
-def map_projection(ref: RunRef, cap: int, method: str, perplexity: float) -> Projection:
-    """The ``method`` projection of :func:`test_sample` (a resource: it holds a function placing new codes)."""
-    return project(test_sample(ref, cap).codes, method, perplexity=perplexity)
+@st.cache_resource(max_entries=8, show_spinner="Encoding the images…")
+def map_points(ref: RunRef, split: str, cap: int) -> MapPoints:
+    """Codes of at most ``cap`` images of ``split`` ("test", or "all" of the dataset), shared read-only by every
+    session (a resource: a map of 70,000 codes is not copied at each rerun); the test ones are
+    :func:`test_sample`'s."""
+    points = encode_map_points(ref.run().model, ref.dataset(), split, cap)
+    for array in (points.codes, points.labels, points.splits, points.indices):
+        array.setflags(write=False)
+    return points
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _pca_projection(ref: RunRef, split: str, cap: int) -> Projection:
+    return project(map_points(ref, split, cap).codes, "pca")
+
+
+def map_image_count(ref: RunRef, split: str) -> int:
+    """How many images of the run's dataset a map of ``split`` ("test" or "all") can show."""
+    data = ref.dataset()
+    return sum(len(getattr(data, name)) for name in (SPLITS if split == "all" else (split,)))
+
+
+def map_size_options(ref: RunRef, split: str) -> list[int]:
+    """The sample sizes a map of ``split`` offers (see :func:`aecore.latent_map.map_sizes`)."""
+    return map_sizes(map_image_count(ref, split))
+
+
+def projection_key(ref: RunRef, cap: int, method: str, perplexity: float, split: str = "test") -> ProjectionKey:
+    """The disk cache's key of the ``method`` map of :func:`map_points`."""
+    points = map_points(ref, split, cap)
+    return ProjectionKey.of(ref.path, method, points.selection, len(points), perplexity=perplexity)
+
+
+def map_projection(ref: RunRef, cap: int, method: str, perplexity: float, split: str = "test") -> Projection | None:
+    """The ``method`` projection of :func:`map_points` when it is ready: PCA at once, t-SNE and UMAP once a
+    background job has finished them (read from the disk cache, or from the job); None until then."""
+    if method == "pca":
+        return _pca_projection(ref, split, cap)
+    key = projection_key(ref, cap, method, perplexity, split)
+    points = projection_cache.load(key)
+    if points is None:
+        job = shared_projections().job(key)
+        status = job.status() if job is not None else None
+        points = status.points if status is not None and status.state == "finished" else None
+    return None if points is None else projection_of(map_points(ref, split, cap).codes, method, points)
+
+
+def projection_job(ref: RunRef, cap: int, method: str, perplexity: float, split: str = "test", *,
+                   start: bool = True, watcher: str | None = None) -> ProjectionJob | None:
+    """The shared background job computing the ``method`` map of :func:`map_points`: requested (started, or
+    joined by ``watcher``) when ``start``, else only looked up (None if there is none)."""
+    key = projection_key(ref, cap, method, perplexity, split)
+    if not start:
+        return shared_projections().job(key)
+    codes = map_points(ref, split, cap).codes
+    return shared_projections().request(key, codes, perplexity=perplexity, watcher=watcher)
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring how well the test images are reconstructed…")
@@ -168,12 +238,37 @@ def kl_by_dimension(ref: RunRef) -> np.ndarray:
 
 
 def latent_map(ref: RunRef, cap: int, mode: str, dims: tuple[int, int] = (0, 1), perplexity: float = 30.0,
-               ) -> LatentMap:
-    """The map of :func:`test_sample` in ``mode``: a plane (see :func:`aecore.latent_map.plane_map`) or a
-    projection ("pca", "tsne", "umap")."""
+               split: str = "test", *, start: bool = True, watcher: str | None = None) -> LatentMap:
+    """The map of :func:`map_points` in ``mode`` as it is now: a plane (see :func:`aecore.latent_map.plane_map`)
+    or a projection ("pca", "tsne", "umap"). Never waits for t-SNE or UMAP: until their map is ready it is
+    the layout so far, or the PCA map, with a note saying so; ``start`` requests the background job."""
+    codes = map_points(ref, split, cap).codes
     if mode in PLANE_MODES:
-        return plane_map(test_sample(ref, cap).codes, mode, dims)
-    return projected_map(map_projection(ref, cap, mode, perplexity))
+        return plane_map(codes, mode, dims)
+    finished = map_projection(ref, cap, mode, perplexity, split)
+    if finished is not None:
+        return projected_map(finished)
+    job = projection_job(ref, cap, mode, perplexity, split, start=start, watcher=watcher)
+    status = job.status() if job is not None else None
+    if status is not None and status.state == "finished":
+        return projected_map(projection_of(codes, mode, status.points))
+    return provisional_map(codes, _pca_projection(ref, split, cap), mode, status.points if status else None,
+                           status_line(mode, status))
+
+
+def map_pixels(ref: RunRef, points: MapPoints, rows) -> np.ndarray:
+    """Display pixels (N, C, H, W) of the images of map rows ``rows`` (of any splits), in that order."""
+    rows = np.asarray(rows, dtype=np.int64)
+    data = ref.dataset()
+    pixels = None
+    for split_index, name in enumerate(SPLITS):
+        here = np.flatnonzero(points.splits[rows] == split_index)
+        if len(here):
+            images = to_display_pixels(ref, getattr(data, name).x[points.indices[rows[here]]])
+            if pixels is None:
+                pixels = np.empty((len(rows), *images.shape[1:]), dtype=images.dtype)
+            pixels[here] = images
+    return pixels if pixels is not None else np.zeros((0, *data.input_shape), dtype=np.float32)
 
 
 def noise_matrix(ref: RunRef, kind: str, levels: tuple[float, ...], count: int = 300,
