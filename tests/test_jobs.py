@@ -41,12 +41,8 @@ def _wait(job, predicate, timeout=120):
 
 
 @pytest.fixture(scope="module")
-def pool():
-    """One worker process, as on a 2-core class server: jobs queue for it."""
-    pool = LocalPool({"cpu": 1})
-    pool.warm_up(DataConfig(name="digits")).result(timeout=120)
-    yield pool
-    pool.shutdown()
+def pool(digits_pool):
+    return digits_pool
 
 
 def _job(pool):

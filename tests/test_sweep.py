@@ -9,7 +9,6 @@ from aecore.config import DataConfig
 from aecore.data import load_dataset
 from aecore.errors import ConfigError
 from aecore.events import Epoch
-from aecore.jobs import LocalPool
 from aecore.sweep import DONE, PRUNED, STOPPED, Sweep, SweepSpec, results_table
 from aecore.training import TrainingState, fit
 
@@ -17,11 +16,8 @@ BASE = {"dataset": "digits", "device": "cpu"}
 
 
 @pytest.fixture(scope="module")
-def pool():
-    pool = LocalPool({"cpu": 1})
-    pool.warm_up(DataConfig(name="digits")).result(timeout=120)
-    yield pool
-    pool.shutdown()
+def pool(digits_pool):
+    return digits_pool
 
 
 def test_a_spec_reads_its_grid_from_text_and_names_runs_by_their_settings():

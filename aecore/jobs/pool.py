@@ -196,6 +196,16 @@ class JobPool(ABC):
         except Exception:  # a listener's bug must not stop the messages of every other job
             log.exception("job listener failed")
 
+    def _handle(self, message: Message | tuple[str, str]) -> None:
+        """One item of the engine's message queue: a worker's message, or ("worker-died", job id)."""
+        try:
+            if isinstance(message, tuple):
+                self._worker_died(message[1])
+            else:
+                self._deliver(message)
+        except Exception:  # the collector thread must go on for every other job
+            log.exception("could not handle a job message")
+
     def _worker_died(self, job_id: str) -> None:
         """A job's worker is gone: fail it if it had started, else queue it again."""
         with self._lock:
@@ -381,10 +391,4 @@ class LocalPool(JobPool):
                 return
             if message is None:
                 return
-            try:
-                if isinstance(message, tuple):
-                    self._worker_died(message[1])
-                else:
-                    self._deliver(message)
-            except Exception:
-                log.exception("could not handle a job message")
+            self._handle(message)

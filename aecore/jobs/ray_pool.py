@@ -123,10 +123,4 @@ class RayPool(JobPool):
                 continue
             if message is None:
                 return
-            try:
-                if isinstance(message, tuple):
-                    self._worker_died(message[1])
-                else:
-                    self._deliver(message)
-            except Exception:
-                log.exception("could not handle a job message")
+            self._handle(message)
