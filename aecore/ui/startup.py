@@ -21,6 +21,7 @@ from collections.abc import Callable
 from aecore.checkpoints import load_run
 from aecore.data import load_test_pixels
 from aecore.jobs import LocalPool, shared_pool
+from aecore.jobs.projection_work import shared_projections
 from aecore.projection import warm_up_tsne, warm_up_umap
 from aecore.ui.loaders import shared_dataset
 from aecore.ui.widgets import DEFAULT_RUN
@@ -80,8 +81,12 @@ def _start_a_training_worker() -> None:
         pool.warm_up(load_run(run).config.data if run else None)
 
 
+def _start_a_projection_worker() -> None:
+    shared_projections().warm_up()  # its first map then skips ~8 s of importing torch and openTSNE
+
+
 def warm_up_pages_in_background() -> threading.Thread | None:
     """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
-    default run's dataset, start a training worker, compile UMAP and import openTSNE."""
-    return _once_in_background("pages-warm-up", _load_default_dataset, _start_a_training_worker, warm_up_umap,
-                               warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
+    default run's dataset, start a training worker and a projection worker, compile UMAP and import openTSNE."""
+    return _once_in_background("pages-warm-up", _load_default_dataset, _start_a_training_worker,
+                               _start_a_projection_worker, warm_up_umap, warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
