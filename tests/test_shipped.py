@@ -78,3 +78,12 @@ def test_a_lab_without_a_matching_shipped_run_is_trained_on_the_spot(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), retrained.state_dict().values(),
                                                  strict=True))
     assert data.name == "random-10x10" and not model.training
+
+
+@pytest.mark.slow
+def test_the_shipped_sparse_autoencoder_is_sparse(mnist):
+    run = load_run(PRETRAINED_DIR / "mnist-sparse-ae")
+    rho = run.config.objective.sparsity_rho
+    with torch.inference_mode():
+        mean_activation = float(run.model.encode(mnist.test.x[:5000]).mean())
+    assert abs(mean_activation - rho) <= 0.2 * rho, mean_activation  # what the Inside page shows, as lecture 002 says
