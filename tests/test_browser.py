@@ -2,10 +2,13 @@
 
 Opens every page, moves a sidebar slider and checks it persists across pages,
 starts a short training and watches the loss chart and the reconstructions
-appear and change, asserting that no exception element shows anywhere.
-Screenshots go to tests/screenshots/ (git-ignored) for people to look at.
+appear and change, asserting that no exception element shows anywhere. Opens
+pages in the presenter view (``?present=1``) at 1280x720 and 1024x768 and checks
+each page's main picture fits the screen. Screenshots go to tests/screenshots/
+(git-ignored) for people to look at.
 """
 
+import io
 import os
 import re
 import socket
@@ -16,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from aecore.ui.navigation import PAGES
 
@@ -275,3 +279,137 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
     while upload.exists() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not upload.exists(), "the session's uploads outlived it"
+
+
+def _fits(page: Page, locator, width: int, height: int) -> None:
+    """``locator`` is wholly inside the first screen of the page (nothing scrolled)."""
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0")
+    assert scrolled == 0
+    assert box["x"] >= 0 and box["y"] >= 0, box
+    assert box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1, (box, width, height)
+
+
+PRESENTED = (  # url path, name, the page's main picture
+    ("", "home", lambda page: page.get_by_test_id("stImage").nth(15)),  # the last reconstruction of the strip
+    ("explore", "explore", lambda page: page.get_by_test_id("stPlotlyChart").first),
+    ("interpolate", "interpolate",
+     lambda page: page.get_by_test_id("stImage").filter(has_text="decoded along the path").locator("img")),
+    ("draw", "draw", lambda page: page.locator("canvas.upper-canvas").first),
+    ("compare", "compare", lambda page: page.get_by_test_id("stPlotlyChart").last),
+    ("denoise", "denoising", lambda page: page.get_by_test_id("stImage").first),
+)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1024, 768)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_presenter_view_fits_each_main_picture_on_one_screen(browser, server, size):
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    elsewhere = []  # requests to any other host: nothing may be fetched from the network (fonts, icons, ...)
+    page.on("request", lambda request: request.url.startswith((server, "data:", f"blob:{server}"))
+            or elsewhere.append(request.url))
+    try:
+        for url_path, name, main_picture in PRESENTED:
+            page.goto(f"{server}/{url_path}?present=1")  # a link opened by a new session
+            _settle(page)
+            expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+            expect(page.get_by_test_id("stMainMenu")).to_be_hidden()
+            expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # the way back to the toggle
+            size = "element => parseFloat(getComputedStyle(element).fontSize)"
+            assert page.locator("html").evaluate(size) >= round(1.3 * 18, 1)  # the rem every text is sized in
+            assert page.locator("h1").first.evaluate(size) >= 2.75 * 18  # the title keeps its usual size
+            page.wait_for_timeout(1000)  # plotly's first draw
+            _shoot(page, f"present-{name}-{width}x{height}")
+            _fits(page, main_picture(page), width, height)
+            _no_exceptions(page)
+            assert "present=1" in page.url
+        assert elsewhere == []
+    finally:
+        context.close()
+
+
+def test_the_drawn_digit_is_drawn_above_the_other_points(page):
+    _open(page, "Draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for i in range(20):  # a 1: where the ones crowd the map
+        page.mouse.move(box["x"] + 140, box["y"] + 40 + 10 * i)
+    page.mouse.up()
+    _settle(page)
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    x, y = chart.locator(".js-plotly-plot").evaluate("""plot => {
+        const trace = plot.data[plot.data.length - 1], layout = plot._fullLayout, box = plot.getBoundingClientRect();
+        return [box.left + layout.xaxis._offset + layout.xaxis.l2p(trace.x[0]),
+                box.top + layout.yaxis._offset + layout.yaxis.l2p(trace.y[0])];
+    }""")
+    centre = Image.open(io.BytesIO(page.screenshot(clip={"x": x - 1, "y": y - 1, "width": 3, "height": 3})))
+    red, green, blue = centre.convert("RGB").getpixel((1, 1))
+    assert red > 180 and 50 < green < 140 and blue < 60, (red, green, blue)  # the marker's orange, on top
+    _shoot(page, "draw-marker")
+
+
+def test_the_four_corner_grid_leaves_the_pad_and_its_labels_clear(browser, server):
+    for width, height in ((1600, 1000), (1280, 720), (1024, 768)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server + "/interpolate")
+        _settle(page)
+        grid = page.get_by_test_id("stImage").filter(has_text="bilinear blend of the four codes").locator("img")
+        grid.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        grid_box = grid.bounding_box()
+        for other in (page.get_by_text("Drag inside the square").first, page.get_by_test_id("drag-pad").nth(1),
+                      page.get_by_test_id("stSlider").filter(has_text="left → right")):
+            box = other.bounding_box()
+            apart = (grid_box["x"] + grid_box["width"] <= box["x"] or box["x"] + box["width"] <= grid_box["x"]
+                     or grid_box["y"] + grid_box["height"] <= box["y"] or box["y"] + box["height"] <= grid_box["y"])
+            assert apart, (width, grid_box, box)
+        _shoot(page, f"interpolate-corners-{width}x{height}")
+        context.close()
+
+
+def test_present_toggle_and_a_shared_link_that_opens_the_same_view_in_a_new_browser(browser, server):
+    first, second = (browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2))
+    try:
+        page = first.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server + "/interpolate")
+        _settle(page)
+        steps = page.get_by_test_id("stSlider").filter(has_text="Steps").get_by_role("slider")
+        steps.focus()
+        for _ in range(2):
+            steps.press("ArrowRight")
+        _settle(page)
+        expect(steps).to_have_value("12")
+        expect(page).to_have_url(re.compile(r"/interpolate\?(.*&)?steps=12"))  # the URL follows the page
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Present", exact=True).click()
+        _settle(page)
+        expect(sidebar).to_have_attribute("data-collapsed", "true")
+        expect(page).to_have_url(re.compile(r"present=1"))
+        page.get_by_test_id("stExpandSidebarButton").click()
+        sidebar.get_by_role("button", name="Share").click()
+        _settle(page)
+        dialog = page.get_by_test_id("stDialog")
+        expect(dialog.get_by_test_id("stImage").locator("img")).to_be_visible()  # the QR code
+        _shoot(page, "share-dialog")
+        link = dialog.locator("code").inner_text().strip()
+        assert link.startswith(server + "/interpolate?") and "steps=12" in link and "present" not in link
+        other = second.new_page()
+        other.set_default_timeout(60_000)
+        other.goto(link)
+        _settle(other)
+        expect(other.get_by_test_id("stSlider").filter(has_text="Steps").get_by_role("slider")).to_have_value("12")
+        expect(other.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "false")  # the plain view
+        _no_exceptions(other)
+    finally:
+        first.close()
+        second.close()

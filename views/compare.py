@@ -23,12 +23,12 @@ cap = cap_column.slider("Test images per map", 500, 5000, 1500, step=500, key="c
 for side, default, column in zip(("left", "right"), defaults, st.columns(2), strict=True):
     with column:
         path = st.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
-                            key=f"compare_{side}")
+                            key=f"compare_{side}", label_visibility="collapsed")  # the maps high: one screen
         ref = cache.RunRef.of(path)
         run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
-        st.markdown(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
-                    f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
         st.plotly_chart(latent_map_figure(the_map.points, cache.test_sample(ref, cap).labels, run.class_names,
                                           axis_labels=the_map.axis_labels), theme=None, key=f"compare_map_{side}")
+        st.markdown(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
+                    f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 st.caption("A VAE's KL term pulls its codes towards N(0, I): a rounder, gap-free map that is safe to sample "
            "from; a plain autoencoder spreads its classes wherever reconstruction wants them.")

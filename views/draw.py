@@ -45,6 +45,7 @@ the_map = cache.latent_map(ref, cache.DEFAULT_SAMPLE, mode)
 spot = the_map.place(report.code)[0]
 st.plotly_chart(latent_map_figure(the_map.points, cache.test_sample(ref, cache.DEFAULT_SAMPLE).labels,
                                   run.class_names, axis_labels=the_map.axis_labels,
-                                  marker=(float(spot[0]), float(spot[1]))), theme=None, key="draw_map_chart")
+                                  marker=(float(spot[0]), float(spot[1])), marker_name="your digit"), theme=None,
+                key="draw_map_chart")
 if the_map.note:
     st.caption(the_map.note)

@@ -3,16 +3,16 @@
 import streamlit as st
 
 from aecore.ui.cache import RunRef, round_trip_examples
-from aecore.ui.widgets import format_code, image_strip, run_label, run_picker
+from aecore.ui.presenter import presenting
+from aecore.ui.widgets import image_strip, run_label, run_picker
+
+INTRO = ("An **autoencoder** is a neural network trained to give back its own input. "
+         "The **encoder** squeezes each image into a short **code** (the latent vector), and the **decoder** "
+         "rebuilds the image from that code alone. "
+         "Because the code is small, the network must learn what matters in the data: that is what we explore here.")
 
 st.title("Autoencoder Lab")
-st.markdown(
-    "An **autoencoder** is a neural network trained to give back its own input. "
-    "The **encoder** squeezes each image into a short **code** (the latent vector), and the **decoder** "
-    "rebuilds the image from that code alone. "
-    "Because the code is small, the network must learn what matters in the data: that is what we explore here."
-)
-
+intro = st.container()  # the presenter view puts it under the example instead: the example fits the screen
 run_path = run_picker()
 if run_path is not None:
     images, codes, recons = round_trip_examples(RunRef.of(run_path), 8)
@@ -21,10 +21,12 @@ if run_path is not None:
                "made of each, and what the decoder drew from those numbers alone.")
     for column, image, code, recon in zip(st.columns(len(images)), images, codes, recons, strict=True):
         column.image(image_strip(image[None]), width="stretch")
-        column.markdown(f"<div style='text-align:center;font-size:1.1rem'>↓<br><code>{format_code(code)}</code>"
-                        "<br>↓</div>", unsafe_allow_html=True)
+        numbers = "<br>".join(f"{value:+.2f}" for value in code[:3]) + ("<br>⋮" if len(code) > 3 else "")
+        column.markdown(f"<div style='text-align:center;font-size:1.1rem'>↓<br><code>{numbers}</code><br>↓</div>",
+                        unsafe_allow_html=True)  # the code as a column vector: it fits a narrow column
         column.image(image_strip(recon[None]), width="stretch")
 
+(st.container() if presenting() else intro).markdown(INTRO)
 st.subheader("The pages")
 st.markdown(
     "- **Train**: pick a preset and the sliders in the sidebar (latent size, noise factor, sparsity beta), "

@@ -16,7 +16,8 @@ MAX_TILES, TRAVERSAL_VALUES = 100, np.linspace(-3, 3, 9)
 st.title("Inside the network")
 ref = cache.chosen_run()
 run = ref.run()
-weights_tab, activations_tab, vae_tab, layers_tab = st.tabs(["Weights", "Activations", "VAE", "Layer shapes"])
+weights_tab, activations_tab, vae_tab, layers_tab = st.tabs(["Weights", "Activations", "VAE", "Layer shapes"],
+                                                             key="inside_tab", on_change="rerun")  # in links
 
 with weights_tab:
     st.caption("Each tile is one unit's weights drawn as an image, scaled to its own range: what the first "

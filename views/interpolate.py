@@ -18,13 +18,14 @@ run, sample = ref.run(), cache.test_sample(ref, cache.DEFAULT_SAMPLE)
 vae = run.config.model.variational
 
 st.subheader("Between two images")
+path_slot = st.container()  # the path above its ends and options: the picture comes first, on one screen
 start_column, end_column, options_column = st.columns([1, 1, 2])
 start_code = choose_test_image(start_column, ref, sample, "From", 7, INTERPOLATION_ENDS["start"])
 end_code = choose_test_image(end_column, ref, sample, "To", 1, INTERPOLATION_ENDS["end"])
 steps = options_column.slider("Steps", 3, 20, 10, key="interp_steps")
 spherical = options_column.toggle("Spherical (slerp), for a VAE's Gaussian prior", value=vae, key="interp_slerp")
 path_codes = interpolate(start_code, end_code, steps, spherical)
-png_picture(st, image_strip(cache.decode_pixels(ref, path_codes), scale=3), width="stretch",
+png_picture(path_slot, image_strip(cache.decode_pixels(ref, path_codes), scale=3), width="stretch",
             caption="decoded along the path, start to end", download="PNG of the path", file_name="interpolation.png",
             key="download_path")
 
@@ -51,7 +52,7 @@ corner_codes = np.stack([choose_test_image(column, ref, sample, title, default, 
 n = corner_columns[4].slider("Grid size", 3, 15, 10, key="corner_n")
 grid_column, pad_column = st.columns([3, 2])
 png_picture(grid_column, image_strip(cache.decode_pixels(ref, bilinear_grid(corner_codes, n)), scale=2, columns=n),
-            width=560, caption="bilinear blend of the four codes (lecture 004)", download="PNG of the grid",
+            width="stretch", caption="bilinear blend of the four codes (lecture 004)", download="PNG of the grid",
             file_name="four-corners.png", key="download_corners")
 
 

@@ -1,13 +1,19 @@
-"""Plotly figures for the pages, sized and coloured for a projector, and what a selection on the latent map picked."""
+"""Plotly figures for the pages, sized and coloured for a projector, and what a selection on the latent map picked.
+
+In the presenter view (:mod:`aecore.ui.presenter`) every figure's text is larger and its height capped, so that a
+page's main chart fits a 1280x720 screen.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 
 from aecore.latent import class_name
+from aecore.ui import presenter
 
 # Paul Tol's "muted" scheme, colour-blind safe, plus black for the tenth class.
 CLASS_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
@@ -33,9 +39,16 @@ def _class_colorscale(n: int) -> dict:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
-    fig.update_layout(title={"text": title, "font": {"size": 22}}, font=FONT, height=height,
-                      template="plotly_white", margin={"l": 60, "r": 20, "t": 60, "b": 50},
-                      legend={"font": {"size": 16}})
+    scale = presenter.type_scale()
+    legend = {"font": {"size": math.ceil(16 * scale)}}
+    if presenter.presenting() and not title:  # a row above the plot: ten classes in large type overflow its side
+        legend |= {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+    fig.update_xaxes(automargin=True)  # long axis titles in large type push the margins, never get clipped
+    fig.update_yaxes(automargin=True)
+    fig.update_layout(title={"text": title, "font": {"size": math.ceil(22 * scale)}},
+                      font={**FONT, "size": math.ceil(FONT["size"] * scale)}, height=presenter.chart_height(height),
+                      template="plotly_white", margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+                      legend=legend)
     return fig
 
 
@@ -80,13 +93,14 @@ DATA_TRACE = 1  # curve number of the data points in latent_map_figure (0 is the
 def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
                       axis_labels: tuple[str, str], click_grid: np.ndarray | None = None,
                       background=None, bounds: tuple[float, float, float, float] | None = None,
-                      marker: tuple[float, float] | None = None, title: str = "",
+                      marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
                       point_ids: np.ndarray | None = None) -> go.Figure:
     """The latent map: one trace of points coloured by class (so point indices are row indices).
 
     ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
     space still selects something (Plotly reports points, not positions); ``background`` (a PIL
-    image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot;
+    image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot (above
+    every point), named ``marker_name`` in the legend;
     ``point_ids`` (e.g. test-set indices) are shown on hover instead of row numbers.
     """
     fig = go.Figure()
@@ -104,10 +118,10 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     for label in np.unique(labels):  # legend entries only: the data stays in one trace
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=names[int(np.argmax(labels == label))],
                                  marker={"color": class_color(label), "size": 10}, hoverinfo="skip"))
-    if marker is not None:
-        fig.add_trace(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="decoded here",
-                                 marker={"symbol": "star", "size": 22, "color": "#D55E00",
-                                         "line": {"color": "#FFFFFF", "width": 2}}, hoverinfo="skip"))
+    if marker is not None:  # WebGL, and the last trace: drawn above the points (a WebGL layer covers SVG traces)
+        fig.add_trace(go.Scattergl(x=[marker[0]], y=[marker[1]], mode="markers", name=marker_name,
+                                   marker={"symbol": "star", "size": 28, "color": "#D55E00",
+                                           "line": {"color": "#FFFFFF", "width": 2}}, hoverinfo="skip"))
     if background is not None and bounds is not None:
         x0, x1, y0, y1 = bounds
         fig.add_layout_image(source=background, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
@@ -186,8 +200,8 @@ def psnr_figure(rows: list[tuple[float, float, float]], kind: str) -> go.Figure:
         go.Scatter(x=levels, y=denoised, mode="lines+markers", name="denoised", line={"color": "#117733", "width": 4}),
     ])
     fig.update_xaxes(title=f"{kind.replace('_', ' ')} noise level")
-    fig.update_yaxes(title="PSNR against the clean image (dB)")
-    return _layout(fig, "Higher is cleaner", height=360)
+    fig.update_yaxes(title="PSNR (dB)")
+    return _layout(fig, "PSNR against the clean image: higher is cleaner", height=360)
 
 
 def heatmap_figure(values: np.ndarray, rows: list[str], columns: list[str], title: str) -> go.Figure:

@@ -1,9 +1,12 @@
 """A drag pad (Streamlit Components v2: inline HTML/JS, no build step) reporting a position in [0, 1]².
 
 While the handle is dragged it sends the position about seven times a second,
-so a fragment can decode and show the image under it live. Pages pair it with
+so a fragment can decode and show the image under it live. A pad never grows
+past its column (it narrows instead), and its handle stays inside a margin of
+its own, clear of the neighbouring columns and of the labels above and below. Pages pair it with
 sliders: the pad's callback writes into the sliders' session keys, so the
-sliders stay the single source of truth (and what tests drive).
+sliders stay the single source of truth (and what tests drive), and the page's
+link (:mod:`aecore.ui.links`) follows them.
 """
 
 from __future__ import annotations
@@ -12,20 +15,22 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from aecore.ui.links import sync_url
+
 _JS = """
-export default function ({ data, parentElement, setStateValue }) {
+export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
   const pad = parentElement.querySelector('.pad');
   const dot = parentElement.querySelector('.dot');
   const { width, height, uv } = data;
   pad.style.width = width + 'px';
-  pad.style.height = height + 'px';
-  const place = (u, v) => { dot.style.left = (u * width) + 'px'; dot.style.top = (v * height) + 'px'; };
+  pad.style.aspectRatio = width + ' / ' + height;  // narrowed by its column, it keeps its shape
+  const place = (u, v) => { dot.style.left = (u * 100) + '%'; dot.style.top = (v * 100) + '%'; };
   place(uv[0], uv[1]);
   let dragging = false, last = 0;
   const position = (e) => {
-    const r = pad.getBoundingClientRect();
-    return [Math.min(Math.max((e.clientX - r.left) / width, 0), 1),
-            Math.min(Math.max((e.clientY - r.top) / height, 0), 1)];
+    const r = pad.getBoundingClientRect();  // its drawn size: narrower than asked in a narrow column
+    return [Math.min(Math.max((e.clientX - r.left) / r.width, 0), 1),
+            Math.min(Math.max((e.clientY - r.top) / r.height, 0), 1)];
   };
   const down = (e) => { dragging = true; pad.setPointerCapture(e.pointerId); const [u, v] = position(e); place(u, v); };
   const move = (e) => {
@@ -37,7 +42,7 @@ export default function ({ data, parentElement, setStateValue }) {
   const up = (e) => {
     if (!dragging) return;
     dragging = false;
-    const [u, v] = position(e); place(u, v); setStateValue('uv', [u, v]);
+    const [u, v] = position(e); place(u, v); setStateValue('uv', [u, v]); setTriggerValue('release', [u, v]);
   };
   pad.addEventListener('pointerdown', down);
   pad.addEventListener('pointermove', move);
@@ -52,28 +57,39 @@ export default function ({ data, parentElement, setStateValue }) {
 }
 """
 _CSS = """
-.pad { position: relative; background: linear-gradient(90deg, #dde6f5, #f5e6dd); border: 2px solid #1F4E9C;
-       border-radius: 8px; touch-action: none; cursor: grab; }
-.dot { position: absolute; width: 28px; height: 28px; margin: -14px; border-radius: 50%; background: #D55E00;
-       border: 3px solid #ffffff; box-shadow: 0 0 4px rgba(0,0,0,.5); }
+.pad { position: relative; box-sizing: border-box; max-width: calc(100% - 28px); margin: 14px;
+       background: linear-gradient(90deg, #dde6f5, #f5e6dd); border: 2px solid #1F4E9C; border-radius: 8px;
+       touch-action: none; cursor: grab; }
+.dot { position: absolute; box-sizing: border-box; width: 28px; height: 28px; margin: -14px; border-radius: 50%;
+       background: #D55E00; border: 3px solid #ffffff; box-shadow: 0 0 4px rgba(0,0,0,.5); }
 """
 _HTML = "<div class='pad' data-testid='drag-pad'><div class='dot'></div></div>"
 _pad = st.components.v2.component("aecore_drag_pad", html=_HTML, css=_CSS, js=_JS)
 
 
 def drag_pad(key: str, uv: tuple[float, float], *, width: int, height: int,
-             on_drag: Callable[[tuple[float, float]], None]) -> None:
-    """Draw a pad of ``width`` x ``height`` pixels with its handle at ``uv``; call ``on_drag((u, v))``
-    (before the rerun it triggers) whenever the handle moves."""
+             on_drag: Callable[[tuple[float, float]], None], on_release: Callable[[], None] | None = None) -> None:
+    """Draw a pad of ``width`` x ``height`` pixels (narrower in a narrower column) with its handle at ``uv``; call
+    ``on_drag((u, v))`` (before the rerun it triggers) whenever the handle moves, and ``on_release()`` once it is
+    let go."""
+
+    def position_of(name: str) -> tuple[float, float] | None:
+        value = st.session_state.get(key)
+        position = value.get(name) if hasattr(value, "get") else getattr(value, name, None)
+        return None if position is None else (float(position[0]), float(position[1]))
 
     def changed() -> None:
-        value = st.session_state.get(key)
-        position = value.get("uv") if hasattr(value, "get") else getattr(value, "uv", None)
-        if position is not None:
-            on_drag((float(position[0]), float(position[1])))
+        if (position := position_of("uv")) is not None:
+            on_drag(position)
+
+    def released() -> None:
+        if (position := position_of("release")) is not None:
+            on_drag(position)
+        if on_release is not None:
+            on_release()
 
     _pad(key=key, data={"width": width, "height": height, "uv": list(uv)}, default={"uv": None},
-         on_uv_change=changed)
+         on_uv_change=changed, on_release_change=released)
 
 
 def pad_sliders(key: str, sliders: list[tuple[str, str]], *, width: int, height: int, instruction: str,
@@ -90,5 +106,8 @@ def pad_sliders(key: str, sliders: list[tuple[str, str]], *, width: int, height:
 
     st.markdown(instruction)
     uv = tuple(st.session_state[slider_key] for _, slider_key in sliders) + (0.5,) * (2 - len(sliders))
-    drag_pad(key, uv, width=width, height=height, on_drag=follow)
-    return tuple(st.slider(label, 0.0, 1.0, step=0.01, key=slider_key) for label, slider_key in sliders)
+    # Pads live in fragments, whose reruns skip app.py: the page's link follows from here, once the handle is let go
+    # (a new URL redraws the page, which would drop the handle mid-drag) or a slider is moved.
+    drag_pad(key, uv, width=width, height=height, on_drag=follow, on_release=sync_url)
+    return tuple(st.slider(label, 0.0, 1.0, step=0.01, key=slider_key, on_change=sync_url)
+                 for label, slider_key in sliders)

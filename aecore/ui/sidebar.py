@@ -8,10 +8,15 @@ never through ``value=``: a keyed widget keeps its identity when ``value=``
 changes, so a value passed that way (a preset's) never reaches the browser, which
 goes on showing the old one and sends it back on the next page switch, where it
 used to win. A value written to the key is pushed to the browser.
+
+The dict also travels in links (:mod:`aecore.ui.links`): :func:`settings_params`
+writes the preset and the values that differ from it as query parameters named
+after the settings table, and :func:`restore_settings` reads them back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +24,9 @@ import streamlit as st
 
 from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, list_datasets
-from aecore.errors import AecoreError
+from aecore.errors import AecoreError, ConfigError
 from aecore.presets import get_preset, list_presets, preset_config
-from aecore.settings import SETTINGS, Setting, implied_noise_kind, values_of
+from aecore.settings import SETTINGS, Setting, apply_overrides, implied_noise_kind, values_of
 from aecore.uploads import server_image_folder
 
 SETTINGS_KEY = "sidebar_settings"  # the canonical dict: {PRESET_ENTRY: name, FOLDER_ENTRY: path, setting: value}
@@ -90,6 +95,69 @@ def choice_from(settings: dict[str, Any]) -> SidebarChoice:
     except AecoreError as exc:
         return SidebarChoice(None, str(exc))
     return SidebarChoice(config, None)
+
+
+def settings_params(settings: dict[str, Any]) -> dict[str, str]:
+    """The query parameters that say ``settings`` (the sidebar's dict): the preset unless it is the default, then
+    each setting whose value is not the preset's, named and written as the settings table says."""
+    params = {PRESET_ENTRY: settings[PRESET_ENTRY]} if settings[PRESET_ENTRY] != DEFAULT_PRESET else {}
+    baseline = preset_settings(settings[PRESET_ENTRY], settings[FOLDER_ENTRY])
+    for setting in SETTINGS:
+        value = settings[setting.name]
+        if value != baseline[setting.name] or (setting.widget == "dataset" and value.startswith(FOLDER_PREFIX)):
+            params[setting.name] = setting.format(value)  # a folder is always written: the preset does not say it
+    return params
+
+
+def _parse_setting(setting: Setting, text: str) -> Any:
+    value = setting.parse(text)
+    if (setting.widget == "dataset" and not value.startswith(FOLDER_PREFIX)
+            and value not in {info.name for info in list_datasets()}):
+        raise ConfigError(f"{setting.name} must be a dataset of the list or {FOLDER_PREFIX}PATH; got {text!r}")
+    return value
+
+
+def settings_from_params(params: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The sidebar's dict that query ``params`` (as :func:`settings_params` writes them) describe, and one short
+    note for each value that is garbage, which keeps the preset's value instead. Parameters that are not
+    settings are ignored."""
+    notes = []
+    preset = params.get(PRESET_ENTRY, DEFAULT_PRESET)
+    if preset not in {p.name for p in list_presets()}:
+        notes.append(f"{PRESET_ENTRY}={preset!r} is not a preset")
+        preset = DEFAULT_PRESET
+    values = {}
+    for setting in (s for s in SETTINGS if s.name in params):
+        try:
+            values[setting.name] = _parse_setting(setting, params[setting.name])
+        except ConfigError as exc:
+            notes.append(str(exc))
+    base = get_preset(preset).config
+    try:
+        apply_overrides(base, **values)
+    except ValueError:  # together they make no config: keep each value that makes one on its own
+        for name, value in list(values.items()):
+            try:
+                apply_overrides(base, **{name: value})
+            except ValueError as exc:
+                notes.append(f"{name}={params[name]!r}: {exc}")
+                del values[name]
+    dataset = values.get("dataset", "")
+    folder = dataset.removeprefix(FOLDER_PREFIX) if dataset.startswith(FOLDER_PREFIX) else ""
+    return {**preset_settings(preset, folder), **values}, notes
+
+
+def restore_settings(params: Mapping[str, str]) -> list[str]:
+    """Make the sidebar's settings those that query ``params`` describe (a link opened in a new session);
+    returns the notes on garbage values (see :func:`settings_from_params`)."""
+    settings, notes = settings_from_params(params)
+    st.session_state[SETTINGS_KEY] = settings
+    return notes
+
+
+def current_settings() -> dict[str, Any]:
+    """The sidebar's settings dict (the preset, the folder typed and every setting's value)."""
+    return _settings()
 
 
 def _settings() -> dict[str, Any]:

@@ -1,0 +1,74 @@
+"""Presenter view: the dashboard on a projector.
+
+``?present=1`` in the URL, or the sidebar's toggle, collapses the sidebar, hides
+the toolbar, makes the type 1.3 times larger and trims the space above the title,
+so that each page's main picture fits a 1280x720 screen without scrolling. Plotly
+figures (:mod:`aecore.ui.charts`) read :func:`type_scale` and :func:`chart_height`.
+Everything is local CSS: nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+PRESENT_KEY = "present_mode"  # session key of the toggle; ?present=1 sets it when a session starts
+TYPE_SCALE = 1.3  # the issue asks for type at least 1.3x larger
+PRESENT_CHART_HEIGHT = 400  # px: a chart under a title and a row of controls still ends above 720 px
+
+# Streamlit sizes its text and widgets in rem, so one root font size scales them all; only the page title, already
+# large, keeps its size (2.15 of the larger rem is its usual 2.75 of the base one) and room. The toolbar's actions
+# and menu go; the toolbar itself stays, transparent: it holds the button that opens the collapsed sidebar.
+_CSS = """
+<style>
+html {{ font-size: {root_px:.1f}px !important; }}
+[data-testid="stToolbarActions"], [data-testid="stMainMenu"], [data-testid="stAppDeployButton"] {{
+    display: none !important; }}
+[data-testid="stHeader"] {{ background: transparent !important; height: 2.2rem !important; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem !important; padding-bottom: 2rem !important;
+                                        max-width: none !important; }}
+[data-testid="stMainBlockContainer"] [data-testid="stVerticalBlock"] {{ gap: 0.45rem !important; }}
+[data-testid="stMainBlockContainer"] h1 {{ font-size: 2.15rem !important; padding: 0 0 0.2rem 0 !important; }}
+[data-testid="stMainBlockContainer"] h2, [data-testid="stMainBlockContainer"] h3 {{ padding: 0.2rem 0 !important; }}
+</style>
+"""
+
+
+def base_font_px() -> float:
+    """The theme's base font size in pixels (``[theme] baseFontSize``, Streamlit's 16 when unset)."""
+    return float(st.get_option("theme.baseFontSize") or 16)
+
+
+def presenting() -> bool:
+    """Whether this session shows the presenter view (never outside a Streamlit run, e.g. building a figure in a
+    test)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return False
+    return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def sidebar_state() -> str:
+    """What ``st.set_page_config(initial_sidebar_state=...)`` gets: collapsed while presenting."""
+    return "collapsed" if presenting() else "auto"
+
+
+def type_scale() -> float:
+    """How much larger text is drawn: :data:`TYPE_SCALE` while presenting, else 1."""
+    return TYPE_SCALE if presenting() else 1.0
+
+
+def chart_height(height: int) -> int:
+    """A Plotly figure's height in pixels: ``height``, or at most :data:`PRESENT_CHART_HEIGHT` while presenting."""
+    return min(height, PRESENT_CHART_HEIGHT) if presenting() else height
+
+
+def apply_style() -> None:
+    """Inject the presenter view's CSS (once per run, before the page draws; nothing when not presenting)."""
+    if presenting():
+        st.html(_CSS.format(root_px=base_font_px() * TYPE_SCALE))
+
+
+def present_toggle() -> None:
+    """The sidebar's switch into and out of presenter view."""
+    st.toggle("Present", key=PRESENT_KEY, help="Presenter view: no sidebar or toolbar, larger type, each page's "
+              "main picture on one 1280x720 screen (also `?present=1` in the link)")

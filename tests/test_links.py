@@ -1,0 +1,302 @@
+"""Links: every page's state goes into the query string as it changes, and a new session (a fresh browser)
+opening that link shows the same view; garbage in a link falls back to the default with a note, never a
+traceback; the Share dialog shows the link and a QR code of it."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import segno
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from aecore import checkpoints
+from aecore.checkpoints import PRETRAINED_DIR
+from aecore.presets import get_preset
+from aecore.settings import values_of
+from aecore.ui import links
+from aecore.ui.charts import MapPick
+from aecore.ui.navigation import PAGES
+from aecore.ui.presenter import PRESENT_KEY
+from aecore.ui.sidebar import SETTINGS_KEY, Keys, settings_from_params, settings_params
+from aecore.ui.widgets import SELECTED_RUN
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 180
+
+
+@pytest.fixture(autouse=True)
+def user_runs(tmp_path, monkeypatch):
+    """Only the shipped runs: a saved run of the same name elsewhere cannot shadow them."""
+    monkeypatch.setattr(checkpoints, "USER_RUNS_DIR", tmp_path / "runs")
+
+
+def _open(path: str, params: dict | None = None) -> AppTest:
+    """A new session opening page ``path`` with the query string ``params``: what a fresh browser does with a link."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params or {})
+    if path != "views/home.py":
+        at.switch_page(path)
+    return at.run()
+
+
+def _reopen(at: AppTest, path: str) -> AppTest:
+    """A new session opening the link that ``at``'s URL holds now."""
+    fresh = _open(path, dict(at.query_params))
+    assert not fresh.exception
+    assert dict(fresh.query_params) == dict(at.query_params)  # and its URL says the same again
+    return fresh
+
+
+def _toasts(at: AppTest) -> str:
+    return "\n".join(toast.value for toast in at.toast)
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [e.proto.imgs[0].caption for e in at.get("image") if e.proto.imgs and e.proto.imgs[0].caption]
+
+
+def _pick_run(at: AppTest, key: str, name: str) -> AppTest:
+    widget = at.selectbox(key=key)
+    return widget.select_index(next(i for i, option in enumerate(widget.options) if name in option)).run()
+
+
+# --- the registry and the parsers, without Streamlit
+
+
+def test_every_page_is_known_and_its_parameters_are_unique_and_not_the_settings():
+    assert set(links.PAGE_LINKS) <= {spec.path for spec in PAGES}
+    for path, page_links in links.PAGE_LINKS.items():
+        names = [link.param for link in (*links.GLOBAL_LINKS, *page_links)]
+        assert len(names) == len(set(names)), path
+        assert not set(names) & links.RESERVED, path  # settings and Streamlit's own parameters keep their names
+
+
+@pytest.mark.parametrize(("parse", "good", "bad"), [
+    (links.integer(500, 10_000, 500), {"1500": 1500}, ["abc", "1499", "0", "10500", "1.5", ""]),
+    (links.number(0.0, 1.0), {"0.25": 0.25, "1": 1.0}, ["nan", "inf", "-0.1", "x"]),
+    (links.boolean, {"1": True, "off": False, "TRUE": True}, ["2", "maybe"]),
+    (links.choice(("plane", "tsne")), {"tsne": "tsne"}, ["TSNE", "pca"]),
+    (links.point, {"1.5,-2": (1.5, -2.0)}, ["1", "1,2,3", "a,b", "nan,1"]),
+    (links.indices, {"3,17": (3, 17)}, ["", "-1", "a", "1.5", ",".join(["1"] * 501)]),
+    (links.lab_keys, {"two_d,toy": ("toy", "two_d")}, ["toy,nope"]),
+    (links.shape, {"3x64x64": "3x64x64"}, ["64x64", "0x1x1"]),
+    (links.run_path, {"mnist-ae-latent2": PRETRAINED_DIR / "mnist-ae-latent2"}, ["no-such-run", "../etc"]),
+])
+def test_parsers_take_good_text_and_refuse_garbage_with_what_they_expect(parse, good, bad):
+    for text, value in good.items():
+        assert parse(text) == value
+    for text in bad:
+        with pytest.raises(ValueError, match="expected|no shipped|CxHxW"):
+            parse(text)
+
+
+def test_a_state_written_as_parameters_reads_back_the_same():
+    pick = MapPick(position=(0.5, -1.25), rows=(4, 9))
+    state = {"run_picker": PRETRAINED_DIR / "mnist-vae-latent2", "explore_mode": "plane", "explore_split": "all",
+             "explore_cap_all": 5000, "explore_pick_plane_all_5000": pick, PRESENT_KEY: True}
+    params = links.page_params("views/explore.py", state)
+    assert params == {"present": "1", "model": "mnist-vae-latent2", "images": "all", "cap": "5000",
+                      "at": "0.5,-1.25", "picked": "4,9"}  # not map=plane: the page's default
+    restored: dict = {}
+    values, notes, loose = links.restore_links((*links.GLOBAL_LINKS, *links.PAGE_LINKS["views/explore.py"]), params,
+                                               restored)
+    assert notes == []
+    assert restored[SELECTED_RUN] == str(PRETRAINED_DIR / "mnist-vae-latent2") and restored[PRESENT_KEY] is True
+    assert restored["explore_pick_plane_all_5000"] == pick and restored["explore_cap_all"] == 5000
+    assert loose == {SELECTED_RUN, "explore_pick_plane_all_5000"}  # not widgets': dropped if the page fails on them
+    restored["explore_mode"] = "plane"  # as the page shows it without the parameter
+    assert links.page_params("views/explore.py", {**restored, "run_picker": Path(restored[SELECTED_RUN])}) == params
+
+
+def test_settings_are_written_as_what_differs_from_the_preset_and_read_back():
+    settings = {"preset": "lecture-003-ae", "folder": "",
+                **values_of(get_preset("lecture-003-ae").config), "latent": 7, "classes": (1, 2), "lr": 0.003}
+    params = settings_params(settings)
+    assert params == {"preset": "lecture-003-ae", "latent": "7", "classes": "1,2", "lr": "0.003"}
+    assert settings_from_params(params) == (settings, [])
+    assert settings_params(settings_from_params({})[0]) == {}  # the default preset untouched: nothing to say
+
+
+def test_garbage_settings_keep_the_preset_value_with_a_note_each():
+    settings, notes = settings_from_params({"preset": "nope", "latent": "-3", "lr": "fast", "dataset": "nowhere",
+                                            "noise": "0.4"})
+    assert settings["preset"] == "ae" and settings["noise"] == 0.4
+    assert settings["latent"] == values_of(get_preset("ae").config)["latent"]
+    assert settings["dataset"] == "mnist" and settings["lr"] == values_of(get_preset("ae").config)["lr"]
+    assert len(notes) == 4 and all("\n" not in note for note in notes)
+    assert any(note.startswith("preset=") for note in notes) and any("latent" in note for note in notes)
+
+
+def test_the_qr_code_is_the_link_with_whole_pixel_modules_and_a_quiet_zone():
+    link = "http://192.168.1.20:8501/interpolate?model=mnist-ae-latent2&from=7&to=1&steps=12&mix=0.3"
+    image = np.asarray(Image.open(io.BytesIO(links.qr_png(link))).convert("L"))
+    matrix = np.array(segno.make_qr(link, error="l", boost_error=True).matrix, dtype=bool)  # True: a dark module
+    modules = len(matrix) + 8
+    assert image.shape[0] == image.shape[1] and image.shape[0] % modules == 0
+    pixels = image.shape[0] // modules
+    assert pixels >= 8 and 400 <= image.shape[0] <= 480  # large enough to scan off a projector across a room
+    centres = image[pixels // 2::pixels, pixels // 2::pixels]
+    assert (centres[4:-4, 4:-4] < 128).tolist() == matrix.tolist()  # the picture is that code, module for module
+    assert (centres[:4] > 128).all() and (centres[:, -4:] > 128).all()  # the white quiet zone
+
+
+# --- AppTest: the real app, a link opened by a new session
+
+
+def test_home_keeps_the_model_in_the_link():
+    at = _open("views/home.py")
+    _pick_run(at, "run_picker", "mnist-vae-latent2")
+    assert at.query_params["model"] == "mnist-vae-latent2"
+    fresh = _reopen(at, "views/home.py")
+    assert "mnist-vae-latent2" in str(fresh.selectbox(key="run_picker").value)
+    assert "Input → code → reconstruction: mnist-vae-latent2 (shipped)" in [h.value for h in fresh.subheader]
+
+
+def test_the_training_settings_travel_in_the_link():
+    at = _open("views/train.py")
+    at.selectbox(key=Keys.PRESET).select("lecture-003-ae").run()
+    at.slider(key=Keys.LATENT).set_value(7).run()
+    at.slider(key=Keys.NOISE).set_value(0.3).run()
+    assert {k: at.query_params[k] for k in ("preset", "latent", "noise")} == {
+        "preset": "lecture-003-ae", "latent": "7", "noise": "0.3"}
+    fresh = _reopen(at, "views/train.py")
+    assert fresh.session_state[SETTINGS_KEY] == at.session_state[SETTINGS_KEY]
+    assert fresh.selectbox(key=Keys.PRESET).value == "lecture-003-ae" and fresh.slider(key=Keys.LATENT).value == 7
+    assert any("**lecture-003-ae** (MLP) on **mnist** · latent 7 · noise 0.3" in m.value for m in fresh.markdown)
+
+
+def test_explore_keeps_its_map_its_parameters_and_the_picked_image():
+    at = _open("views/explore.py")
+    at.select_slider(key="explore_cap_test").set_value(1000).run()
+    at.slider(key="explore_grid").set_value(8).run()
+    at.session_state["explore_map"] = {"selection": {  # a click on data point 3 of the map
+        "points": [{"curve_number": 1, "point_number": 3, "point_index": 3, "x": 0.5, "y": 0.25}],
+        "point_indices": [3], "box": [], "lasso": []}}
+    at.run()
+    at.slider(key="explore_k").set_value(5).run()
+    picked = next(c for c in _captions(at) if c.startswith("test image "))
+    assert dict(at.query_params) == {"cap": "1000", "grid": "8", "at": "0.5,0.25", "picked": "3", "neighbours": "5"}
+    fresh = _reopen(at, "views/explore.py")
+    assert fresh.select_slider(key="explore_cap_test").value == 1000 and fresh.slider(key="explore_grid").value == 8
+    assert fresh.slider(key="explore_k").value == 5 and fresh.radio(key="explore_mode").value == "plane"
+    assert picked in _captions(fresh)  # the same image is shown as picked
+
+
+def test_interpolate_keeps_its_ends_its_mode_the_corners_and_the_generator():
+    at = _open("views/interpolate.py")
+    at.selectbox(key="interp_b_class").select(3).run()
+    at.number_input(key="interp_a_index").set_value(123).run()
+    at.slider(key="interp_steps").set_value(12).run()
+    at.toggle(key="interp_slerp").set_value(True).run()
+    at.slider(key="interp_alpha").set_value(0.3).run()
+    at.selectbox(key="corner_2_class").select(4).run()
+    at.slider(key="corner_n").set_value(7).run()
+    at.slider(key="corner_v").set_value(0.8).run()
+    at.number_input(key="gen_seed").set_value(5).run()
+    assert {k: at.query_params[k] for k in ("to", "from_image", "steps", "slerp", "mix", "bottom_left", "grid",
+                                             "v", "gen_seed")} == {
+        "to": "3", "from_image": "123", "steps": "12", "slerp": "1", "mix": "0.3", "bottom_left": "4", "grid": "7",
+        "v": "0.8", "gen_seed": "5"}
+    fresh = _reopen(at, "views/interpolate.py")
+    for key in ("interp_b_class", "corner_2_class"):
+        assert fresh.selectbox(key=key).value == at.selectbox(key=key).value
+    for key in ("interp_a_index", "gen_seed"):
+        assert fresh.number_input(key=key).value == at.number_input(key=key).value
+    for key in ("interp_steps", "interp_alpha", "corner_n", "corner_u", "corner_v"):
+        assert fresh.slider(key=key).value == at.slider(key=key).value
+    assert fresh.toggle(key="interp_slerp").value is True
+    assert "test #123" in _captions(fresh)
+
+
+def test_compare_inside_denoise_probes_and_draw_keep_their_state():
+    at = _open("views/compare.py")
+    at.slider(key="compare_cap").set_value(1000).run()
+    _pick_run(at, "compare_right", "mnist-sparse-ae")
+    assert at.query_params["right"] == "mnist-sparse-ae" and at.query_params["cap"] == "1000"
+    fresh = _reopen(at, "views/compare.py")
+    assert "mnist-sparse-ae" in str(fresh.selectbox(key="compare_right").value)
+
+    at = _open("views/inside.py")
+    at.session_state["inside_tab"] = "Layer shapes"
+    at.number_input(key="inside_first").set_value(16).run()
+    at.selectbox(key="layers_source").select("lecture-000-cae").run()
+    at.text_input(key="layers_shape_lecture-000-cae").set_value("3x64x64").run()
+    assert {k: at.query_params[k] for k in ("tab", "first", "layers", "shape")} == {
+        "tab": "Layer shapes", "first": "16", "layers": "lecture-000-cae", "shape": "3x64x64"}
+    fresh = _reopen(at, "views/inside.py")
+    assert fresh.session_state["inside_tab"] == "Layer shapes" and fresh.number_input(key="inside_first").value == 16
+    assert fresh.text_input(key="layers_shape_lecture-000-cae").value == "3x64x64"
+
+    at = _open("views/denoise.py")
+    at.radio(key="denoise_kind").set_value("salt_and_pepper").run()
+    at.slider(key="denoise_level").set_value(0.25).run()
+    fresh = _reopen(at, "views/denoise.py")
+    assert fresh.radio(key="denoise_kind").value == "salt_and_pepper"
+    assert fresh.slider(key="denoise_level").value == 0.25
+
+    at = _open("views/probes.py")
+    at.select_slider(key="probe_k").set_value(20).run()
+    assert _reopen(at, "views/probes.py").select_slider(key="probe_k").value == 20
+
+    at = _open("views/draw.py", {"model": "mnist-vae-latent2", "map": "umap"})
+    assert not at.exception and "mnist-vae-latent2" in str(at.selectbox(key="run_picker").value)
+    assert at.query_params["map"] == "umap"  # the map radio appears once a digit is drawn: kept until then
+
+
+def test_the_labs_that_ran_are_in_the_link():
+    at = _open("views/labs.py")
+    at.button(key="lab_toy").click().run()
+    assert at.query_params["lab"] == "toy"
+    fresh = _reopen(at, "views/labs.py")
+    assert "All five patterns reconstructed exactly after binarising: **yes**" in [m.value for m in fresh.markdown]
+
+
+def test_garbage_in_a_link_falls_back_to_the_defaults_with_a_note():
+    at = _open("views/explore.py", {"cap": "lots", "map": "banana", "grid": "99", "model": "no-such-run",
+                                    "latent": "x", "present": "maybe", "picked": "-1"})
+    assert not at.exception and not at.error
+    notes = _toasts(at)
+    for param in ("cap=", "map=", "grid=", "model=", "latent", "present=", "picked="):
+        assert param in notes
+    assert at.select_slider(key="explore_cap_test").value == 2000 and at.slider(key="explore_grid").value == 15
+    assert "mnist-ae-latent2" in str(at.selectbox(key="run_picker").value)
+    assert dict(at.query_params) == {}  # the defaults, which a link leaves out
+
+
+def test_values_that_do_not_fit_the_model_are_reset_and_noted():
+    at = _open("views/interpolate.py", {"from": "42", "to_image": "999999", "steps": "8"})
+    assert not at.exception
+    assert "from='42' is not offered here" in _toasts(at) and "to_image='999999'" in _toasts(at)
+    assert at.selectbox(key="interp_a_class").value == 7 and at.number_input(key="interp_b_index").value is None
+    assert at.slider(key="interp_steps").value == 8  # the rest of the link still holds
+    assert dict(at.query_params) == {"steps": "8", "slerp": "0"}  # slerp: always written, see links.PAGE_LINKS
+
+
+def test_a_link_the_page_cannot_draw_is_dropped_and_the_page_drawn_again():
+    at = _open("views/explore.py", {"cap": "500", "picked": "9999"})  # a row past the 500 images of the map
+    assert not at.exception
+    assert "could not be drawn" in _toasts(at)
+    assert not any(c.startswith("test image ") for c in _captions(at))
+    assert at.select_slider(key="explore_cap_test").value == 500 and "picked" not in at.query_params
+
+
+def test_the_share_dialog_shows_the_link_and_its_qr_code():
+    at = _open("views/interpolate.py", {"steps": "12"})
+    at.button(key="share_view").click().run()
+    assert not at.exception
+    codes = [element.value for element in at.code]
+    assert any(code.startswith("/interpolate?") and "steps=12" in code for code in codes)
+    assert any("Scan it" in caption for caption in _captions(at))
+
+
+@pytest.mark.parametrize("path", links.PAGE_LINKS)
+def test_the_defaults_a_link_leaves_out_are_what_the_page_shows_without_it(path):
+    at = _open(path)
+    assert not at.exception
+    state = dict(at.session_state.items())
+    shown = {link.param: (link.read(state), link.default) for link in links.PAGE_LINKS[path]
+             if link.default is not None and link.read(state) is not None}  # drawn widgets with a declared default
+    assert all(value == default for value, default in shown.values()), shown
+    assert set(at.query_params) <= {"slerp", "test_noise", "other", "shape"}  # defaults that follow the model

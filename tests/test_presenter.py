@@ -1,0 +1,74 @@
+"""Presenter view: ``?present=1`` or the sidebar's toggle collapses the sidebar, hides the toolbar, makes type
+1.3x larger and caps the charts' heights so a page's main picture fits 1280x720; off, nothing changes."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from aecore.ui import presenter
+from aecore.ui.charts import latent_map_figure
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 180
+
+
+def _open(path: str, params: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params.update(params or {})
+    at.switch_page(path)
+    return at.run()
+
+
+def _styles(at: AppTest) -> str:
+    return "\n".join(element.proto.body for element in at.get("html"))
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def test_a_figure_built_outside_a_run_keeps_its_own_size():
+    points, labels = np.random.default_rng(0).normal(size=(50, 2)), np.arange(50) % 10
+    figure = latent_map_figure(points, labels, tuple("0123456789"), axis_labels=("z0", "z1"))
+    assert figure.layout.height == 600 and figure.layout.font.size == 18
+    assert not presenter.presenting() and presenter.chart_height(600) == 600 and presenter.type_scale() == 1.0
+
+
+def test_present_in_the_link_turns_the_presenter_view_on():
+    at = _open("views/explore.py", {"present": "1"})
+    assert not at.exception
+    assert at.toggle(key=presenter.PRESENT_KEY).value is True
+    assert at.query_params["present"] == "1"  # and stays in the link
+    css = _styles(at)
+    root = float(re.search(r"html \{ font-size: ([\d.]+)px", css).group(1))
+    assert root >= round(1.3 * presenter.base_font_px(), 1) and presenter.base_font_px() == 18  # config.toml
+    assert 'data-testid="stMainMenu"' in css and "display: none" in css
+    (the_map,) = _figures(at)
+    assert the_map["layout"]["height"] <= presenter.PRESENT_CHART_HEIGHT
+    assert the_map["layout"]["font"]["size"] >= 1.3 * 18  # the charts' own text too
+
+
+def test_the_toggle_turns_it_on_and_off_and_the_link_follows():
+    at = _open("views/denoise.py")
+    assert not _styles(at) and "present" not in at.query_params
+    normal = [figure["layout"]["height"] for figure in _figures(at)]
+    at.toggle(key=presenter.PRESENT_KEY).set_value(True).run()
+    assert at.query_params["present"] == "1" and "font-size" in _styles(at)
+    assert [figure["layout"]["height"] for figure in _figures(at)] == [
+        min(height, presenter.PRESENT_CHART_HEIGHT) for height in normal]
+    at.toggle(key=presenter.PRESENT_KEY).set_value(False).run()
+    assert "present" not in at.query_params and not _styles(at)
+    assert [figure["layout"]["height"] for figure in _figures(at)] == normal
+
+
+def test_the_starred_spot_is_the_last_webgl_trace_so_it_is_drawn_above_every_point():
+    """WebGL traces are drawn on a canvas above the SVG ones: an SVG star hid under the points (Draw's defect)."""
+    points, labels = np.random.default_rng(0).normal(size=(200, 2)), np.arange(200) % 10
+    figure = latent_map_figure(points, labels, tuple("0123456789"), axis_labels=("z0", "z1"), marker=(0.1, -0.2),
+                               marker_name="your digit")
+    star = figure.data[-1]
+    assert star.type == "scattergl" and star.name == "your digit" and (star.x, star.y) == ((0.1,), (-0.2,))
+    assert star.marker.symbol == "star" and star.marker.size > figure.data[1].marker.size
