@@ -22,29 +22,42 @@ log = logging.getLogger(__name__)
 # not streamlit_drawable_canvas: it registers itself with a running server
 THIRD_PARTY_PAGE_MODULES = ("torch", "numpy", "pandas", "plotly.graph_objects", "plotly.express", "PIL.Image",
                             "streamlit")
-_done = threading.Event()
+_done = threading.Event()  # the third-party modules are imported: scripts may run
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
 def import_page_modules() -> None:
-    """Import every module the pages use in this thread (later calls return at once)."""
+    """Import every module the pages use in this thread (later calls return at once).
+
+    Scripts may run once the third-party modules are in: those are what other libraries peek at in
+    ``sys.modules`` (Plotly at pandas and numpy). The dashboard's own modules follow; a script importing
+    one of them meanwhile waits on Python's per-module import lock, which is safe.
+    """
     with _lock:
         if _done.is_set():
             return
         try:
             for name in THIRD_PARTY_PAGE_MODULES:
                 importlib.import_module(name)
-            ui = importlib.import_module("aecore.ui")
-            for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
-                importlib.import_module(module.name)
         finally:
             _done.set()  # a failed import shows up where the page imports it, with its own traceback
+        ui = importlib.import_module("aecore.ui")
+        for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
+            importlib.import_module(module.name)
 
 
 def _import_then_preload() -> None:
-    import_page_modules()
-    importlib.import_module("aecore.ui.startup").preload_in_background()  # Home's test images
+    with _lock:
+        try:
+            for name in THIRD_PARTY_PAGE_MODULES:
+                importlib.import_module(name)
+        finally:
+            _done.set()
+    importlib.import_module("aecore.ui.startup").preload_in_background()  # Home's test images, meanwhile
+    ui = importlib.import_module("aecore.ui")
+    for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
+        importlib.import_module(module.name)
 
 
 def import_in_background() -> threading.Thread | None:
@@ -59,7 +72,8 @@ def import_in_background() -> threading.Thread | None:
 
 
 def wait_until_imported() -> None:
-    """Block until the page modules are imported: by the background thread if it runs, else here."""
+    """Block until scripts may run: the background thread's third-party imports, or all imports done here."""
     if _thread is not None:
         _done.wait()
+        return
     import_page_modules()

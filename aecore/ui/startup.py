@@ -28,7 +28,7 @@ from aecore.ui.widgets import DEFAULT_RUN
 
 log = logging.getLogger(__name__)
 
-PAGES_WARM_UP_DELAY_S = 3.0  # lets the browser fetch and draw the first page's images before this starts
+PAGES_WARM_UP_DELAY_S = 8.0  # the first page is drawn before worker processes compete for the CPU
 _started: set[str] = set()
 _lock = threading.Lock()
 
