@@ -3,8 +3,10 @@
 import pytest
 import torch
 
-from aecore.config import DataConfig
+from aecore.config import DataConfig, ModelConfig
+from aecore.data import load_dataset
 from aecore.jobs import LocalPool
+from aecore.models import build_model
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -23,3 +25,16 @@ def digits_pool():
     pool.warm_up(DataConfig(name="digits")).result(timeout=120)
     yield pool
     pool.shutdown()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """The small digits dataset (8x8, about 1,800 images)."""
+    return load_dataset(DataConfig(name="digits"))
+
+
+@pytest.fixture(scope="module")
+def model(digits):
+    """An untrained, seeded 4-d MLP autoencoder for the digits, in eval mode."""
+    torch.manual_seed(0)
+    return build_model(ModelConfig(hidden=(32,), latent_dim=4), digits.input_shape).eval()

@@ -2,24 +2,9 @@
 
 import numpy as np
 import pytest
-import torch
 
 from aecore.code_sample import CodeSample, encode_sample
-from aecore.config import DataConfig, ModelConfig
-from aecore.data import load_dataset
 from aecore.latent import encode_images
-from aecore.models import build_model
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset(DataConfig(name="digits"))
-
-
-@pytest.fixture(scope="module")
-def model(digits):
-    torch.manual_seed(0)
-    return build_model(ModelConfig(hidden=(32,), latent_dim=4), digits.input_shape).eval()
 
 
 def test_a_capped_sample_holds_the_codes_and_labels_of_the_images_it_names(digits, model):

@@ -3,11 +3,8 @@ and grids."""
 
 import numpy as np
 import pytest
-import torch
 
 from aecore.code_sample import encode_sample
-from aecore.config import DataConfig, ModelConfig
-from aecore.data import load_dataset
 from aecore.latent import encode_images
 from aecore.latent_map import (
     CLICK_GRID_SIZE,
@@ -21,7 +18,6 @@ from aecore.latent_map import (
     projected_map,
     provisional_map,
 )
-from aecore.models import build_model
 from aecore.projection import project, projection_of
 
 
@@ -80,17 +76,6 @@ def test_bounds_add_a_margin_and_are_never_empty():
 def test_cell_centres_tile_the_bounds_from_the_top_left():
     centres = cell_centres((0.0, 4.0, 0.0, 2.0), 2)
     assert centres.tolist() == [[1.0, 1.5], [3.0, 1.5], [1.0, 0.5], [3.0, 0.5]]
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset(DataConfig(name="digits"))
-
-
-@pytest.fixture(scope="module")
-def model(digits):
-    torch.manual_seed(0)
-    return build_model(ModelConfig(hidden=(32,), latent_dim=4), digits.input_shape).eval()
 
 
 def test_a_map_of_every_image_holds_each_split_in_order_and_names_each_image(digits, model):

@@ -27,6 +27,25 @@ _lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
+def _import_third_party() -> bool:
+    """Import the third-party page modules and let scripts run; False if that was done before."""
+    with _lock:
+        if _done.is_set():
+            return False
+        try:
+            for name in THIRD_PARTY_PAGE_MODULES:
+                importlib.import_module(name)
+        finally:
+            _done.set()  # a failed import shows up where the page imports it, with its own traceback
+        return True
+
+
+def _import_dashboard_modules() -> None:
+    ui = importlib.import_module("aecore.ui")
+    for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
+        importlib.import_module(module.name)
+
+
 def import_page_modules() -> None:
     """Import every module the pages use in this thread (later calls return at once).
 
@@ -34,30 +53,14 @@ def import_page_modules() -> None:
     ``sys.modules`` (Plotly at pandas and numpy). The dashboard's own modules follow; a script importing
     one of them meanwhile waits on Python's per-module import lock, which is safe.
     """
-    with _lock:
-        if _done.is_set():
-            return
-        try:
-            for name in THIRD_PARTY_PAGE_MODULES:
-                importlib.import_module(name)
-        finally:
-            _done.set()  # a failed import shows up where the page imports it, with its own traceback
-        ui = importlib.import_module("aecore.ui")
-        for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
-            importlib.import_module(module.name)
+    if _import_third_party():
+        _import_dashboard_modules()
 
 
 def _import_then_preload() -> None:
-    with _lock:
-        try:
-            for name in THIRD_PARTY_PAGE_MODULES:
-                importlib.import_module(name)
-        finally:
-            _done.set()
-    importlib.import_module("aecore.ui.startup").preload_in_background()  # Home's test images, meanwhile
-    ui = importlib.import_module("aecore.ui")
-    for module in pkgutil.walk_packages(ui.__path__, prefix="aecore.ui."):
-        importlib.import_module(module.name)
+    if _import_third_party():
+        importlib.import_module("aecore.ui.startup").preload_in_background()  # Home's test images, meanwhile
+        _import_dashboard_modules()
 
 
 def import_in_background() -> threading.Thread | None:
