@@ -1,23 +1,23 @@
 """Autoencoder Lab: the page list and the shared sidebar; the page's state kept in its URL; nothing else."""
 
+import streamlit as st
+
+from aecore.ui import links, presenter
 from aecore.ui.boot import wait_until_imported
-
-wait_until_imported()  # no page code runs while another thread still imports (aecore/ui/boot.py says why)
-
-import streamlit as st  # noqa: E402
-
-from aecore.ui import links, presenter  # noqa: E402
-from aecore.ui.navigation import ICON, PAGES  # noqa: E402
-from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar  # noqa: E402
-from aecore.ui.startup import warm_up_pages_in_background  # noqa: E402
+from aecore.ui.navigation import ICON, PAGES
+from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar
+from aecore.ui.startup import warm_up_pages_in_background
 
 links.start_session()  # a session's first run: the link's settings and ?present=1
 # Before the navigation: set after it, the tab first shows the page's material icon, fetched from a font server
 st.set_page_config(page_title="Autoencoder Lab", page_icon=ICON, layout="wide",  # a local icon: works offline
                    initial_sidebar_state=presenter.sidebar_state())
-pages = {spec.path: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
+pages = {spec: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
 page = st.navigation(list(pages.values()))
-path = next(path for path, candidate in pages.items() if candidate is page)
+spec = next(spec for spec, candidate in pages.items() if candidate is page)
+path = spec.path
+if spec.draws_figures:
+    wait_until_imported()  # no Plotly figure while another thread still imports pandas (aecore/ui/boot.py)
 links.restore(path)  # a session's first run: the page's values in the link
 presenter.apply_style()
 links.sidebar_tools(path, page.url_path)

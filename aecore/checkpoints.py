@@ -379,7 +379,11 @@ def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRu
                                                 and isinstance(record.get("epoch", 0), int) for record in history):
         raise CheckpointError(f"{folder / HISTORY_FILE} must hold a list of epoch records with a step count")
 
-    model = build_model(config.model, input_shape)
+    try:  # the size was checked on the meta device; the output shape is checked here, by one CPU forward
+        model = build_model(config.model, input_shape)
+    except AecoreError as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes a model that cannot be built: "
+                              f"{_one_line(exc)}") from None
     tensors = _load_tensors(weights_path)
     normalizer = Normalizer()
     if NORMALIZER_PREFIX + "mean" in tensors:

@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,11 +20,12 @@ from PIL import Image
 
 import aecore
 import aecore.checkpoints as checkpoints
-from aecore.checkpoints import list_runs, load_run, read_run_config, resolve_run
+from aecore.checkpoints import list_runs, load_run, read_run_config, resolve_run, save_run
 from aecore.config import DataConfig, RunConfig
 from aecore.data import load_dataset
 from aecore.errors import CheckpointError
 from aecore.events import CheckpointSaved, Finished
+from aecore.models import build_model
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
 
@@ -574,3 +577,18 @@ def test_a_history_whose_epoch_is_not_a_count_is_refused(run_copy: Path):
     history[-1]["epoch"] = "twelve"
     (run_copy / "history.json").write_text(json.dumps(history))
     _refused(run_copy / "history.json", "list of epoch records")
+
+
+def test_loading_a_run_runs_no_forward_on_the_meta_device(tmp_path):
+    """The weights are counted on the meta device without a forward pass there: a process's first meta
+    forward imports sympy and torch._dynamo (about 2 s of the first page, and memory in every worker)."""
+    folder = tmp_path / "run"
+    save_run(folder, config=RunConfig(), model=build_model(RunConfig().model, (1, 28, 28)), history=[])
+    code = ("import sys\n"
+            "from aecore.checkpoints import load_run\n"
+            f"run = load_run({str(folder)!r})\n"
+            "assert run.model.output_shape == (1, 28, 28)\n"
+            "assert 'sympy' not in sys.modules and 'torch._dynamo' not in sys.modules, 'a meta forward ran'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr

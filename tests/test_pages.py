@@ -88,6 +88,15 @@ def test_home_shows_a_shipped_model_reconstructing_real_digits():
     assert len(at.get("image")) == 16  # eight inputs and their eight reconstructions
 
 
+@pytest.mark.parametrize("spec", [spec for spec in PAGES if not spec.draws_figures], ids=lambda spec: spec.title)
+def test_a_page_that_skips_the_import_wait_draws_no_plotly_figure(spec):
+    """app.py lets such a page run before the server's first imports end (aecore/ui/boot.py): a Plotly figure
+    drawn then could meet a half-imported pandas."""
+    at = _page(spec.path).run()
+    assert not at.exception
+    assert not at.get("plotly_chart")
+
+
 def test_choosing_a_preset_sets_the_sliders_and_the_sliders_set_the_next_run():
     at = _page("views/train.py").run()
     at.selectbox(key=Keys.PRESET).select("lecture-003-ae").run()

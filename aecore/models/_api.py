@@ -52,9 +52,10 @@ def build_model(config: ModelConfig, input_shape: tuple[int, int, int]) -> AutoE
     """Build the architecture for inputs of ``input_shape`` = (C, H, W).
 
     Refuses, with a message, a network whose decoder cannot give back an image
-    of the input's shape (e.g. stride-2 blocks that do not divide the size), and
-    one of more than MAX_MODEL_PARAMETERS weights, counted on PyTorch's meta device
-    (shapes without memory) before anything is allocated.
+    of the input's shape (e.g. stride-2 blocks that do not divide the size; found by
+    one forward pass, skipped when building on the meta device), and one of more
+    than MAX_MODEL_PARAMETERS weights, counted on PyTorch's meta device (shapes
+    without memory) before anything is allocated.
     """
     builder = get_model_builder(config.arch)
     if math.prod(input_shape) > MAX_INPUT_VALUES:
@@ -68,7 +69,7 @@ def build_model(config: ModelConfig, input_shape: tuple[int, int, int]) -> AutoE
                               f"for a {_fmt(input_shape)} input; at most {MAX_MODEL_PARAMETERS / 1e6:.0f} M train "
                               "here: choose a smaller image size or fewer, narrower layers")
     model = builder(config, tuple(input_shape))
-    if model.output_shape != tuple(input_shape):
+    if torch.get_default_device().type != "meta" and model.output_shape != tuple(input_shape):
         raise ConfigError(
             f"model {config.arch} with hidden={list(config.hidden)} turns a {_fmt(input_shape)} input into a "
             f"{_fmt(model.output_shape)} output; {model.shape_hint()}"

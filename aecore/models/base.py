@@ -10,6 +10,7 @@ Welling 2014), with the reparameterisation trick while training.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -75,7 +76,6 @@ class AutoEncoder(nn.Module):
         self.decoder = decoder
         if config.init_std is not None:
             self._init_normal(config.init_std)
-        self.output_shape = self._probe_output_shape()
 
     def _init_normal(self, std: float) -> None:
         # Lecture 003: weights ~ N(0, std), biases zero.
@@ -85,10 +85,16 @@ class AutoEncoder(nn.Module):
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
 
-    @torch.no_grad()
-    def _probe_output_shape(self) -> tuple[int, ...]:
-        with evaluating(self):  # BatchNorm refuses a batch of one while training
-            return tuple(self.decoder(torch.zeros(1, self.latent_dim)).shape[1:])
+    @functools.cached_property
+    def output_shape(self) -> tuple[int, ...]:
+        """The decoder's output shape (C, H, W), found by decoding one code on first use.
+
+        Lazy: a model built on PyTorch's meta device only to count its weights runs no forward there
+        (the first meta forward of a process imports sympy and torch._dynamo, about 2 s).
+        """
+        with torch.no_grad(), evaluating(self):  # BatchNorm refuses a batch of one while training
+            probe = torch.zeros(1, self.latent_dim, device=self.to_code.weight.device)
+            return tuple(self.decoder(probe).shape[1:])
 
     def shape_hint(self) -> str:
         """How to fix an input shape this architecture cannot reproduce (overridden per arch)."""

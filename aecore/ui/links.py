@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import segno
 import streamlit as st
 
 from aecore import labs
@@ -442,6 +441,8 @@ def qr_png(text: str, size: int = 480) -> bytes:
     of pixels (sharp when shown at its own size), inside the standard 4-module quiet zone. The smallest symbol
     that holds the text (fewest, so largest, modules: what a phone at the back of a room needs), its error
     correction then raised as far as that symbol allows (segno's ``boost_error``)."""
+    import segno  # here, not at the top: its import (0.16 s) would hold up every server's first page
+
     code = segno.make_qr(text, error="l", boost_error=True)
     modules = code.symbol_size(border=4)[0]
     buffer = io.BytesIO()

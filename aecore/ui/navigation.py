@@ -14,10 +14,11 @@ class PageSpec:
     title: str
     icon: str
     default: bool = False
+    draws_figures: bool = True  # Plotly figures: the page waits for the server's first imports (aecore.ui.boot)
 
 
 PAGES = (
-    PageSpec("views/home.py", "Home", ":material/home:", default=True),
+    PageSpec("views/home.py", "Home", ":material/home:", default=True, draws_figures=False),
     PageSpec("views/train.py", "Train", ":material/model_training:"),
     PageSpec("views/own_images.py", "Your images", ":material/photo_library:"),
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
