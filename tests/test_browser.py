@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from aecore.presets import preset_config
 from aecore.ui.navigation import PAGES
+from aecore.ui.sidebar import describe
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,6 +166,29 @@ def test_live_training_moves_the_chart_and_the_reconstructions(page):
     expect(page.get_by_text(re.compile("Stopped after"))).to_be_visible(timeout=30_000)
     _no_exceptions(page)
     _shoot(page, "train-stopped")
+
+
+PRESET_KINDS = ("ae", "stacked-ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "lecture-002-toy")  # one of each
+
+
+def test_each_kind_of_preset_trains_with_its_own_settings_after_a_page_switch(page):
+    """Teacher mode's first promise: a preset picked, then a visit to another page, then Start trains exactly
+    what the preset names (a stale widget value used to win after the page switch)."""
+    _open(page, "Train")
+    for name in PRESET_KINDS:
+        expected = describe(preset_config(name)).replace("**", "")
+        preset_box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Preset")
+        preset_box.click()
+        page.get_by_role("option", name=name, exact=True).click()
+        _settle(page)
+        _open(page, "Home")
+        _open(page, "Train")
+        expect(page.get_by_text(f"Next run: {expected}", exact=True)).to_be_visible()
+        page.get_by_role("button", name="Start new run").click()
+        expect(page.get_by_text(f"This run: {expected}", exact=True)).to_be_visible(timeout=60_000)
+        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("button", name="Start new run")).to_be_enabled(timeout=60_000)
+        _no_exceptions(page)
 
 
 def test_a_second_student_queues_for_the_cpu_and_a_closed_tab_frees_it(browser, server):
