@@ -5,6 +5,7 @@ import streamlit as st
 from aecore.ui import links, presenter
 from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
+from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar
 from aecore.ui.startup import warm_up_pages_in_background
 
@@ -23,5 +24,5 @@ presenter.apply_style()
 links.sidebar_tools(path, page.url_path)
 render_sidebar(show_training_settings=path in TRAINING_PAGES)
 warm_up_pages_in_background()  # its thread waits a few seconds, so the page drawn now goes first
-with links.kept_in_url(path):
+with links.kept_in_url(path), logged_duration(path):
     page.run()

@@ -11,15 +11,16 @@ each its own browser session, through three scenarios:
 
 It reports total training steps/s (read from each page's progress line, as a
 student sees it) against one session training alone, p50/p95 of the
-explorers' rerun times (from an action to the page's script being done), the
-tracebacks in the server's log and on the pages, and the resident memory of
-the server and of its training workers. Figures, never pass/fail.
+explorers' rerun times (from an action to the page's script being done, timed
+in the browser), p50/p95 of the server's share of every page run meanwhile
+(the server logs each run's duration: aecore/ui/run_timing.py), the tracebacks
+in the server's log and on the pages, and the resident memory of the server and
+of its training workers. Figures, never pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -32,11 +33,31 @@ import time
 import urllib.request
 from pathlib import Path
 
+from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
 EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
 SESSION_END_S = 25  # the project's server.disconnectedSessionTTL (20 s), and then some
+RUN_LINE = re.compile(re.escape(LINE_PREFIX) + r" \S+ ([0-9.]+) s")
+# Each script run's start and end as the page sees them, on the page's clock (performance.now(), ms).
+WATCH_RUNS = """() => {
+  if (window.__runs) return;
+  window.__runs = [];
+  const app = document.querySelector("[data-testid='stApp']");
+  new MutationObserver(() => window.__runs.push({state: app.dataset.testScriptState, t: performance.now()}))
+    .observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
+RUN_STARTED_SINCE = """(t0) => window.__runs.some(r => r.state === "running" && r.t >= t0)"""
+RUN_DONE_SINCE = """(t0) => {
+  const started = window.__runs.find(r => r.state === "running" && r.t >= t0);
+  return started && window.__runs.find(r => r.state === "notRunning" && r.t >= started.t) ? true : false;
+}"""
+RUN_END_SINCE = """(t0) => {
+  const started = window.__runs.find(r => r.state === "running" && r.t >= t0);
+  return window.__runs.find(r => r.state === "notRunning" && r.t >= started.t).t;
+}"""
 
 
 def _free_port() -> int:
@@ -52,7 +73,7 @@ class Server:
         self.port = _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="aecore-load-"))
         self.log = self.folder / "server.log"
-        env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs")}
+        env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs"), ENV_FLAG: "1"}
         command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", *(f"--{option}" for option in options)]
         with self.log.open("w") as output:
@@ -70,6 +91,16 @@ class Server:
 
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count("Traceback")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def run_seconds_since(self, offset: int) -> list[float]:
+        """The durations of the page runs the server logged after byte ``offset`` of its log."""
+        with self.log.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
+        return [float(match.group(1)) for match in RUN_LINE.finditer(text)]
 
     def memory_mb(self) -> dict:
         """Resident memory of the server and of each of its descendant processes (the workers)."""
@@ -115,6 +146,7 @@ class Session:
         self.page.set_default_timeout(120_000)
         self.page.goto(url)
         self.settle()
+        self.page.evaluate(WATCH_RUNS)
 
     def settle(self, timeout_ms: int = 120_000) -> None:
         page = self.page
@@ -123,17 +155,19 @@ class Session:
         page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
             state="attached", timeout=timeout_ms)
 
-    def timed(self, action) -> float:
-        """Seconds from ``action()`` until the script it started has finished."""
-        start = time.perf_counter()
+    def timed(self, action) -> float | None:
+        """Seconds from ``action()`` until the script run it started has finished, on the page's clock
+        (None if no run started within 5 s: the action changed nothing)."""
+        t0 = self.page.evaluate("performance.now()")
         action()
-        with contextlib.suppress(Exception):  # a run that finished before we looked
-            self.page.locator("[data-testid='stApp'][data-test-script-state='running']").wait_for(
-                state="attached", timeout=1_000)
-        self.settle()
-        return time.perf_counter() - start
+        try:
+            self.page.wait_for_function(RUN_STARTED_SINCE, arg=t0, timeout=5_000, polling=50)
+        except Exception:  # Playwright's TimeoutError: e.g. a slider already at its end
+            return None
+        self.page.wait_for_function(RUN_DONE_SINCE, arg=t0, timeout=120_000, polling=50)
+        return (self.page.evaluate(RUN_END_SINCE, t0) - t0) / 1000
 
-    def open(self, title: str) -> float:
+    def open(self, title: str) -> float | None:
         return self.timed(lambda: self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click())
 
     def start_training(self) -> None:
@@ -147,7 +181,7 @@ class Session:
         epoch, step, per_epoch = map(int, match.groups())
         return (epoch - 1) * per_epoch + step
 
-    def explore_once(self, turn: int) -> float:
+    def explore_once(self, turn: int) -> float | None:
         """One thing a curious student does: switch page, click the map, or move a slider."""
         page = self.page
         kind = turn % 3
@@ -194,7 +228,8 @@ def _explore_for(explorers: list[Session], seconds: float) -> list[float]:
     times, turn, deadline = [], 0, time.monotonic() + seconds
     while time.monotonic() < deadline and explorers:
         for session in explorers:
-            times.append(session.explore_once(turn))
+            if (seconds_taken := session.explore_once(turn)) is not None:
+                times.append(seconds_taken)
         turn += 1
     return times
 
@@ -244,10 +279,11 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
             session.open("Train")
             session.start_training()
         _wait_for_progress(trainers)
-        first, started = sum(s.steps_done() or 0 for s in trainers), time.perf_counter()
+        first, started, offset = sum(s.steps_done() or 0 for s in trainers), time.perf_counter(), server.log_size()
         times = _explore_for(explorers, window)
         rate = (sum(s.steps_done() or 0 for s in trainers) - first) / (time.perf_counter() - started)
         return {"steps_per_s": round(rate, 2), "reruns": _percentiles(times),
+                "server_runs": _percentiles(server.run_seconds_since(offset)),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
     finally:
         for session in opened:
@@ -257,8 +293,10 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
 def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict:
     opened = [Session(browser, server.url) for _ in range(sessions)]
     try:
+        offset = server.log_size()
         times = _explore_for(opened[sessions // 2:], window)
-        return {"reruns": _percentiles(times), "page_exceptions": sum(s.exceptions() for s in opened),
+        return {"reruns": _percentiles(times), "server_runs": _percentiles(server.run_seconds_since(offset)),
+                "page_exceptions": sum(s.exceptions() for s in opened),
                 "memory_mb": server.memory_mb()}
     finally:
         for session in opened:
