@@ -78,3 +78,5 @@ def test_only_the_most_recently_used_datasets_are_kept(counted_loads, monkeypatc
         loaders.shared_dataset(config)
     loaders.shared_dataset(configs[0])  # evicted by the third: loaded again
     assert counted_loads == [configs[0], configs[1], configs[2], configs[0]]
+    assert loaders.dataset_is_loaded(configs[0]) and loaders.dataset_is_loaded(configs[2])
+    assert not loaders.dataset_is_loaded(configs[1])  # evicted by the fourth call

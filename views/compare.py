@@ -3,15 +3,15 @@
 import numpy as np
 import streamlit as st
 
-from aecore.checkpoints import PRETRAINED_DIR, list_runs
+from aecore.checkpoints import PRETRAINED_DIR
 from aecore.describe import model_kind
 from aecore.latent_map import map_modes
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
-from aecore.ui.widgets import map_choice, run_label
+from aecore.ui.widgets import comparable_runs, map_choice, run_label
 
 st.title("Compare two runs")
-runs = list_runs()
+runs = comparable_runs()  # shipped, saved, and class board runs opened here
 if len(runs) < 2:
     st.info("Two runs are needed: train and save one on the Train page.")
     st.stop()

@@ -50,7 +50,7 @@ from aecore.projection import Projection, project, projection_of
 from aecore.projection_cache import ProjectionKey
 from aecore.scoring import reconstruction_errors
 from aecore.shipped import lab_model
-from aecore.ui.loaders import shared_dataset
+from aecore.ui.loaders import dataset_is_loaded, shared_dataset
 from aecore.ui.widgets import run_picker
 
 NEIGHBOUR_BANK_SIZE = 10_000  # training codes searched for nearest neighbours
@@ -81,9 +81,12 @@ class RunRef:
         return loaded_run(self)
 
     def dataset(self) -> Dataset:
-        """The run's dataset on the CPU (the same object CPU training uses)."""
+        """The run's dataset on the CPU (the same object CPU training uses), behind a spinner while it loads."""
+        config = self.run().config.data
+        if dataset_is_loaded(config):  # a spinner costs a delta and a timer thread: 10 % of an Explore rerun
+            return shared_dataset(config)
         with st.spinner("Loading the images…"):
-            return shared_dataset(self.run().config.data)
+            return shared_dataset(config)
 
 
 def chosen_run(label: str = "Model to explore") -> RunRef:

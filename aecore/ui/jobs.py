@@ -224,6 +224,14 @@ class TrainingJob:
             self._trained = modified, (run.model, self._load_dataset(run.config.data, torch.device("cpu")))
         return self._trained[1]
 
+    def model_folder(self) -> Path | None:
+        """The run folder of the model this job holds while it is not training (the state its last call parked, or
+        the saved run it loaded); None while training, before a model or once closed. Read it, never write it."""
+        if self._snapshot.active:
+            return None
+        folder = self._parked or (Path(self._snapshot.source) if self._snapshot.source else None)
+        return folder if folder is not None and (folder / checkpoints.MODEL_FILE).exists() else None
+
     def snapshot(self) -> JobSnapshot:
         """The job's progress now; a waiting job's place in line is looked up fresh."""
         with self._lock:

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from aecore.class_board import BOARD
 from aecore.config import DataConfig
 from aecore.data import Dataset, load_dataset
 from aecore.ui.jobs import TrainingJob
@@ -50,14 +51,24 @@ def shared_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Da
         return dataset
 
 
+def dataset_is_loaded(config: DataConfig, device: torch.device | str = "cpu") -> bool:
+    """Whether :func:`shared_dataset` has this dataset at hand (a call returns at once)."""
+    with _datasets_lock:
+        return (config, torch.device(device)) in _datasets
+
+
 def _release_job(job: TrainingJob) -> None:
     job.close()  # stops its run and deletes its folder
+    BOARD.retire(job)  # the class board shows its last state a while longer
 
 
 @st.cache_resource(scope="session", on_release=_release_job)
 def session_job() -> TrainingJob:
-    """This browser session's training job; stopped when the session ends (the tab closed and expired)."""
-    return TrainingJob(shared_dataset)
+    """This browser session's training job, on the class board; stopped when the session ends (the tab closed
+    and expired)."""
+    job = TrainingJob(shared_dataset)
+    BOARD.register(job)
+    return job
 
 
 def _remove_folder(folder: Path) -> None:

@@ -25,6 +25,7 @@ PAGES = (
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
     PageSpec("views/draw.py", "Draw", ":material/draw:"),
     PageSpec("views/compare.py", "Compare", ":material/compare:"),
+    PageSpec("views/board.py", "Class board", ":material/groups:"),
     PageSpec("views/sweep.py", "Sweep", ":material/grid_view:"),
     PageSpec("views/inside.py", "Inside", ":material/neurology:"),
     PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),

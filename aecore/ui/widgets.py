@@ -12,6 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from aecore.checkpoints import PRETRAINED_DIR, list_runs
+from aecore.class_board import BOARD
 from aecore.errors import AecoreError
 from aecore.pixels import png_bytes
 from aecore.ui.charts import MapPick, read_pick
@@ -59,9 +60,16 @@ def selected_run() -> Path | None:
 
 
 def run_label(path: Path) -> str:
-    """A run's name and where it comes from: ``mnist-ae-latent2 (shipped)``."""
+    """A run's name and where it comes from: ``mnist-ae-latent2 (shipped)``, ``Blue Otter, epoch 5 (class board)``."""
+    if (board_label := BOARD.label_of(path)) is not None:
+        return f"{board_label} (class board)"
     where = "shipped" if path.parent == PRETRAINED_DIR else "saved"
     return f"{path.name} ({where})"
+
+
+def comparable_runs() -> list[Path]:
+    """The runs Compare offers: shipped and saved runs, then the class board's runs opened in Compare."""
+    return [*list_runs(), *BOARD.compare_runs()]
 
 
 def run_picker(label: str = "Model to explore") -> Path | None:
