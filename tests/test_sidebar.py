@@ -10,7 +10,16 @@ from streamlit.testing.v1 import AppTest
 from aecore.cli import build_parser, train_config
 from aecore.presets import get_preset, preset_config
 from aecore.settings import BY_NAME, SETTINGS, values_of
-from aecore.ui.sidebar import FOLDER_CHOICE, SETTINGS_KEY, TRAINING_PAGES, Keys, choice_from, describe, widget_key
+from aecore.ui.sidebar import (
+    FOLDER_CHOICE,
+    SETTINGS_KEY,
+    TRAINING_PAGES,
+    Keys,
+    choice_from,
+    describe,
+    settings_from_params,
+    widget_key,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -153,3 +162,11 @@ def test_an_image_folder_is_asked_for_then_kept_by_a_preset_for_your_own_images(
     assert at.selectbox(key=widget_key("image_size")).value == 128
     at.selectbox(key=Keys.DATASET).select("digits").run()
     assert _sidebar_config(at).config.data.name == "digits"
+
+
+def test_a_link_with_a_noise_factor_alone_trains_with_gaussian_noise_as_the_slider_would():
+    settings, notes = settings_from_params({"noise": "0.3"})
+    assert notes == [] and (settings["noise"], settings["noise_kind"]) == (0.3, "gaussian")
+    assert settings_from_params({"noise": "0.3", "noise_kind": "masking"})[0]["noise_kind"] == "masking"
+    objective = choice_from(settings).config.objective
+    assert (objective.noise, objective.noise_factor) == ("gaussian", 0.3)

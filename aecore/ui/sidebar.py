@@ -144,7 +144,10 @@ def settings_from_params(params: Mapping[str, str]) -> tuple[dict[str, Any], lis
                 del values[name]
     dataset = values.get("dataset", "")
     folder = dataset.removeprefix(FOLDER_PREFIX) if dataset.startswith(FOLDER_PREFIX) else ""
-    return {**preset_settings(preset, folder), **values}, notes
+    settings = {**preset_settings(preset, folder), **values}
+    if "noise_kind" not in values:  # as the slider does: a noise factor alone turns gaussian noise on
+        settings["noise_kind"] = implied_noise_kind(settings["noise"], settings["noise_kind"])
+    return settings, notes
 
 
 def restore_settings(params: Mapping[str, str]) -> list[str]:
