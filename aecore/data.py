@@ -3,8 +3,10 @@
 Every dataset becomes a :class:`Dataset` of three in-memory splits (train,
 validation, test), each one float32 tensor of shape (N, C, H, W) plus int64
 labels, so training takes batches by indexing (no DataLoader, no per-sample
-Python). Loading never touches the network (nothing is ever downloaded), and
-nothing is read at import time.
+Python). An image folder too large for the memory budget is the one exception:
+its splits hold :class:`aecore.image_stream.StreamedImages`, indexed the same
+way, read batch by batch from a uint8 cache on disk. Loading never touches the
+network (nothing is ever downloaded), and nothing is read at import time.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import torch.nn.functional as F  # noqa: N812  (PyTorch convention)
 
 from aecore.config import DataConfig
 from aecore.errors import DataError
-from aecore.limits import MAX_FILES, MAX_FOLDER_VALUES, MAX_IMAGE_PIXELS, MAX_NAME_BYTES, MAX_NAME_CHARS
+from aecore.image_stream import Progress, StreamedImages, cached_images, memory_budget_bytes
+from aecore.limits import MAX_FILES, MAX_IMAGE_PIXELS, MAX_NAME_BYTES, MAX_NAME_CHARS, gigabytes
 
 MNIST_DIR = Path(__file__).parent / "bundled" / "mnist"
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -74,11 +77,15 @@ class Normalizer:
     def fit(cls, kind: str, train_x: torch.Tensor) -> Normalizer:
         if kind == "unit":
             return cls()
+        if isinstance(train_x, StreamedImages):
+            return cls(*(_constant_pixels_kept(*train_x.mean_std())))
         mean = train_x.mean(dim=0)
         std = train_x.std(dim=0, unbiased=False)
-        return cls(mean, torch.where(std < 1e-8, torch.ones_like(std), std))  # constant pixels: as sklearn
+        return cls(*_constant_pixels_kept(mean, std))
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(x, StreamedImages) and self.mean is not None:
+            return x.normalized(self.mean, self.std)
         return x if self.mean is None else (x - self.mean.to(x.device)) / self.std.to(x.device)
 
     def inverse(self, x: torch.Tensor) -> torch.Tensor:
@@ -86,6 +93,10 @@ class Normalizer:
         if self.mean is None:
             return x
         return (x * self.std.to(x.device) + self.mean.to(x.device)).clamp(0.0, 1.0)
+
+
+def _constant_pixels_kept(mean: torch.Tensor, std: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return mean, torch.where(std < 1e-8, torch.ones_like(std), std)  # constant pixels: as sklearn
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,7 @@ class Dataset:
     class_names: tuple[str, ...]
     normalizer: Normalizer = field(default_factory=Normalizer)
     skipped: tuple[tuple[str, str], ...] = ()  # (file, reason) for images that could not be read
+    loading: str = ""  # for image folders: held in memory or streamed, and why
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -127,6 +139,7 @@ class RawData:
     skipped: tuple[tuple[str, str], ...] = ()
     train_names: tuple[str, ...] | None = None  # file names, for image folders
     test_names: tuple[str, ...] | None = None
+    loading: str = ""  # for image folders: held in memory or streamed, and why
 
 
 @dataclass(frozen=True)
@@ -175,9 +188,15 @@ def list_datasets() -> list[DatasetInfo]:
     return list(_DATASETS.values())
 
 
-def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Dataset:
-    """Load, subset, split and normalise the dataset ``config`` describes, on ``device``."""
-    raw = _load_raw(config)
+def load_dataset(config: DataConfig, device: torch.device | str = "cpu", *, memory_budget: int | None = None,
+                 progress: Progress | None = None) -> Dataset:
+    """Load, subset, split and normalise the dataset ``config`` describes, on ``device``.
+
+    An image folder whose float32 images would take more than ``memory_budget`` bytes (default
+    :func:`aecore.image_stream.memory_budget_bytes`) is streamed from a uint8 cache on disk
+    (:mod:`aecore.image_stream`); ``progress`` hears how many of its images are decoded.
+    """
+    raw = _load_raw(config, memory_budget, progress)
     train_x, train_y, test_x, test_y = raw.train_x, raw.train_y, raw.test_x, raw.test_y
     train_names = np.array(raw.train_names if raw.train_names is not None else [""] * len(train_y), dtype=object)
     test_names = np.array(raw.test_names if raw.test_names is not None else [""] * len(test_y), dtype=object)
@@ -189,8 +208,8 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
                             f"its labels are {sorted(present)}")
         keep = torch.tensor(config.classes)
         train_mask, test_mask = torch.isin(train_y, keep), torch.isin(test_y, keep)
-        train_x, train_y, train_names = train_x[train_mask], train_y[train_mask], train_names[train_mask.numpy()]
-        test_x, test_y, test_names = test_x[test_mask], test_y[test_mask], test_names[test_mask.numpy()]
+        train_x, train_y, train_names = _rows(train_x, train_mask), train_y[train_mask], train_names[train_mask.numpy()]
+        test_x, test_y, test_names = _rows(test_x, test_mask), test_y[test_mask], test_names[test_mask.numpy()]
     generator = torch.Generator().manual_seed(config.seed)
     order = torch.randperm(len(train_y), generator=generator)
     n_keep = max(1, round(config.fraction * len(order)))
@@ -200,7 +219,8 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
         raise DataError(f"dataset {config.name!r} has too few images ({n_keep}) for a validation split of "
                         f"{config.val_fraction}; lower val_fraction or raise fraction")
     # indexing copies, so the cached raw tensors are never shared with the caller
-    train_x, val_x, test_x = (_reshape(t, config) for t in (train_x[train_idx], train_x[val_idx], test_x.clone()))
+    train_x, val_x, test_x = (_reshape(t, config) for t in (_rows(train_x, train_idx), _rows(train_x, val_idx),
+                                                            test_x.clone()))
     normalizer = Normalizer.fit(config.normalization, train_x)
     named = raw.train_names is not None
     names = lambda array, idx=None: tuple(array if idx is None else array[idx.numpy()]) if named else None  # noqa: E731
@@ -212,6 +232,7 @@ def load_dataset(config: DataConfig, device: torch.device | str = "cpu") -> Data
         class_names=raw.class_names,
         normalizer=normalizer,
         skipped=raw.skipped,
+        loading=raw.loading,
     ).to(device)
 
 
@@ -230,14 +251,20 @@ def load_test_pixels(config: DataConfig) -> Split:
         x, y, names = raw.test_x, raw.test_y, raw.test_names
     if config.classes is not None:
         keep = torch.isin(y, torch.tensor(config.classes))
-        x, y = x[keep], y[keep]
+        x, y = _rows(x, keep), y[keep]
         names = None if names is None else tuple(np.array(names, dtype=object)[keep.numpy()])
     return Split(_reshape(x, config).clone(), y.clone(), names)  # never the cached raw tensors themselves
 
 
-def _load_raw(config: DataConfig) -> RawData:
+def _rows(x: torch.Tensor | StreamedImages, index: torch.Tensor) -> torch.Tensor | StreamedImages:
+    """``x[index]``: a copy of a tensor's rows, a view of streamed images (nothing read)."""
+    return x.rows(index) if isinstance(x, StreamedImages) else x[index]
+
+
+def _load_raw(config: DataConfig, memory_budget: int | None = None, progress: Progress | None = None) -> RawData:
     if config.name.startswith(FOLDER_PREFIX):
-        return load_image_folder(Path(config.name[len(FOLDER_PREFIX):]), config)
+        return load_image_folder(Path(config.name[len(FOLDER_PREFIX):]), config, memory_budget=memory_budget,
+                                 progress=progress)
     info = _DATASETS.get(config.name)
     if info is None:
         known = ", ".join(sorted(_DATASETS))
@@ -385,7 +412,7 @@ def _holdout(x: torch.Tensor, y: torch.Tensor, class_names: tuple[str, ...], see
     n_test = min(len(x) - 1, max(1, round(test_fraction * len(x)))) if len(x) > 1 else 0
     test, train = order[:n_test], order[n_test:]
     pick = (lambda idx: tuple(names[i] for i in idx.tolist())) if names is not None else (lambda idx: None)
-    return RawData(x[train], y[train], x[test], y[test], class_names, skipped, pick(train), pick(test))
+    return RawData(_rows(x, train), y[train], _rows(x, test), y[test], class_names, skipped, pick(train), pick(test))
 
 
 # ---------------------------------------------------------------------------------------- image folders
@@ -432,7 +459,8 @@ def safe_name(name: str | bytes, *, path_part: bool = True) -> str:
     return text or "unnamed"
 
 
-def load_image_folder(root: Path, config: DataConfig) -> RawData:
+def load_image_folder(root: Path, config: DataConfig, *, memory_budget: int | None = None,
+                      progress: Progress | None = None) -> RawData:
     """A labelled image folder: ``root/<class name>/<image files>``.
 
     Images are converted to RGB (or grey with ``color="grey"``), centre-cropped
@@ -442,8 +470,13 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
     and empty class folders are skipped and listed in ``RawData.skipped`` with
     the reason. Reading never leaves ``root``: links are followed only to places
     inside it. Class and file names are made safe with :func:`safe_name`. A folder
-    of more than MAX_FILES files, or whose images would take more than
-    MAX_FOLDER_VALUES values in memory, is refused whole.
+    of more than MAX_FILES files is refused whole.
+
+    Images whose float32 pixels fit ``memory_budget`` bytes (default:
+    :func:`aecore.image_stream.memory_budget_bytes`) are held in memory; more are decoded by
+    worker threads into a uint8 cache on disk and the splits read it batch by batch
+    (:class:`aecore.image_stream.StreamedImages`). Both give the same images, labels and names
+    in the same order; ``RawData.loading`` says which was taken and why.
     """
     if not root.is_dir():
         raise DataError(f"image folder {root} does not exist or is not a folder")
@@ -472,24 +505,37 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
     files = _folder_files(class_dirs, root, real_root, skipped, shown)
     size = config.image_size or DEFAULT_FOLDER_IMAGE_SIZE
     mode = "L" if config.color == "grey" else "RGB"
-    candidates = sum(path.suffix.lower() in IMAGE_SUFFIXES for paths in files.values() for path in paths)
-    values = candidates * len(mode) * size * size  # the (N, C, S, S) tensor the images become
-    if values > MAX_FOLDER_VALUES:
-        raise DataError(f"image folder {root}: {candidates:,} images of {size}x{size} {mode} would take "
-                        f"{values * 4 / 2**30:,.1f} GB of memory, more than the {MAX_FOLDER_VALUES * 4 / 2**30:,.0f} "
-                        "GB allowed; choose a smaller image size or fewer images")
-    per_class: list[tuple[str, list[np.ndarray], list[str]]] = []
+    flat = [path for paths in files.values() for path in paths]
+    candidates = sum(path.suffix.lower() in IMAGE_SUFFIXES for path in flat)
+    float_bytes = candidates * len(mode) * size * size * 4  # the (N, C, S, S) float32 tensor the images become
+    budget = memory_budget_bytes() if memory_budget is None else memory_budget
+    decode = lambda path: _read_image(path, size, mode)  # noqa: E731
+    what = f"{candidates:,} images of {size}x{size} {mode}"
+    if float_bytes <= budget:
+        decoded = [decode(path) for path in flat]
+        problems = {row: problem for row, (_, problem) in enumerate(decoded) if problem}
+        loading = (f"In memory: {what} take {gigabytes(float_bytes)} as float32, within the "
+                   f"{gigabytes(budget)} memory budget.")
+    else:
+        cache = cached_images(flat, (len(mode), size, size), decode, identity=f"{real_root}|{size}|{mode}",
+                              progress=progress)
+        problems = cache.problems
+        loading = (f"Streamed: {what} would take {gigabytes(float_bytes)} as float32, over the {gigabytes(budget)} "
+                   f"memory budget; they are decoded once into a {gigabytes(float_bytes // 4)} uint8 cache on disk "
+                   "and read batch by batch.")
+    per_class: list[tuple[str, list[int], list[str]]] = []  # class name, rows of flat, file names
     taken: set[str] = set()
+    row = 0
     for class_dir, paths in files.items():
-        images, names = [], []
+        rows, names = [], []
         for path in paths:
-            pixels, problem = _read_image(path, size, mode)
-            if problem:
-                skipped.append((shown(path), problem))
+            if row in problems:
+                skipped.append((shown(path), problems[row]))
             else:
-                images.append(pixels)
+                rows.append(row)
                 names.append(relative(path))
-        if not images:
+            row += 1
+        if not rows:
             skipped.append((shown(class_dir), "no usable images in this class folder"))
             continue
         class_name = base = safe_name(class_dir.name)
@@ -497,15 +543,21 @@ def load_image_folder(root: Path, config: DataConfig) -> RawData:
         while class_name in taken:  # two folder names that are the same once made safe stay two classes
             class_name, number = f"{base}-{number}", number + 1
         taken.add(class_name)
-        per_class.append((class_name, images, names))
+        per_class.append((class_name, rows, names))
     if not per_class:
         raise DataError(f"image folder {root} has no readable images in {', '.join(IMAGE_SUFFIXES)}")
-    x = torch.from_numpy(np.stack([image for _, images, _ in per_class for image in images]))
-    x = x.permute(0, 3, 1, 2).float().div_(255.0)  # (N, S, S, C) uint8 -> (N, C, S, S) in [0, 1]
-    y = torch.tensor([label for label, (_, images, _) in enumerate(per_class) for _ in images], dtype=torch.int64)
+    good = [row for _, rows, _ in per_class for row in rows]
+    if float_bytes <= budget:
+        x = torch.from_numpy(np.stack([decoded[row][0] for row in good]))
+        del decoded
+        x = x.permute(0, 3, 1, 2).float().div_(255.0)  # (N, S, S, C) uint8 -> (N, C, S, S) in [0, 1]
+    else:
+        x = StreamedImages(cache, np.array(good, dtype=np.int64))
+    y = torch.tensor([label for label, (_, rows, _) in enumerate(per_class) for _ in rows], dtype=torch.int64)
     names = tuple(name for _, _, class_names in per_class for name in class_names)
-    return _holdout(x, y, tuple(name for name, _, _ in per_class), seed=config.seed, skipped=tuple(skipped),
-                    names=names, test_fraction=config.test_fraction)
+    raw = _holdout(x, y, tuple(name for name, _, _ in per_class), seed=config.seed, skipped=tuple(skipped),
+                   names=names, test_fraction=config.test_fraction)
+    return replace(raw, loading=loading)
 
 
 def _inside(path: Path, real_root: Path, *, strictly: bool = False) -> bool:

@@ -17,8 +17,8 @@ MIB = 1024 * 1024  # Streamlit's "MB" (server.maxUploadSize) is a mebibyte
 # uploads and archives
 MAX_UPLOAD_MB = 50  # one file a browser sends; = server.maxUploadSize in .streamlit/config.toml
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * MIB
-MAX_TOTAL_BYTES = 200 * MIB  # what one upload (all its files, archives unpacked) may write to disk
-MAX_FILES = 20_000  # entries in one upload, files in one image folder
+DISK_RESERVE_BYTES = 512 * MIB  # free disk an upload, extraction or image cache must leave on its filesystem
+MAX_FILES = 100_000  # entries in one upload, files in one image folder
 MAX_ARCHIVE_INDEX_BYTES = MAX_FILES * 256  # an archive's index (central directory): ~256 bytes a file at most
 MAX_COMPRESSION_RATIO = 200  # an entry declaring more than this many times its packed size is a bomb
 COMPRESSION_RATIO_FLOOR = 1_000_000  # entries declaring less than this are never called bombs
@@ -28,7 +28,7 @@ EXTRACTION_WAIT_SECONDS = 120.0  # ... this long, then are refused ("the server 
 
 # images and image folders
 MAX_IMAGE_PIXELS = 40_000_000  # width x height; larger images are skipped before they are decoded
-MAX_FOLDER_VALUES = 256 * MIB  # images x channels x side^2 of a loaded folder: 1 GiB as float32
+MEMORY_BUDGET_BYTES = 1024 * MIB  # a folder's float32 images up to this are held in memory; larger ones stream
 MAX_NAME_CHARS = 64  # class and file names are cut to this many characters (…)
 MAX_NAME_BYTES = 200  # and to this many UTF-8 bytes, under the 255 of a file name on disk
 
@@ -44,7 +44,14 @@ def megabytes(n_bytes: int) -> str:
     return f"{n_bytes / MIB:,.0f} MB"
 
 
+def gigabytes(n_bytes: int) -> str:
+    """``n_bytes`` as a user reads it: ``"1.2 GB"`` from 1 GiB up, ``"340 MB"`` from 1 MiB, ``"12 KB"`` below."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:,.1f} GB"
+    return megabytes(n_bytes) if n_bytes >= MIB else f"{-(-n_bytes // 1024):,} KB"  # rounded up
+
+
 def upload_limits_text() -> str:
     """The upload limits, in one sentence the upload page shows."""
-    return (f"Up to {MAX_UPLOAD_MB} MB a file; one upload may unpack to {megabytes(MAX_TOTAL_BYTES)} and "
-            f"{MAX_FILES:,} files; images of up to {MAX_IMAGE_PIXELS / 1e6:,.0f} million pixels.")
+    return (f"Up to {MAX_UPLOAD_MB} MB a file and {MAX_FILES:,} files, as long as the server's disk has room for "
+            f"them unpacked; images of up to {MAX_IMAGE_PIXELS / 1e6:,.0f} million pixels.")

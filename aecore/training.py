@@ -3,7 +3,9 @@
 A :class:`TrainingState` holds the model, its optimiser and the history of a
 run. :func:`fit` trains it for more epochs and can be called again on the same
 state to resume after a stop, with the same model and optimiser. Batches are
-taken by indexing tensors that already live on the training device.
+taken by indexing tensors that already live on the training device (or, for an
+image folder over the memory budget, a :class:`aecore.image_stream.StreamedImages`
+indexed the same way, which reads each batch from its cache).
 """
 
 from __future__ import annotations
@@ -224,6 +226,10 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
     noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
     layerwise_losses: tuple[float, ...] = ()
     if config.train.layerwise_epochs and state.step == 0:
+        if not isinstance(dataset.train.x, torch.Tensor):  # a folder streamed from its cache (aecore.image_stream)
+            yield Failed(state.epoch, state.step, "layer-wise pretraining needs the images in memory, and these are "
+                                                  "streamed from disk; train without it, or use fewer images")
+            return
         layerwise_losses = tuple(greedy_pretrain(model, dataset.train.x, epochs=config.train.layerwise_epochs,
                                                  lr=config.train.lr, batch_size=batch_size, seed=config.train.seed))
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),

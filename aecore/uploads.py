@@ -4,9 +4,10 @@ turned into a labelled image folder, and the run config to train a conv autoenco
 Uploads may be hostile. Nothing an upload contains can escape its destination
 folder (absolute paths and ``..`` are refused; links, devices and encrypted
 entries are skipped, never created or read), exhaust the disk or memory (every
-entry is inflated in chunks and stopped at the size it declares; the total,
-the entry count and the archive's index are capped; zip bombs are refused
-whole; at most MAX_CONCURRENT_EXTRACTIONS archives unpack at once) or stop the
+entry is inflated in chunks and stopped at the size it declares; what the
+entries declare must fit the free disk space, less a reserve; the entry count
+and the archive's index are capped; zip bombs are refused whole; at most
+MAX_CONCURRENT_EXTRACTIONS archives unpack at once) or stop the
 rest of the upload (each bad entry is skipped with a reason). Every cap is
 declared once, in :mod:`aecore.limits`. Images themselves are checked when the
 folder is loaded (:func:`aecore.data.load_image_folder`). Folders on the server
@@ -32,6 +33,7 @@ from typing import BinaryIO
 from aecore.config import RunConfig
 from aecore.data import IMAGE_SUFFIXES, safe_name
 from aecore.errors import DataError
+from aecore.image_stream import check_disk_space
 from aecore.limits import (
     COMPRESSION_RATIO_FLOOR,
     EXTRACT_CHUNK_BYTES,
@@ -40,7 +42,6 @@ from aecore.limits import (
     MAX_COMPRESSION_RATIO,
     MAX_CONCURRENT_EXTRACTIONS,
     MAX_FILES,
-    MAX_TOTAL_BYTES,
     megabytes,
 )
 from aecore.presets import preset_config
@@ -64,7 +65,7 @@ class UploadReport:
     root: Path
     counts: dict[str, int] = field(default_factory=dict)  # class -> images written
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (safe name in the upload, reason)
-    written_bytes: int = 0  # on disk, all files together: at most MAX_TOTAL_BYTES
+    written_bytes: int = 0  # on disk, all files together
     entries: int = 0  # files seen, all archives together: at most MAX_FILES
 
     @property
@@ -89,8 +90,9 @@ class Upload:
 def ingest_uploads(uploads: Sequence[Upload], destination: Path) -> UploadReport:
     """Write one browser upload into ``destination``/<class>/: archives unpacked, loose images into their class.
 
-    All files share one report and one set of caps (MAX_TOTAL_BYTES, MAX_FILES). A damaged archive, or an
-    upload over a cap, is refused whole with a DataError; a bad entry or file is skipped with its reason.
+    All files share one report and one set of caps (MAX_FILES; the free disk space). A damaged archive, an
+    upload over a cap or one the disk has no room for is refused whole with a DataError; a bad entry or file
+    is skipped with its reason.
     """
     report = UploadReport(destination)
     for upload in uploads:
@@ -122,8 +124,10 @@ def extract_zip(data: bytes | BinaryIO, destination: Path, *, name: str = "the a
     outside any class folder, non-images, unsafe names, links, devices and encrypted
     entries are skipped with a reason (hidden files and ``__MACOSX`` silently); an
     entry that inflates past the size it declares is cut off and skipped. A corrupt
-    or truncated archive, one over a cap, or one that would unpack to too much (a zip
-    bomb) is refused whole with a DataError naming ``name``; so is one with no image.
+    or truncated archive, one over a cap, one that would unpack to more than the disk
+    has free (:func:`aecore.image_stream.check_disk_space`) or that inflates too much
+    for its size (a zip bomb) is refused whole with a DataError naming ``name``; so is
+    one with no image.
     At most MAX_CONCURRENT_EXTRACTIONS archives unpack at once; others wait up to
     EXTRACTION_WAIT_SECONDS. ``report``, when given, is added to (and its caps shared).
     """
@@ -161,15 +165,12 @@ def _extract(source: BinaryIO, destination: Path, name: str, report: UploadRepor
                 report.skipped.append((safe_name(info.filename, path_part=False), problem))
             elif target:
                 plan.append((info, target))
-        declared = report.written_bytes + sum(info.file_size for info, _ in plan)
-        if declared > MAX_TOTAL_BYTES:
-            raise DataError(f"{name} would unpack to {megabytes(declared)}; one upload may unpack to at most "
-                            f"{megabytes(MAX_TOTAL_BYTES)}")
         for info, _ in plan:
             if info.file_size > max(COMPRESSION_RATIO_FLOOR, MAX_COMPRESSION_RATIO * info.compress_size):
                 raise DataError(f"{name}: {safe_name(info.filename, path_part=False)} would unpack "
                                 f"{info.file_size // max(1, info.compress_size):,} times larger than it is packed: "
                                 "refusing a possible zip bomb")
+        check_disk_space(destination, sum(info.file_size for info, _ in plan), f"{name} unpacked")
         written = 0
         for info, (class_name, file_name) in plan:
             problem = _unpack(archive, info, destination, class_name, file_name, report)
@@ -264,11 +265,8 @@ def _unpack(archive: zipfile.ZipFile, info: zipfile.ZipInfo, destination: Path, 
                     if written > info.file_size:  # zipfile stops there too; never trust it alone
                         problem = "inflates past the size it declares (a possible zip bomb): skipped"
                         break
-                    if report.written_bytes + written > MAX_TOTAL_BYTES:
-                        problem = f"the upload passed {megabytes(MAX_TOTAL_BYTES)} unpacked: skipped"
-                        break
                     sink.write(chunk)
-    except _ZIP_ERRORS as exc:  # a CRC error, a damaged stream, an unsupported method
+    except _ZIP_ERRORS as exc:  # a CRC error, a damaged stream, an unsupported method, a disk filled meanwhile
         problem = f"could not be unpacked ({_why(exc)})"
     if problem:
         if target is not None:
@@ -318,15 +316,14 @@ def save_labelled_images(files: list[tuple[str, bytes, str]], destination: Path,
     """Write loose uploads ``(file name, bytes, class name)`` into ``destination``/<class>/.
 
     Class and file names are made safe with :func:`aecore.data.safe_name`; files of another type are
-    skipped with a reason; more than MAX_TOTAL_BYTES or MAX_FILES (with ``report``'s) is refused whole.
+    skipped with a reason; more than MAX_FILES (with ``report``'s), or more bytes than the disk has room for,
+    is refused whole.
     """
     report = report if report is not None else UploadReport(destination)
     report.entries += len(files)
     if report.entries > MAX_FILES:
         raise DataError(f"the upload holds {report.entries:,} files; at most {MAX_FILES:,} are accepted")
-    if report.written_bytes + sum(len(content) for _, content, _ in files) > MAX_TOTAL_BYTES:
-        raise DataError(f"the images add up to more than {megabytes(MAX_TOTAL_BYTES)}; one upload may write at "
-                        f"most {megabytes(MAX_TOTAL_BYTES)}")
+    check_disk_space(destination, sum(len(content) for _, content, _ in files), "the uploaded images")
     written = 0
     for name, content, class_name in files:
         file_name = PurePosixPath(name.replace("\\", "/")).name

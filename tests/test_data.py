@@ -606,11 +606,13 @@ def test_a_folder_of_too_many_files_is_refused_before_any_is_read(tmp_path: Path
         load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=8))
 
 
-def test_a_folder_too_large_for_memory_at_the_chosen_size_is_refused(tmp_path: Path, monkeypatch):
+def test_a_folder_too_large_for_memory_at_the_chosen_size_is_streamed(tmp_path: Path, monkeypatch):
     (tmp_path / "a").mkdir()
     for i in range(4):
         _png_file(tmp_path / "a" / f"{i}.png")
-    monkeypatch.setattr(data_module, "MAX_FOLDER_VALUES", 4 * 3 * 16 * 16)
-    assert len(load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=16, val_fraction=0.0)).train) >= 3
-    with pytest.raises(DataError, match="4 images of 17x17 RGB would take .* choose a smaller image size"):
-        load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=17))
+    monkeypatch.setenv("AECORE_IMAGE_CACHE", str(tmp_path.parent / f"{tmp_path.name}-cache"))
+    budget = 4 * 3 * 16 * 16 * 4  # bytes: four 16x16 RGB images as float32
+    fits = load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=16, val_fraction=0.0), memory_budget=budget)
+    assert len(fits.train) >= 3 and fits.loading.startswith("In memory")
+    streamed = load_dataset(DataConfig(name=f"folder:{tmp_path}", image_size=17), memory_budget=budget)
+    assert streamed.loading.startswith("Streamed: 4 images of 17x17 RGB would take")

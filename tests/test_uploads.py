@@ -3,6 +3,7 @@ upload refused with a message; nothing escapes its folder and nothing crashes.""
 
 import io
 import os
+import shutil
 import stat
 import struct
 import threading
@@ -17,16 +18,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aecore import uploads
+from aecore import image_stream, uploads
 from aecore.config import DataConfig
 from aecore.data import load_dataset, safe_name
 from aecore.errors import DataError
 from aecore.limits import (
+    DISK_RESERVE_BYTES,
     MAX_CONCURRENT_EXTRACTIONS,
     MAX_FILES,
     MAX_NAME_BYTES,
     MAX_NAME_CHARS,
-    MAX_TOTAL_BYTES,
     MAX_UPLOAD_MB,
     upload_limits_text,
 )
@@ -164,8 +165,8 @@ def test_loose_images_with_class_names(tmp_path, monkeypatch):
     assert report.skipped == [("c.txt", "not an image file type")]
     with pytest.raises(DataError, match="none of the uploaded files is an image"):
         save_labelled_images([("c.txt", b"x", "a")], tmp_path / "other")
-    monkeypatch.setattr(uploads, "MAX_TOTAL_BYTES", 1000)
-    with pytest.raises(DataError, match="MB"):
+    monkeypatch.setattr(image_stream, "free_disk_bytes", lambda folder: DISK_RESERVE_BYTES + 1000)
+    with pytest.raises(DataError, match="the uploaded images need.* of disk space, but the server has only"):
         save_labelled_images([("big.png", b"\x00" * 1001, "a")], tmp_path / "big")
     assert not (tmp_path / "big").exists()
 
@@ -267,16 +268,41 @@ def test_an_archive_whose_index_lists_too_many_entries_is_refused_before_it_is_r
     assert built == []
 
 
-def test_one_upload_shares_its_caps_across_archives_and_loose_images(tmp_path, monkeypatch):
+def _disk_of(tmp_path: Path, room: int):
+    """A disk with ``room`` bytes (and the reserve) free before anything is written under ``tmp_path``."""
+    return lambda folder: DISK_RESERVE_BYTES + room - sum(f.stat().st_size for f in tmp_path.rglob("*") if f.is_file())
+
+
+def test_one_upload_shares_the_disk_across_archives_and_loose_images(tmp_path, monkeypatch):
     image = _png()
-    monkeypatch.setattr(uploads, "MAX_TOTAL_BYTES", 3 * len(image))
+    monkeypatch.setattr(image_stream, "free_disk_bytes", _disk_of(tmp_path, 3 * len(image)))
     first, second = _zip({"a/1.png": image, "a/2.png": image}), _zip({"b/1.png": image, "b/2.png": image})
-    with pytest.raises(DataError, match="second.zip would unpack to"):
+    with pytest.raises(DataError, match="second.zip unpacked needs .* of disk space"):
         ingest_uploads([Upload("first.zip", first), Upload("second.zip", second)], tmp_path / "x")
+    assert len(list((tmp_path / "x").rglob("*.png"))) == 2  # the first archive fitted
+    shutil.rmtree(tmp_path / "x")
     report = ingest_uploads([Upload("first.zip", io.BytesIO(first)), Upload("loose.png", image, "b")], tmp_path / "y")
     assert report.counts == {"a": 2, "b": 1} and report.written_bytes == 3 * len(image)
-    with pytest.raises(DataError, match="add up to more than"):
+    shutil.rmtree(tmp_path / "y")
+    with pytest.raises(DataError, match="the uploaded images need"):
         ingest_uploads([Upload("first.zip", first), Upload("l1.png", image), Upload("l2.png", image)], tmp_path / "z")
+
+
+def test_an_archive_larger_than_the_free_disk_is_refused_in_one_line_before_anything_is_written(tmp_path,
+                                                                                                 monkeypatch):
+    monkeypatch.setattr(image_stream, "free_disk_bytes", lambda folder: DISK_RESERVE_BYTES + 2**20)
+    archive = _zip({f"a/{i}.png": bytes(300_000) for i in range(4)})  # 1.2 MB unpacked, a few KB packed
+    with pytest.raises(DataError) as info:
+        extract_zip(archive, tmp_path, name="photos.zip")
+    assert str(info.value).startswith("photos.zip unpacked needs 1 MB of disk space, but the server has only 513 MB "
+                                      "free there (and keeps 512 MB free)")
+    assert "\n" not in str(info.value) and not any(tmp_path.rglob("*.png"))
+
+
+def test_there_is_no_fixed_cap_on_what_an_upload_unpacks_to(tmp_path):
+    report = ingest_uploads([Upload("big.zip", _zip({f"a/{i}.png": bytes(1_000_000) for i in range(220)}))],
+                            tmp_path)
+    assert report.counts == {"a": 220} and report.written_bytes == 220_000_000  # more than the 200 MB of old
 
 
 def test_at_most_the_declared_number_of_extractions_run_at_once(tmp_path, monkeypatch):
@@ -377,7 +403,7 @@ def test_the_servers_upload_limit_is_the_one_declared_in_limits():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
     text = upload_limits_text()
-    assert f"{MAX_UPLOAD_MB} MB a file" in text and f"{MAX_TOTAL_BYTES // 2**20} MB" in text
+    assert f"{MAX_UPLOAD_MB} MB a file" in text and "disk has room" in text
     assert f"{MAX_FILES:,} files" in text
 
 

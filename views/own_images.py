@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from aecore.data import load_dataset
 from aecore.errors import AecoreError
-from aecore.ui.image_upload import choose_images, codes_map, show_images
+from aecore.ui.board import share_toggle
+from aecore.ui.image_upload import choose_images, codes_map, read_images, show_images
 from aecore.ui.live import live_training
 from aecore.ui.loaders import session_job
 from aecore.ui.widgets import save_run_form
@@ -31,8 +31,7 @@ settings = dict(
 )
 try:
     config = folder_run_config(folder, **settings)  # the conv depth follows the image size
-    with st.spinner("Reading the images…"):
-        data = load_dataset(config.data)
+    data = read_images(config.data)  # in memory, or streamed from a cache on disk: it says which, and why
 except AecoreError as exc:
     st.error(str(exc))
     st.stop()
@@ -45,6 +44,7 @@ if st.button("Train on these images", type="primary", icon=":material/play_arrow
         job.start(folder_run_config(folder, **settings, epochs=int(epochs)))
     except AecoreError as exc:
         st.error(str(exc))
+share_toggle()  # the class board lists runs on a student's own images only when they say so
 
 live_training(job, "own")
 

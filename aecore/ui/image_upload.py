@@ -1,5 +1,6 @@
 """The Your-images page's pieces: choosing the images (an upload, or a folder on the server the operator
-allows), showing what was read and what was skipped, and the map of the codes a model gives them."""
+allows), reading them (in memory, or streamed when they are over the memory budget), showing what was read
+and what was skipped, and the map of the codes a model gives them."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
-from aecore.data import IMAGE_SUFFIXES, Dataset, safe_name
+from aecore.config import DataConfig
+from aecore.data import IMAGE_SUFFIXES, Dataset, Split, load_dataset, safe_name
 from aecore.errors import AecoreError
 from aecore.latent import encode_images, latent_csv_text
 from aecore.limits import MAX_UPLOAD_MB, upload_limits_text
@@ -82,6 +83,21 @@ def _server_folder() -> None:
         st.session_state[FOLDER_KEY], st.session_state[REPORT_KEY] = str(folder), []
 
 
+def read_images(config: DataConfig) -> Dataset:
+    """The chosen folder as a dataset, with a progress bar while a folder over the memory budget is decoded into
+    its cache; the line saying which path was taken (in memory or streamed, and why) goes under it."""
+    bar = st.empty()
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"Decoding the images into a cache on disk: {done:,} of {total:,}")
+
+    with st.spinner("Reading the images…"):
+        data = load_dataset(config, progress=progress)
+    bar.empty()
+    st.caption(data.loading)
+    return data
+
+
 def show_images(data: Dataset) -> None:
     """Images per class and per split, the files skipped (upload and reading) with reasons, a strip per class."""
     skipped = [*st.session_state.get(REPORT_KEY, []), *data.skipped]
@@ -95,7 +111,7 @@ def show_images(data: Dataset) -> None:
         with st.expander(f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped, each with its reason"):
             st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True, width="stretch")
     for label, name in enumerate(data.class_names):
-        examples = data.train.x[data.train.y == label][:8].numpy()
+        examples = data.train.x[(data.train.y == label).nonzero().flatten()[:8]].numpy()  # 8 read, even streamed
         if len(examples):
             st.image(image_strip(examples, scale=1), caption=name, width=min(900, 110 * len(examples)))
 
@@ -105,10 +121,9 @@ def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
     CSV of codes and map. Widget keys: ``{key}_map``, ``{key}_map_chart``, ``{key}_csv``."""
     st.subheader("The codes of your images")
     splits = [("train", data.train), ("test", data.test)]
-    x = np.concatenate([split.x.numpy() for _, split in splits])
     labels = np.concatenate([split.y.numpy() for _, split in splits])
     names = [f"{split_name}:{name}" for split_name, split in splits for name in (split.names or [""] * len(split))]
-    codes = encode_images(model, torch.from_numpy(x))
+    codes = np.concatenate([encode_images(model, split.x) for _, split in splits])  # batch by batch, even streamed
     method = st.radio("Map", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_map")
     with st.spinner("Computing the map…"):
         points = project(codes, method, perplexity=min(30.0, max(2.0, (len(codes) - 1) / 3))).points
@@ -117,8 +132,18 @@ def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
     st.plotly_chart(latent_map_figure(points, labels, data.class_names, axis_labels=axes), key=f"{key}_map_chart",
                     on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
     if pick.rows:
-        st.image(image_strip(x[list(pick.rows[:40])], scale=1, columns=10), width="stretch",
-                 caption="the selected images")
+        st.image(image_strip(_images_at([split for _, split in splits], pick.rows[:40]), scale=1, columns=10),
+                 width="stretch", caption="the selected images")
     st.download_button("Download codes and map as CSV", latent_csv_text(codes, labels, data.class_names,
                        {method: points}, names), file_name="my-images-latent.csv", mime="text/csv",
                        icon=":material/download:", key=f"{key}_csv")
+
+
+def _images_at(splits: list[Split], rows) -> np.ndarray:
+    """Images (len(rows), C, H, W) at ``rows`` of the splits placed one after another; only those are read."""
+    starts = np.cumsum([0, *(len(split) for split in splits)])
+    picked = []
+    for row in rows:
+        at = int(np.searchsorted(starts, row, side="right")) - 1
+        picked.append(splits[at].x[int(row - starts[at])].numpy())
+    return np.stack(picked)
