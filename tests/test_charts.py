@@ -2,7 +2,17 @@
 
 import numpy as np
 
-from aecore.ui.charts import DATA_TRACE, MapPick, class_color, latent_map_figure, read_pick
+from aecore.ui.charts import (
+    DATA_TRACE,
+    WEBGL_ABOVE,
+    MapPanel,
+    MapPick,
+    class_color,
+    latent_map_figure,
+    maps_side_by_side,
+    read_pick,
+)
+from aecore.ui.hover import wanted_row
 
 
 def _colour_of(value: float, marker) -> str:
@@ -43,3 +53,71 @@ def test_a_box_picks_data_points_only_and_no_spot():
 
 def test_no_selection_picks_nothing():
     assert read_pick(None) == MapPick() and read_pick({"selection": None}) == MapPick()
+
+
+def _map(n: int, **kwargs):
+    rng = np.random.default_rng(1)
+    return latent_map_figure(rng.normal(size=(n, 2)), rng.integers(0, 10, n), tuple("0123456789"),
+                             axis_labels=("x", "y"), **kwargs)
+
+
+def test_small_maps_are_svg_and_large_ones_webgl_with_the_star_of_the_same_kind():
+    small, large = _map(WEBGL_ABOVE, marker=(0.0, 0.0)), _map(WEBGL_ABOVE + 1, marker=(0.0, 0.0))
+    assert small.data[DATA_TRACE].type == "scatter" and small.data[-1].type == "scatter"
+    assert large.data[DATA_TRACE].type == "scattergl" and large.data[-1].type == "scattergl"
+    assert not any(trace.type == "scattergl" for trace in small.data)  # no WebGL context at all
+
+
+def test_hover_names_each_point_its_class_and_image_number():
+    figure = _map(5, point_ids=np.array([10, 11, 12, 13, 14]))
+    trace = figure.data[DATA_TRACE]
+    labels = trace.marker.color
+    assert list(trace.customdata) == [10, 11, 12, 13, 14]
+    assert list(trace.hovertext) == [str(label) for label in labels]
+    assert "%{hovertext}" in trace.hovertemplate and "%{customdata}" in trace.hovertemplate
+
+
+def test_points_of_every_split_keep_their_class_colours_and_the_legend_says_how_each_split_is_drawn():
+    splits = np.array([0, 1, 1, 0, 2, 1])
+    labels = np.array([3, 3, 5, 5, 1, 0])
+    figure = latent_map_figure(np.zeros((6, 2)), labels, tuple("0123456789"), axis_labels=("x", "y"), splits=splits)
+    marker = figure.data[DATA_TRACE].marker
+    assert [_colour_of(value, marker) for value in marker.color] == [class_color(label) for label in labels]
+    test, other = marker.opacity[0], marker.opacity[1]
+    assert test > other and list(marker.opacity) == [test, other, other, test, other, other]
+    assert list(marker.line.width) == [1, 0, 0, 1, 0, 0]
+    assert list(figure.data[DATA_TRACE].hovertext) == ["3, test", "3, training", "5, training", "5, test",
+                                                       "1, validation", "0, training"]
+    groups = {trace.name: trace.legendgroup for trace in figure.data if trace.legendgroup}
+    assert [name for name, group in groups.items() if group == "split"] == [
+        "test (outlined)", "training (faint)", "validation (faint)"]
+    assert sorted(name for name, group in groups.items() if group == "class") == ["0", "1", "3", "5"]
+
+
+def test_one_split_gets_no_split_encoding():
+    figure = _map(4, splits=np.zeros(4, dtype=np.int8))
+    assert figure.data[DATA_TRACE].marker.opacity == 0.85
+    assert not any(trace.legendgroup == "split" for trace in figure.data)
+
+
+def test_two_maps_side_by_side_are_one_figure_with_one_kind_of_trace():
+    rng = np.random.default_rng(2)
+    small = MapPanel(rng.normal(size=(50, 2)), rng.integers(0, 10, 50), tuple("0123456789"), "AE", ("z0", "z1"))
+    large = MapPanel(rng.normal(size=(WEBGL_ABOVE + 1, 2)), rng.integers(0, 10, WEBGL_ABOVE + 1),
+                     tuple("0123456789"), "VAE", ("z0", "z1"))
+    figure = maps_side_by_side([small, large])
+    points = [trace for trace in figure.data if trace.name == "images"]
+    assert [trace.type for trace in points] == ["scattergl", "scattergl"]  # one WebGL scene for both subplots
+    assert [(trace.xaxis, trace.yaxis) for trace in points] == [("x", "y"), ("x2", "y2")]
+    assert [annotation.text for annotation in figure.layout.annotations] == ["AE", "VAE"]
+    assert {trace.name for trace in figure.data if trace.showlegend is not False} == set("0123456789")
+    assert [trace.type for trace in maps_side_by_side([small, small]).data if trace.name == "images"] == [
+        "scatter", "scatter"]  # small maps: SVG, no WebGL context
+
+
+def test_the_hover_image_answers_only_a_row_of_the_map_shown():
+    want = {"want": {"row": 3, "map": "run|test:5/10:seed0", "at": 1}}
+    assert wanted_row(want, "run|test:5/10:seed0", 5) == 3
+    assert wanted_row(want, "run|all:5/70000:seed0", 5) is None  # asked on another map
+    assert wanted_row(want, "run|test:5/10:seed0", 3) is None  # not a row of it
+    assert wanted_row(None, "run|test:5/10:seed0", 5) is None and wanted_row({"want": None}, "m", 5) is None

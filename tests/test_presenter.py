@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from aecore.ui import presenter
@@ -64,11 +65,12 @@ def test_the_toggle_turns_it_on_and_off_and_the_link_follows():
     assert [figure["layout"]["height"] for figure in _figures(at)] == normal
 
 
-def test_the_starred_spot_is_the_last_webgl_trace_so_it_is_drawn_above_every_point():
-    """WebGL traces are drawn on a canvas above the SVG ones: an SVG star hid under the points (Draw's defect)."""
-    points, labels = np.random.default_rng(0).normal(size=(200, 2)), np.arange(200) % 10
+@pytest.mark.parametrize("n", [200, 5000])
+def test_the_starred_spot_is_the_last_trace_of_the_points_kind_so_it_is_drawn_above_every_point(n):
+    """WebGL traces are drawn on a canvas above the SVG ones: an SVG star hid under WebGL points (Draw's defect)."""
+    points, labels = np.random.default_rng(0).normal(size=(n, 2)), np.arange(n) % 10
     figure = latent_map_figure(points, labels, tuple("0123456789"), axis_labels=("z0", "z1"), marker=(0.1, -0.2),
                                marker_name="your digit")
     star = figure.data[-1]
-    assert star.type == "scattergl" and star.name == "your digit" and (star.x, star.y) == ((0.1,), (-0.2,))
+    assert star.type == figure.data[1].type and star.name == "your digit" and (star.x, star.y) == ((0.1,), (-0.2,))
     assert star.marker.symbol == "star" and star.marker.size > figure.data[1].marker.size

@@ -7,7 +7,7 @@ from aecore.checkpoints import PRETRAINED_DIR
 from aecore.describe import model_kind
 from aecore.latent_map import map_modes
 from aecore.ui import cache
-from aecore.ui.charts import latent_map_figure
+from aecore.ui.charts import MapPanel, maps_side_by_side
 from aecore.ui.widgets import comparable_runs, map_choice, run_label
 
 st.title("Compare two runs")
@@ -20,15 +20,20 @@ mode_column, cap_column = st.columns(2)
 mode = map_choice(mode_column, map_modes(None), "compare_mode", label="Maps")
 cap = cap_column.slider("Test images per map", 500, 5000, 1500, step=500, key="compare_cap")
 
+paths = []
 for side, default, column in zip(("left", "right"), defaults, st.columns(2), strict=True):
-    with column:
-        path = st.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
+    path = column.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
                             key=f"compare_{side}", label_visibility="collapsed")  # the maps high: one screen
-        ref = cache.RunRef.of(path)
-        run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
-        st.plotly_chart(latent_map_figure(the_map.points, cache.test_sample(ref, cap).labels, run.class_names,
-                                          axis_labels=the_map.axis_labels), theme=None, key=f"compare_map_{side}")
-        st.markdown(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
+    paths.append(path)
+panels = []
+for path, column in zip(paths, st.columns(2), strict=True):
+    ref = cache.RunRef.of(path)
+    run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
+    panels.append(MapPanel(the_map.points, cache.test_sample(ref, cap).labels, run.class_names, run_label(path),
+                           the_map.axis_labels))
+    column.markdown(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
                     f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
+# one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold
+st.plotly_chart(maps_side_by_side(panels), theme=None, key="compare_maps")
 st.caption("A VAE's KL term pulls its codes towards N(0, I): a rounder, gap-free map that is safe to sample "
            "from; a plain autoencoder spreads its classes wherever reconstruction wants them.")

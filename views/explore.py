@@ -6,6 +6,7 @@ from aecore.latent import LatentPlane, gaussian_quantile_points, latent_csv_text
 from aecore.latent_map import MAP_SPLITS, PLANE_MODES, SPLIT_NAMES, cell_centres, map_modes
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
+from aecore.ui.hover import hover_images
 from aecore.ui.map_view import map_now, points_choice, show_map, show_pick
 from aecore.ui.widgets import image_strip, map_choice, map_pick, png_download, two_dimensions
 
@@ -32,20 +33,24 @@ colours, colour_names = (points.splits, SPLIT_NAMES) if by_split else (points.la
 
 pick = map_pick("explore_map", f"explore_pick_{mode}_{split}_{cap}")  # one pick per map (rows are its points)
 how = "Click anywhere" if plane is not None else "Click a point"
+solid = ", test ones outlined" if split == "all" and not by_split else ""
 map_column.caption(f"{len(points):,} of {cache.map_image_count(ref, split):,} {MAP_SPLITS[split]}, coloured by "
-                   f"{'split' if by_split else 'class'}. {how}, or use the box and lasso tools.")
+                   f"{'split' if by_split else 'class'}{solid}. Hover a point to see its image; {how.lower()}, "
+                   "or use the box and lasso tools.")
 
 
 def draw(the_map):
     marker = tuple(the_map.points[pick.rows[0]]) if len(pick.rows) == 1 else pick.position  # moves with a layout
     return st.plotly_chart(latent_map_figure(
         the_map.points, colours, colour_names, axis_labels=the_map.axis_labels, background=background,
-        bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices),
+        bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices,
+        splits=None if by_split else points.splits),
         key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
 
 with map_column:
     show_map(shown, draw, pick, "explore")
+    hover_images(ref, points, run.class_names, "explore_map", "explore_hover")
     if plane is None:
         st.caption("t-SNE and UMAP cannot be inverted: click a point to see its image and neighbours; "
                    "choose a plane map to decode any spot.")

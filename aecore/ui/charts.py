@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from aecore.latent import class_name
+from aecore.latent_map import SPLIT_NAMES
 from aecore.ui import presenter
 
 # Paul Tol's "muted" scheme, colour-blind safe, plus black for the tenth class.
@@ -88,40 +90,89 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
 
 
 DATA_TRACE = 1  # curve number of the data points in latent_map_figure (0 is the invisible click grid)
+WEBGL_ABOVE = 3000  # more points than this are drawn with WebGL (fast); fewer as SVG, which takes no WebGL context
+OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
+SPLIT_OUTLINE = "#222222"
+
+
+def scatter_type(n: int) -> type[go.Scatter] | type[go.Scattergl]:
+    """The trace class for n points: WebGL above WEBGL_ABOVE, SVG below."""
+    return go.Scattergl if n > WEBGL_ABOVE else go.Scatter
+
+
+def _points_trace(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
+                  point_ids: np.ndarray | None, splits: np.ndarray | None, split_names: tuple[str, ...],
+                  webgl: bool | None = None) -> go.Scatter | go.Scattergl:
+    """The map's points in one trace (so point indices are row indices), coloured by class; when ``splits`` (N,)
+    holds more than one split, test points (split 0) are solid and outlined and the others faint. ``webgl``:
+    WebGL or SVG (None: by the number of points)."""
+    names = np.array([class_name(class_names, label) for label in range(int(labels.max()) + 1 if len(labels) else 1)])
+    # small integer types: a 70,000-point map's arrays travel base64-encoded, a byte or four a point
+    marker = {"color": labels.astype(np.uint8 if len(names) <= 256 else np.int32), **_class_colorscale(len(names)),
+              "size": 7, "opacity": 0.85, "line": {"width": 0}}
+    hover_text = names[labels]
+    if splits is not None and len(np.unique(splits)) > 1:
+        test = splits == 0
+        marker |= {"opacity": np.where(test, 0.95, OTHER_SPLITS_OPACITY).astype(np.float32),
+                   "size": np.where(test, 8, 6).astype(np.uint8),
+                   "line": {"width": test.astype(np.uint8), "color": SPLIT_OUTLINE}}
+        hover_text = np.char.add(np.char.add(hover_text, ", "), np.asarray(split_names)[splits])
+    ids = np.arange(len(labels)) if point_ids is None else point_ids
+    kind = scatter_type(len(points)) if webgl is None else go.Scattergl if webgl else go.Scatter
+    return kind(x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images", marker=marker,
+                customdata=np.asarray(ids, dtype=np.int32), hovertext=hover_text,
+                hovertemplate="class %{hovertext}<br>image #%{customdata}<extra></extra>")
+
+
+def _legend_entries(fig: go.Figure, labels: np.ndarray, class_names: tuple[str, ...],
+                    splits: np.ndarray | None, split_names: tuple[str, ...]) -> None:
+    """Legend-only traces: a colour per class, and, for points of several splits, how each split is drawn."""
+    several_splits = splits is not None and len(np.unique(splits)) > 1
+    for label in np.unique(labels):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=class_name(class_names, label),
+                                 marker={"color": class_color(label), "size": 10}, hoverinfo="skip",
+                                 legendgroup="class", legendgrouptitle_text="class" if several_splits else None))
+    if several_splits:
+        for split in np.unique(splits):
+            test = split == 0
+            fig.add_trace(go.Scatter(
+                x=[None], y=[None], mode="markers", hoverinfo="skip", legendgroup="split",
+                legendgrouptitle_text="split", name=f"{split_names[split]} (outlined)" if test
+                else f"{split_names[split]} (faint)", marker={"color": "#888888", "size": 10,
+                                                              "opacity": 0.95 if test else OTHER_SPLITS_OPACITY,
+                                                              "line": {"width": 1 if test else 0,
+                                                                       "color": SPLIT_OUTLINE}}))
 
 
 def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
                       axis_labels: tuple[str, str], click_grid: np.ndarray | None = None,
                       background=None, bounds: tuple[float, float, float, float] | None = None,
                       marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
-                      point_ids: np.ndarray | None = None) -> go.Figure:
-    """The latent map: one trace of points coloured by class (so point indices are row indices).
+                      point_ids: np.ndarray | None = None, splits: np.ndarray | None = None,
+                      split_names: tuple[str, ...] = SPLIT_NAMES) -> go.Figure:
+    """The latent map: one trace of points coloured by class (so point indices are row indices), WebGL above
+    WEBGL_ABOVE points and SVG below.
 
     ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
     space still selects something (Plotly reports points, not positions); ``background`` (a PIL
     image) is drawn under everything over ``bounds`` = (x0, x1, y0, y1); ``marker`` stars a spot (above
     every point), named ``marker_name`` in the legend;
-    ``point_ids`` (e.g. test-set indices) are shown on hover instead of row numbers.
+    ``point_ids`` (e.g. test-set indices) are shown on hover instead of row numbers; ``splits`` (N,) (indices
+    into ``split_names``, 0 the test split) draws the test points solid and outlined and the others faint when
+    there are several, and the legend says so.
     """
     fig = go.Figure()
     grid = click_grid if click_grid is not None else np.zeros((0, 2))
     # SVG, not WebGL: invisible WebGL markers are not picked by clicks
     fig.add_trace(go.Scatter(x=grid[:, 0], y=grid[:, 1], mode="markers", hoverinfo="none", showlegend=False,
                              marker={"size": 14, "opacity": 0.0, "color": "#000000"}, name="anywhere"))
-    names = [class_name(class_names, label) for label in labels.tolist()]
-    fig.add_trace(go.Scattergl(
-        x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False, name="images",
-        marker={"color": labels, **_class_colorscale(int(labels.max()) + 1 if len(labels) else 1), "size": 7,
-                "opacity": 0.85, "line": {"width": 0}},
-        customdata=np.column_stack([labels, np.arange(len(labels)) if point_ids is None else point_ids]),
-        hovertext=names, hovertemplate="class %{hovertext}<br>image #%{customdata[1]}<extra></extra>"))
-    for label in np.unique(labels):  # legend entries only: the data stays in one trace
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=names[int(np.argmax(labels == label))],
-                                 marker={"color": class_color(label), "size": 10}, hoverinfo="skip"))
-    if marker is not None:  # WebGL, and the last trace: drawn above the points (a WebGL layer covers SVG traces)
-        fig.add_trace(go.Scattergl(x=[marker[0]], y=[marker[1]], mode="markers", name=marker_name,
-                                   marker={"symbol": "star", "size": 28, "color": "#D55E00",
-                                           "line": {"color": "#FFFFFF", "width": 2}}, hoverinfo="skip"))
+    fig.add_trace(_points_trace(points, labels, class_names, point_ids=point_ids, splits=splits,
+                                split_names=split_names))
+    _legend_entries(fig, labels, class_names, splits, split_names)
+    if marker is not None:  # the last trace, of the points' kind: drawn above them (a WebGL layer covers SVG traces)
+        fig.add_trace(scatter_type(len(points))(
+            x=[marker[0]], y=[marker[1]], mode="markers", name=marker_name, hoverinfo="skip",
+            marker={"symbol": "star", "size": 28, "color": "#D55E00", "line": {"color": "#FFFFFF", "width": 2}}))
     if background is not None and bounds is not None:
         x0, x1, y0, y1 = bounds
         fig.add_layout_image(source=background, xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0,
@@ -132,6 +183,36 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     fig.update_xaxes(title=axis_labels[0])
     fig.update_yaxes(title=axis_labels[1])
     return _layout(fig, title, height=600)
+
+
+@dataclass(frozen=True)
+class MapPanel:
+    """One map of :func:`maps_side_by_side`: its points (N, 2), their classes and the map's titles."""
+
+    points: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    title: str
+    axis_labels: tuple[str, str]
+
+
+def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figure:
+    """Latent maps as subplots of one figure, so that however many points they hold, the page has one figure
+    (plotly.js gives a figure's WebGL traces one set of canvases, while each figure takes its own)."""
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[panel.title for panel in panels],
+                        horizontal_spacing=0.08)
+    webgl = any(len(panel.points) > WEBGL_ABOVE for panel in panels)  # one kind for all: one GL scene or none
+    legend = {}
+    for column, panel in enumerate(panels, start=1):
+        fig.add_trace(_points_trace(panel.points, panel.labels, panel.class_names, point_ids=None, splits=None,
+                                    split_names=SPLIT_NAMES, webgl=webgl), row=1, col=column)
+        fig.update_xaxes(title=panel.axis_labels[0], row=1, col=column)
+        fig.update_yaxes(title=panel.axis_labels[1], row=1, col=column)
+        legend |= {class_name(panel.class_names, label): label for label in np.unique(panel.labels)}
+    for name, label in legend.items():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                                 marker={"color": class_color(label), "size": 10}))
+    return _layout(fig, "", height=560)
 
 
 @dataclass(frozen=True)
