@@ -30,19 +30,33 @@ METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 NEIGHBOURS_FOR_PLACEMENT = 10
 MIN_NEIGHBOUR_MAP_CODES = 5  # t-SNE and UMAP below this: the PCA map instead
 UMAP_NEIGHBOURS = 15  # umap-learn's default n_neighbors
-# umap-learn's own choice above 10,000 points; below, it runs 500. On 2,000 / 5,000 MNIST codes 200 epochs keep
-# the trustworthiness (0.9587 / 0.9618 against 0.9586 / 0.9625) at 2.5x the speed (0.8 s / 2.1 s).
-UMAP_EPOCHS = 200
-# t-SNE schedule: half of openTSNE's default 250 early-exaggeration + 500 iterations. From a PCA start
-# this keeps sklearn's trustworthiness on 5,000 MNIST codes (0.991 both) at 3.6x its speed (bench/README.md).
-TSNE_ITERATIONS = (125, 250)
+# UMAP's schedule against umap-learn's defaults (python -m bench.projection: MNIST codes of the shipped 32-d AE,
+# 2 threads, trustworthiness on 5,000 of them): a PCA start instead of the spectral one (2.5 s of eigenvectors at
+# 30,000 codes) and 100 epochs instead of its 500 (up to 10,000 codes) or 200. 2.4 s against 10.5 s at 10,000 codes
+# (trustworthiness 0.9649 against 0.9675), 8.3 s against 13.5 s at 30,000 (0.9604 / 0.9636), 26.2 s against
+# 33.8 s at 70,000 (0.9611 / 0.9637): above 10,000 the exact kNN (NEIGHBOUR_SEARCH) is most of the time (14.7 s
+# at 70,000). 200 epochs from a spectral start took 5.1 s and 18.9 s at 10,000 and 30,000 (0.9663, 0.9628).
+UMAP_EPOCHS = 100
+UMAP_INIT = "pca"
+# t-SNE schedule: 100 early-exaggeration + 150 iterations, a third of openTSNE's default 250 + 500. From a PCA
+# start (openTSNE's default) it keeps the trustworthiness on MNIST codes (bench.projection, as above), with exact
+# kNN and FFT gradients: 7.1 s against 47.0 s at 10,000 codes (0.9897 against 0.9908), 13.6 s against 71.7 s at
+# 30,000 (0.9878 / 0.9862), 33.8 s against 132.0 s at 70,000 (0.9868 / 0.9870).
+TSNE_ITERATIONS = (100, 150)
 # Barnes-Hut's accuracy/speed trade-off (openTSNE's default 0.5): on 10,000 MNIST codes 0.8 takes 9.1 s against
 # 14.3 s, with the same trustworthiness (0.9851 against 0.9853).
 TSNE_THETA = 0.8
-EXACT_NEIGHBOURS_UP_TO = 10_000  # exact kNN beats Annoy's index build below this many codes on 2 cores
-# Barnes-Hut up to this many codes, FFT-interpolated gradients above: openTSNE's own rule ("auto"), as BH's
-# cost grows as N log N per iteration and FFT's about linearly.
-BARNES_HUT_UP_TO = 10_000
+# t-SNE's and UMAP's kNN: exact (scikit-learn, brute force) at every size. openTSNE's default, Annoy, is slower on
+# 2 cores (90 neighbours of 30,000 codes: 13.6 s against 3.5 s; 70,000 exact: 16.8 s). pynndescent is faster
+# once compiled (UMAP's 15 neighbours of 70,000 codes: 1.9 s against 14.7 s exact), but its numba code compiles
+# again in every new process (48 s on 2 busy cores; 29 s with its functions' disk cache enabled as umap-learn's
+# below, as those taking a distance function are not cached), and each map has its own worker process
+# (aecore.jobs.projection_work).
+NEIGHBOUR_SEARCH = "exact"
+# Barnes-Hut below this many codes, FFT-interpolated gradients from it on (openTSNE's own rule, "auto"): BH's
+# cost grows as N log N per iteration and FFT's about linearly; at 10,000 codes FFT took 8.6 s against BH's
+# 9.1 s (trustworthiness 0.9897 against 0.9886).
+FFT_FROM = 10_000
 TSNE_FRAME_EVERY = 25  # iterations between two frames of a t-SNE layout (openTSNE's callbacks_every_iters)
 UMAP_FRAME_EVERY = 10  # epochs between two frames of a UMAP layout
 NUMBA_CACHE = Path.home() / ".cache" / "aecore" / "numba"  # compiled UMAP code survives server restarts
@@ -113,9 +127,10 @@ def parameters(method: str, n: int, *, perplexity: float = 30.0, seed: int = 0) 
     if method == "tsne" and n >= MIN_NEIGHBOUR_MAP_CODES:
         return {"perplexity": _effective_perplexity(perplexity, n), "seed": seed,
                 "early_exaggeration_iter": TSNE_ITERATIONS[0], "n_iter": TSNE_ITERATIONS[1],
-                "gradient": _tsne_gradient(n), "theta": TSNE_THETA, "neighbours": _tsne_neighbours(n)}
+                "gradient": _tsne_gradient(n), "theta": TSNE_THETA, "neighbours": NEIGHBOUR_SEARCH}
     if method == "umap" and n >= MIN_NEIGHBOUR_MAP_CODES:
-        return {"n_neighbors": min(UMAP_NEIGHBOURS, n - 1), "n_epochs": UMAP_EPOCHS, "seed": seed, "knn": "exact"}
+        return {"n_neighbors": min(UMAP_NEIGHBOURS, n - 1), "n_epochs": UMAP_EPOCHS, "seed": seed,
+                "knn": NEIGHBOUR_SEARCH, "init": UMAP_INIT}
     if method in METHODS:
         return {}  # PCA (also what too few codes for t-SNE or UMAP get) has no parameters
     raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
@@ -157,11 +172,7 @@ def _effective_perplexity(perplexity: float, n: int) -> float:
 
 
 def _tsne_gradient(n: int) -> str:
-    return "bh" if n <= BARNES_HUT_UP_TO else "fft"
-
-
-def _tsne_neighbours(n: int) -> str:
-    return "exact" if n <= EXACT_NEIGHBOURS_UP_TO else "auto"
+    return "bh" if n < FFT_FROM else "fft"
 
 
 class _TsneFrames:
@@ -192,7 +203,7 @@ def _tsne(codes: np.ndarray, perplexity: float, seed: int, progress: Progress | 
         raise StoppedError(frames.last)
     gradient = _tsne_gradient(n)
     embedding = TSNE(perplexity=_effective_perplexity(perplexity, n), random_state=seed, n_jobs=threads,
-                     verbose=False, initialization="pca", neighbors=_tsne_neighbours(n),
+                     verbose=False, initialization="pca", neighbors=NEIGHBOUR_SEARCH,
                      negative_gradient_method=gradient, theta=TSNE_THETA,
                      early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1],
                      callbacks=frames, callbacks_every_iters=TSNE_FRAME_EVERY).fit(codes)
@@ -278,7 +289,8 @@ def _epoch_frames(epochs: list[int], progress: Progress) -> Iterator[int]:
 
 def _umap_points(codes: np.ndarray, seed: int, progress: Progress | None = None) -> np.ndarray:
     """UMAP on a precomputed exact kNN graph from scikit-learn, which skips pynndescent's numba compile
-    (the larger part of a first fit's stall); without a search index UMAP cannot transform new codes."""
+    (the larger part of a first fit's stall; see NEIGHBOUR_SEARCH); without a search index UMAP cannot transform
+    new codes."""
     from sklearn.neighbors import NearestNeighbors
 
     umap = _import_umap()
@@ -286,7 +298,7 @@ def _umap_points(codes: np.ndarray, seed: int, progress: Progress | None = None)
         raise StoppedError(first)
     k = min(UMAP_NEIGHBOURS, len(codes) - 1)
     distances, indices = NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(codes)  # each (N, k), self first
-    reducer = umap.UMAP(n_neighbors=k, n_epochs=UMAP_EPOCHS, random_state=seed, n_jobs=1,
+    reducer = umap.UMAP(n_neighbors=k, n_epochs=UMAP_EPOCHS, init=UMAP_INIT, random_state=seed, n_jobs=1,
                         precomputed_knn=(indices, distances))
     _umap_watch.progress = progress
     try:

@@ -20,3 +20,18 @@ def test_bench_smoke_run_writes_every_key(tmp_path):
         assert key in figures, key
     assert figures["fit_vs_bare_ratio"] > 0 and figures["decode_ms_p50"] > 0
     assert "decode_ms_p50" in result.stdout  # the readable table
+
+
+def test_projection_bench_compares_both_methods_with_the_library_defaults(tmp_path):
+    out = tmp_path / "projection.json"
+    result = subprocess.run([sys.executable, "-m", "bench.projection", "--sizes", "600", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["threads"] == 2 and set(figures["sizes"]) == {"600"}
+    for method in ("tsne", "umap"):
+        measured = figures["sizes"]["600"][method]
+        for side in ("ours", "default"):
+            assert measured[f"{side}_s"] > 0 and 0 <= measured[f"{side}_trust"] <= 1, (method, side)
+        assert measured["speedup"] > 0
+    assert "| 600 | t-SNE |" in result.stdout and "| 600 | UMAP |" in result.stdout  # the readable table
