@@ -14,7 +14,7 @@ links.start_session()  # a session's first run: the link's settings and ?present
 st.set_page_config(page_title="Autoencoder Lab", page_icon=ICON, layout="wide",  # a local icon: works offline
                    initial_sidebar_state=presenter.sidebar_state())
 pages = {spec: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
-page = st.navigation(list(pages.values()))
+page = st.navigation(list(pages.values()), expanded=True)  # every page in sight: a class needs no "View more"
 spec = next(spec for spec, candidate in pages.items() if candidate is page)
 path = spec.path
 if spec.draws_figures:
