@@ -20,6 +20,7 @@ class PageSpec:
 PAGES = (
     PageSpec("views/home.py", "Home", ":material/home:", default=True, draws_figures=False),
     PageSpec("views/train.py", "Train", ":material/model_training:"),
+    PageSpec("views/slow_motion.py", "Slow motion", ":material/slow_motion_video:"),
     PageSpec("views/own_images.py", "Your images", ":material/photo_library:"),
     PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
     PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
