@@ -13,6 +13,9 @@ differs from it), and so does ``present`` (the presenter view).
 - :func:`kept_in_url` wraps the page's run. The URL is rewritten before the page
   runs (the values the user just changed) and after it (values the page itself
   set); nothing is sent when nothing changed.
+- :func:`restore_view` does the same in the middle of a session (a lesson tour's
+  step, :mod:`aecore.ui.tour_bar`): the values a view leaves out go back to the
+  page's defaults; :func:`view_params` says the current view for such a step.
 - Some values parse but do not fit the model shown (a class its data lacks, an
   image number past its test set): the widgets reset those to their defaults,
   and the first run compares and notes them. Should the page fail in that first
@@ -46,7 +49,15 @@ from aecore.projection import METHODS
 from aecore.settings import BY_NAME
 from aecore.ui.charts import MapPick
 from aecore.ui.presenter import PRESENT_KEY, present_toggle
-from aecore.ui.sidebar import PRESET_ENTRY, current_settings, restore_settings, settings_params
+from aecore.ui.sidebar import (
+    PRESET_ENTRY,
+    SETTINGS_KEY,
+    TRAINING_PAGES,
+    current_settings,
+    restore_settings,
+    settings_from_params,
+    settings_params,
+)
 from aecore.ui.widgets import DEFAULT_RUN, INTERPOLATION_ENDS, SELECTED_RUN
 
 State = MutableMapping[str, Any]  # st.session_state, or a plain dict in tests
@@ -69,7 +80,9 @@ class Link:
     are dropped if the page fails on them). ``default`` is what the page shows
     without the parameter, which is then left out of the link (shorter links,
     smaller QR codes); None where that depends on other values (e.g. on the
-    model), so the value is always written.
+    model), so the value is always written. ``clear`` puts back what the page
+    shows without the parameter where storing ``default`` cannot (None: store
+    ``default``, if any).
     """
 
     param: str
@@ -79,6 +92,14 @@ class Link:
     format: Callable[[Any], str] = str
     widget: bool = True
     default: Any = None
+    clear: Callable[[State], None] | None = None
+
+    def reset(self, state: State) -> None:
+        """Make ``state`` hold what the page shows without this parameter."""
+        if self.clear is not None:
+            self.clear(state)
+        elif self.default is not None:
+            self.store(state, self.default)
 
     def text(self, state: Mapping[str, Any]) -> str | None:
         """The parameter's text for the value in ``state``, or None when it is not written."""
@@ -92,14 +113,16 @@ def widget(param: str, key: str, parse: Callable[[str], Any], format: Callable[[
            default: Any = None) -> Link:
     """The link of the widget under session key ``key``."""
     return Link(param, parse, read=lambda state: state.get(key),
-                store=lambda state, value: state.__setitem__(key, value), format=format, default=default)
+                store=lambda state, value: state.__setitem__(key, value), format=format, default=default,
+                clear=(lambda state: state.pop(key, None)) if default is None else None)
 
 
 def keyed(param: str, key_of: Callable[[Mapping[str, Any]], str], parse: Callable[[str], Any],
           format: Callable[[Any], str] = str, default: Any = None) -> Link:
     """The link of a widget whose key depends on other values (``key_of(state)``): restored after them."""
     return Link(param, parse, read=lambda state: state.get(key_of(state)),
-                store=lambda state, value: state.__setitem__(key_of(state), value), format=format, default=default)
+                store=lambda state, value: state.__setitem__(key_of(state), value), format=format, default=default,
+                clear=(lambda state: state.pop(key_of(state), None)) if default is None else None)
 
 
 # --- parsers: text -> value, or a ValueError saying what is expected
@@ -244,16 +267,23 @@ def _store_pick(state: State, **change: Any) -> None:
     state[_pick_key(state)] = replace(_pick(state), **change)
 
 
+def _clear_pick(state: State, **change: Any) -> None:
+    if _pick_key(state) in state:
+        _store_pick(state, **change)
+
+
 PICK_AT = Link("at", point, read=lambda state: _pick(state).position,
                store=lambda state, xy: _store_pick(state, position=xy),
-               format=lambda xy: f"{number_text(xy[0])},{number_text(xy[1])}", widget=False)
+               format=lambda xy: f"{number_text(xy[0])},{number_text(xy[1])}", widget=False,
+               clear=lambda state: _clear_pick(state, position=None))
 PICKED = Link("picked", indices, read=lambda state: _pick(state).rows or None,
               store=lambda state, rows: _store_pick(state, rows=rows), format=lambda rows: ",".join(map(str, rows)),
-              widget=False)
+              widget=False, clear=lambda state: _clear_pick(state, rows=()))
 LABS_RUN = Link("lab", lab_keys,
                 read=lambda state: tuple(lab.key for lab in labs.LABS if state.get(f"lab_{lab.key}_ran")) or None,
-                store=lambda state, keys: state.update({f"lab_{key}_ran": True for key in keys}),
-                format=",".join, widget=False)
+                store=lambda state, keys: state.update({f"lab_{lab.key}_ran": lab.key in keys for lab in labs.LABS}),
+                format=",".join, widget=False,
+                clear=lambda state: [state.pop(f"lab_{lab.key}_ran", None) for lab in labs.LABS])
 
 
 # views/inside.py keeps one input shape per model
@@ -373,6 +403,57 @@ def restore_links(links: tuple[Link, ...], params: Mapping[str, str], state: Sta
 def restore_page(path: str, params: Mapping[str, str], state: State) -> tuple[dict[str, Any], list[str], set[str]]:
     """:func:`restore_links` for the links of page ``path``."""
     return restore_links(PAGE_LINKS.get(path, ()), params, state)
+
+
+def view_param_names(path: str) -> frozenset[str]:
+    """The query parameters that can describe a view of page ``path``: its own, and the training settings on the
+    pages where they act (not ``present``: a view is the same in the presenter's and the plain one)."""
+    settings = {PRESET_ENTRY, *BY_NAME} if path in TRAINING_PAGES else set()
+    return frozenset({link.param for link in PAGE_LINKS.get(path, ())} | settings)
+
+
+def view_params(path: str, state: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The view page ``path`` shows now, as query parameters: the page's state (:func:`page_params`, without
+    ``present``) and, where they act, the training settings."""
+    state = st.session_state if state is None else state
+    params = {name: text for name, text in page_params(path, state).items() if name != PRESENT.param}
+    if path in TRAINING_PAGES:
+        params = {**settings_params(state[SETTINGS_KEY] if SETTINGS_KEY in state else current_settings()), **params}
+    return params
+
+
+def view_notes(path: str, params: Mapping[str, str]) -> list[str]:
+    """A note for each value of ``params`` that page ``path`` cannot take (checked on a fresh state)."""
+    notes = restore_page(path, params, {})[1]
+    if path in TRAINING_PAGES:
+        notes += settings_from_params(params)[1]
+    return notes
+
+
+def restore_view(path: str, params: Mapping[str, str], state: State | None = None) -> list[str]:
+    """In the middle of a session: make page ``path``, drawn next, show the view ``params`` describe (as
+    :func:`view_params` writes them): each of the page's values they name, and the page's default for each they
+    leave out; the training settings too on the pages where they act. Call it before the page's widgets are drawn
+    (from a widget's callback, say). Returns a note for each garbage value, which keeps the default; the run after
+    it notes the values the page could not take, as for a link (:func:`kept_in_url`)."""
+    state = st.session_state if state is None else state
+    restored, notes, loose = {}, [], set()
+    for link in PAGE_LINKS.get(path, ()):  # in order: a key may depend on a value before it
+        if link.param in params:
+            values, link_notes, link_loose = restore_links((link,), params, state)
+            restored |= values
+            notes += link_notes
+            loose |= link_loose
+        else:
+            link.reset(state)
+    if MODEL in PAGE_LINKS.get(path, ()):  # the picker's own value would win over the run chosen
+        state[RUN_PICKER_KEY] = Path(state.get(SELECTED_RUN) or DEFAULT_RUN)
+    if path in TRAINING_PAGES:
+        state[SETTINGS_KEY], settings_notes = settings_from_params(params)
+        notes += settings_notes
+    if restored:
+        state[CHECK_KEY] = (restored, loose)
+    return notes
 
 
 def _show_notes(notes: list[str]) -> None:
