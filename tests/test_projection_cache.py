@@ -4,6 +4,7 @@ share, the background jobs (one per map, stoppable), and the Explore page that s
 import json
 import multiprocessing
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -334,3 +335,38 @@ def test_a_map_in_the_cache_is_shown_at_once_and_its_points_can_be_picked(page_p
         "point_indices": [3], "box": [], "lasso": []}}
     at.run()
     assert any((e.proto.imgs[0].caption or "").startswith("test image ") for e in at.get("image") if e.proto.imgs)
+
+
+def test_asking_for_a_map_never_waits_for_a_new_worker_to_read_it(projections, run_folder, digit_codes, monkeypatch):
+    """A worker just spawned reads its request only once its imports are done (2-3 s): the request is sent from
+    the job's own thread, so the page that asked returns at once (a first map used to take 2.65 s)."""
+    class SlowToRead:  # the server's end of a pipe whose worker is still importing
+        def __init__(self):
+            self.read = threading.Event()
+
+        def send(self, request):
+            self.read.wait(30)
+
+        def recv(self):
+            raise EOFError
+
+        def close(self):
+            pass
+
+    class Process:
+        def join(self, timeout=None):
+            pass
+
+        def is_alive(self):
+            return False
+
+        def kill(self):
+            pass
+
+    pipe = SlowToRead()
+    monkeypatch.setattr(projections, "_spawn", lambda: (Process(), pipe))
+    started = time.monotonic()
+    job = projections.request(_key(run_folder), digit_codes[0])
+    assert time.monotonic() - started < 5 and job.status().state == "running"
+    pipe.read.set()  # the worker reads it, then (here) exits without a map
+    assert _wait(job, ("failed",)).message == projection_work.WORKER_DIED

@@ -327,15 +327,16 @@ class Projections:
             try:
                 if spare is None or not spare[0].is_alive():
                     spare = self._spawn()
-                process, connection = spare
-                connection.send(job.request)
-            except Exception as exc:  # no process could start, or the spare died as it was handed the job
+            except Exception as exc:  # no process could start
                 job._update(state="failed", message=f"could not start a projection worker: {exc}")
                 continue
-            job.process, job.request = process, None
+            process, connection = spare
+            request, job.process, job.request = job.request, process, None
             job._update(state="running", place=0, stage="neighbours")
             self._line.running.append(job)
-            threading.Thread(target=self._read, args=(job, connection), name="aecore-projection-messages",
+            # The request is sent from the job's own thread: a worker just spawned reads it only once its imports
+            # are done (2-3 s), and the page that asked must not wait for that (measured: a first map took 2.65 s).
+            threading.Thread(target=self._read, args=(job, connection, request), name="aecore-projection-messages",
                              daemon=True).start()
         self._number_the_line()
         # a spare starts once no map is being computed: its imports would slow the one that is
@@ -345,9 +346,14 @@ class Projections:
             except Exception:
                 log.warning("could not start a spare projection worker", exc_info=True)
 
-    def _read(self, job: ProjectionJob, receiver) -> None:
-        """Pass a worker's messages to its job until it ends or its process exits, then free its slot."""
+    def _read(self, job: ProjectionJob, receiver, request) -> None:
+        """Send ``request`` to the job's worker, then pass its messages to the job until it ends or its process
+        exits, then free its slot."""
         try:
+            try:
+                receiver.send(request)
+            except (OSError, ValueError):  # the worker died as it was handed the job: failed below, as any death
+                return
             while True:
                 try:
                     message = receiver.recv()
