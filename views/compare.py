@@ -25,15 +25,17 @@ for side, default, column in zip(("left", "right"), defaults, st.columns(2), str
     path = column.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
                             key=f"compare_{side}", label_visibility="collapsed")  # the maps high: one screen
     paths.append(path)
-panels = []
-for path, column in zip(paths, st.columns(2), strict=True):
+panels, facts = [], []
+for path in paths:
     ref = cache.RunRef.of(path)
     run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
     panels.append(MapPanel(the_map.points, cache.test_sample(ref, cap).labels, run.class_names, run_label(path),
                            the_map.axis_labels))
-    column.markdown(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
-                    f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
+    facts.append(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
+                 f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 # one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold
 st.plotly_chart(maps_side_by_side(panels), theme=None, key="compare_maps")
+for text, column in zip(facts, st.columns(2), strict=True):  # under the maps: they fit a projector's screen
+    column.markdown(text)
 st.caption("A VAE's KL term pulls its codes towards N(0, I): a rounder, gap-free map that is safe to sample "
            "from; a plain autoencoder spreads its classes wherever reconstruction wants them.")
