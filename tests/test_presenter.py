@@ -41,7 +41,7 @@ def test_a_figure_built_outside_a_run_keeps_its_own_size():
 def test_present_in_the_link_turns_the_presenter_view_on():
     at = _open("views/explore.py", {"present": "1"})
     assert not at.exception
-    assert at.toggle(key=presenter.PRESENT_KEY).value is True
+    assert at.toggle(key=presenter.TOGGLE_KEY).value is True
     assert at.query_params["present"] == "1"  # and stays in the link
     css = _styles(at)
     root = float(re.search(r"html \{ font-size: ([\d.]+)px", css).group(1))
@@ -56,11 +56,11 @@ def test_the_toggle_turns_it_on_and_off_and_the_link_follows():
     at = _open("views/denoise.py")
     assert not _styles(at) and "present" not in at.query_params
     normal = [figure["layout"]["height"] for figure in _figures(at)]
-    at.toggle(key=presenter.PRESENT_KEY).set_value(True).run()
+    at.toggle(key=presenter.TOGGLE_KEY).set_value(True).run()
     assert at.query_params["present"] == "1" and "font-size" in _styles(at)
     assert [figure["layout"]["height"] for figure in _figures(at)] == [
         min(height, presenter.PRESENT_CHART_HEIGHT) for height in normal]
-    at.toggle(key=presenter.PRESENT_KEY).set_value(False).run()
+    at.toggle(key=presenter.TOGGLE_KEY).set_value(False).run()
     assert "present" not in at.query_params and not _styles(at)
     assert [figure["layout"]["height"] for figure in _figures(at)] == normal
 

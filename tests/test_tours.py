@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from aecore import checkpoints, tours
 from aecore.checkpoints import PRETRAINED_DIR
 from aecore.tours import Step, Tour, TourError
-from aecore.ui import links, tour_bar
+from aecore.ui import links, presenter, tour_bar
 from aecore.ui.navigation import PAGES
 from aecore.ui.sidebar import SETTINGS_KEY
 from aecore.ui.widgets import SELECTED_RUN
@@ -201,3 +201,19 @@ def test_a_teacher_records_a_tour_downloads_it_and_a_bad_file_is_refused_with_on
     assert at.selectbox(key=tour_bar.PICK_KEY).value == "Two views"
     at.button(key="tour_start").click().run()
     _state_shown(at, recorded.steps[0])
+
+
+def test_the_presenter_view_stays_on_through_a_tour_across_pages():
+    tour = tour_bar.shipped_tours()["Lecture 001: plain, denoising and variational autoencoders"]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["present"] = "1"
+    at.run()
+    at.selectbox(key=tour_bar.PICK_KEY).set_value(tour.title)
+    at.button(key="tour_start").click().run()
+    pages = set()
+    for step in tour.steps[1:]:
+        at.button(key="tour_next").click().run()
+        pages.add(at.session_state[links.PAGE_KEY])
+        assert not at.exception and at.session_state[presenter.PRESENT_KEY] is True, step.page
+        assert at.toggle(key=presenter.TOGGLE_KEY).value is True
+    assert len(pages) > 1  # the tour went to other pages

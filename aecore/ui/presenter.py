@@ -12,7 +12,10 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-PRESENT_KEY = "present_mode"  # session key of the toggle; ?present=1 sets it when a session starts
+PRESENT_KEY = "present_mode"  # session key: presenting or not; ?present=1 sets it when a session starts
+# The toggle's own key: a widget's value can be dropped by Streamlit on a page switch made from a script (a lesson
+# tour's Next left the presenter view so); PRESENT_KEY, a plain key, is not.
+TOGGLE_KEY = "present_toggle"
 TYPE_SCALE = 1.3  # the issue asks for type at least 1.3x larger
 PRESENT_CHART_HEIGHT = 400  # px: a chart under a title and a row of controls still ends above 720 px
 
@@ -68,7 +71,14 @@ def apply_style() -> None:
         st.html(_CSS.format(root_px=base_font_px() * TYPE_SCALE))
 
 
+def _toggled() -> None:
+    st.session_state[PRESENT_KEY] = st.session_state[TOGGLE_KEY]
+
+
 def present_toggle() -> None:
     """The sidebar's switch into and out of presenter view."""
-    st.toggle("Present", key=PRESENT_KEY, help="Presenter view: no sidebar or toolbar, larger type, each page's "
-              "main picture on one 1280x720 screen (also `?present=1` in the link)")
+    if st.session_state.get(TOGGLE_KEY) != presenting():
+        st.session_state[TOGGLE_KEY] = presenting()
+    st.toggle("Present", key=TOGGLE_KEY, on_change=_toggled,
+              help="Presenter view: no sidebar or toolbar, larger type, each page's main picture on one 1280x720 "
+                   "screen (also `?present=1` in the link)")
