@@ -209,13 +209,13 @@ def _bar(path: str) -> None:
     if step.page != path:
         where += f" (on {page_titles().get(step.page, step.page)})"
     with st.container(border=True, key="tour_bar"):
-        text_column, back_column, next_column, end_column = st.columns([8, 2.4, 2.4, 1.8], vertical_alignment="center")
+        text_column, back_column, next_column, end_column = st.columns([7, 2.4, 2.4, 1.8], vertical_alignment="center")
         text_column.markdown(f"<div class='tour-where'>{html.escape(where, quote=False)}</div><div "
                              f"class='tour-caption'>{html.escape(step.caption, quote=False)}</div>",
                              unsafe_allow_html=True)
-        back_column.button("Back", key="tour_back", icon=":material/arrow_back:", on_click=go, args=(index - 1,),
+        back_column.button("← Back", key="tour_back", on_click=go, args=(index - 1,),
                            disabled=index == 0, width="stretch")
-        next_column.button("Next", key="tour_next", icon=":material/arrow_forward:", on_click=go, args=(index + 1,),
+        next_column.button("Next →", key="tour_next", on_click=go, args=(index + 1,),
                            disabled=index == count - 1, width="stretch", type="primary")
         end_column.button("End", key="tour_end", on_click=end, width="stretch", help="End the tour")
 
