@@ -87,10 +87,7 @@ def browser():
 @pytest.fixture
 def page(browser, server) -> Page:
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(server)
-    _settle(page)
+    page = _visit(context, server)
     yield page
     context.close()
 
@@ -109,6 +106,15 @@ def _no_exceptions(page: Page) -> None:
 def _shoot(page: Page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _visit(context, url: str) -> Page:
+    """A new tab of ``context`` (a new session) on ``url``, its script done."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    _settle(page)
+    return page
 
 
 def _open(page: Page, title: str) -> None:
@@ -198,10 +204,7 @@ def test_a_second_student_queues_for_the_cpu_and_a_closed_tab_frees_it(browser, 
     try:
         pages = []
         for context in (first, second):
-            page = context.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(server + "/train")
-            _settle(page)
+            page = _visit(context, server + "/train")
             pages.append(page)
         a, b = pages
         a.get_by_role("button", name="Start new run").click()
@@ -277,10 +280,7 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
     from test_pages import _faces_zip
 
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(server)
-    _settle(page)
+    page = _visit(context, server)
     _open(page, "Your images")
     page.get_by_test_id("stMain").locator("input[type='file']").first.set_input_files(  # not the tours' loader
         files=[{"name": "faces.zip", "mimeType": "application/zip", "buffer": _faces_zip()}])
@@ -383,10 +383,7 @@ def test_the_drawn_digit_is_drawn_above_the_other_points(page):
 def test_the_four_corner_grid_leaves_the_pad_and_its_labels_clear(browser, server):
     for width, height in ((1600, 1000), (1280, 720), (1024, 768)):
         context = browser.new_context(viewport={"width": width, "height": height})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server + "/interpolate")
-        _settle(page)
+        page = _visit(context, server + "/interpolate")
         grid = page.get_by_test_id("stImage").filter(has_text="bilinear blend of the four codes").locator("img")
         grid.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
@@ -404,10 +401,7 @@ def test_the_four_corner_grid_leaves_the_pad_and_its_labels_clear(browser, serve
 def test_present_toggle_and_a_shared_link_that_opens_the_same_view_in_a_new_browser(browser, server):
     first, second = (browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(2))
     try:
-        page = first.new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server + "/interpolate")
-        _settle(page)
+        page = _visit(first, server + "/interpolate")
         steps = page.get_by_test_id("stSlider").filter(has_text="Steps").get_by_role("slider")
         steps.focus()
         for _ in range(2):
@@ -428,10 +422,7 @@ def test_present_toggle_and_a_shared_link_that_opens_the_same_view_in_a_new_brow
         _shoot(page, "share-dialog")
         link = dialog.locator("code").inner_text().strip()
         assert link.startswith(server + "/interpolate?") and "steps=12" in link and "present" not in link
-        other = second.new_page()
-        other.set_default_timeout(60_000)
-        other.goto(link)
-        _settle(other)
+        other = _visit(second, link)
         expect(other.get_by_test_id("stSlider").filter(has_text="Steps").get_by_role("slider")).to_have_value("12")
         expect(other.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "false")  # the plain view
         _no_exceptions(other)
