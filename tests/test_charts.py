@@ -1,7 +1,13 @@
 """The latent map colours each point with its class's legend colour; a selection on it reads as a click or a pick."""
 
-import numpy as np
+import base64
+import io
+import json
 
+import numpy as np
+from PIL import Image
+
+from aecore.pixels import png_bytes
 from aecore.ui.charts import (
     DATA_TRACE,
     WEBGL_ABOVE,
@@ -121,3 +127,23 @@ def test_the_hover_image_answers_only_a_row_of_the_map_shown():
     assert wanted_row(want, "run|all:5/70000:seed0", 5) is None  # asked on another map
     assert wanted_row(want, "run|test:5/10:seed0", 3) is None  # not a row of it
     assert wanted_row(None, "run|test:5/10:seed0", 5) is None and wanted_row({"want": None}, "m", 5) is None
+
+
+def test_a_background_as_png_bytes_is_drawn_as_the_same_image_over_the_bounds():
+    picture = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8))
+    bounds = (-2.0, 3.0, -1.0, 4.0)
+    from_bytes, from_image = (_map(10, background=background, bounds=bounds)
+                              for background in (png_bytes(picture), picture))
+    image = from_bytes.layout.images[0]
+    assert (image.x, image.y, image.sizex, image.sizey, image.layer) == (-2.0, 4.0, 5.0, 5.0, "below")
+    prefix = "data:image/png;base64,"
+    decoded = Image.open(io.BytesIO(base64.b64decode(image.source.removeprefix(prefix))))
+    assert image.source.startswith(prefix) and np.array_equal(np.asarray(decoded), np.asarray(picture))
+    assert from_image.layout.images[0].source.startswith(prefix)  # a PIL image is encoded by Plotly
+    assert list(from_bytes.layout.xaxis.range) == [-2.0, 3.0] and list(from_bytes.layout.yaxis.range) == [-1.0, 4.0]
+
+
+def test_figures_are_drawn_on_the_white_template_though_none_names_it():
+    for figure in (_map(5), maps_side_by_side([MapPanel(np.zeros((3, 2)), np.arange(3), ("a", "b", "c"), "t",
+                                                        ("x", "y"))])):
+        assert json.loads(figure.to_json())["layout"]["template"]["layout"]["plot_bgcolor"] == "white"

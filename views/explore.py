@@ -28,7 +28,7 @@ elif mode == "tsne":
 by_split = split == "all" and extra_column.toggle("Colour by split", key="explore_by_split")
 points, shown = cache.map_points(ref, split, cap), map_now(ref, cap, mode, dims, perplexity, split)
 plane = shown.map.plane
-background = cache.decoded_grid(ref, plane, cell_centres(shown.map.bounds, grid_n), grid_n) if grid_n else None
+background = cache.decoded_grid_png(ref, plane, cell_centres(shown.map.bounds, grid_n), grid_n) if grid_n else None
 colours, colour_names = (points.splits, SPLIT_NAMES) if by_split else (points.labels, run.class_names)
 
 pick = map_pick("explore_map", f"explore_pick_{mode}_{split}_{cap}")  # one pick per map (rows are its points)

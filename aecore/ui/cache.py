@@ -44,7 +44,7 @@ from aecore.latent_map import (
     provisional_map,
 )
 from aecore.models import AutoEncoder
-from aecore.pixels import decoded_pixels, manifold_image, round_trip, to_pixels
+from aecore.pixels import decoded_pixels, manifold_image, png_bytes, round_trip, to_pixels
 from aecore.probes import linear_probe_accuracy
 from aecore.projection import Projection, project, projection_of
 from aecore.projection_cache import ProjectionKey
@@ -314,6 +314,13 @@ def decode_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
 def decoded_grid(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2) -> Image.Image:
     """The images decoded at an n x n grid of plane points (top row first), tiled into one picture."""
     return manifold_image(ref.run().model, ref.dataset().normalizer, plane, points, n, scale)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def decoded_grid_png(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2) -> bytes:
+    """:func:`decoded_grid` as PNG bytes, decoded and encoded once per grid: a map redrawn with the same grid under
+    it (every click on it) neither decodes nor encodes again."""
+    return png_bytes(decoded_grid(ref, plane, points, n, scale))
 
 
 def denoising(ref: RunRef, kind: str, level: float) -> DenoisingExample:

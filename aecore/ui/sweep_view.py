@@ -127,7 +127,7 @@ def loss_grid_figure(spec: SweepSpec, losses: list[float | None]) -> go.Figure:
         fig = go.Figure(go.Bar(x=[str(v) for v in first_values], y=values, marker={"color": "#117733"}))
         fig.update_xaxes(title=get_setting(first).label, type="category")
     fig.update_yaxes(title=get_setting(first).label if rest else "validation loss", type="category" if rest else None)
-    fig.update_layout(title="Validation loss", font=FONT, height=360, template="plotly_white",
+    fig.update_layout(title="Validation loss", font=FONT, height=360,
                       margin={"l": 60, "r": 20, "t": 50, "b": 50})
     return fig
 
@@ -146,7 +146,7 @@ def maps_figure(results) -> go.Figure:
                                    marker={"size": 3, "color": colors}), row=i // columns + 1, col=i % columns + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=180 * rows + 60, template="plotly_white", margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    fig.update_layout(height=180 * rows + 60, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       font={"size": 13}, title="Latent maps")
     return fig
 
@@ -160,6 +160,6 @@ def curves_figure(results) -> go.Figure:
         fig.add_trace(go.Scatter(x=epochs, y=losses, mode="lines+markers", name=_label(result.combination)))
     fig.update_xaxes(title="epoch")
     fig.update_yaxes(title="validation loss", type="log")
-    fig.update_layout(title="Loss curves", font=FONT, height=380, template="plotly_white",
+    fig.update_layout(title="Loss curves", font=FONT, height=380,
                       margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"font": {"size": 14}})
     return fig

@@ -123,9 +123,9 @@ def interpolation_buttons(test_index: int, key: str) -> None:
                       help=f"Sets the {end} image on the Interpolate page")
 
 
-def png_download(container, label: str, image: Image.Image, file_name: str, key: str) -> None:
-    """A button that downloads ``image`` as a PNG file."""
-    container.download_button(label, png_bytes(image), file_name=file_name, mime="image/png",
+def png_download(container, label: str, image: Image.Image | bytes, file_name: str, key: str) -> None:
+    """A button that downloads ``image`` (a PIL image, or PNG bytes) as a PNG file."""
+    container.download_button(label, image if isinstance(image, bytes) else png_bytes(image), file_name=file_name, mime="image/png",
                               icon=":material/image:", key=key)
 
 
