@@ -125,7 +125,8 @@ def interpolation_buttons(test_index: int, key: str) -> None:
 
 def png_download(container, label: str, image: Image.Image | bytes, file_name: str, key: str) -> None:
     """A button that downloads ``image`` (a PIL image, or PNG bytes) as a PNG file."""
-    container.download_button(label, image if isinstance(image, bytes) else png_bytes(image), file_name=file_name, mime="image/png",
+    data = image if isinstance(image, bytes) else png_bytes(image)
+    container.download_button(label, data, file_name=file_name, mime="image/png",
                               icon=":material/image:", key=key)
 
 
