@@ -41,7 +41,7 @@ PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
 EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
 SESSION_END_S = 25  # the project's server.disconnectedSessionTTL (20 s), and then some
 WARM_UP_S = 40  # the server's background warm-up (aecore/ui/startup.py) starts 8 s after a first page, ~30 s long
-RUN_LINE = re.compile(re.escape(LINE_PREFIX) + r" \S+ ([0-9.]+) s")
+RUN_LINE = re.compile(re.escape(LINE_PREFIX) + r" (\S+) ([0-9.]+) s \(cpu ([0-9.]+) s\)")
 # Each script run's start and end as the page sees them, on the page's clock (performance.now(), ms).
 WATCH_RUNS = """() => {
   if (window.__runs) return;
@@ -96,12 +96,12 @@ class Server:
     def log_size(self) -> int:
         return self.log.stat().st_size
 
-    def run_seconds_since(self, offset: int) -> list[float]:
-        """The durations of the page runs the server logged after byte ``offset`` of its log."""
+    def runs_since(self, offset: int) -> list[tuple[str, float, float]]:
+        """The page runs the server logged after byte ``offset`` of its log: (page, seconds, CPU seconds)."""
         with self.log.open("rb") as log:
             log.seek(offset)
             text = log.read().decode(errors="replace")
-        return [float(match.group(1)) for match in RUN_LINE.finditer(text)]
+        return [(match.group(1), float(match.group(2)), float(match.group(3))) for match in RUN_LINE.finditer(text)]
 
     def memory_mb(self) -> dict:
         """Resident memory of the server and of each of its descendant processes (the workers)."""
@@ -235,6 +235,14 @@ def _explore_for(explorers: list[Session], seconds: float) -> list[float]:
     return times
 
 
+def _server_runs(runs: list[tuple[str, float, float]]) -> dict:
+    """Percentiles of the server's page runs: all of them, their CPU time, and each page's."""
+    pages = sorted({page for page, _, _ in runs})
+    return {**_percentiles([seconds for _, seconds, _ in runs]),
+            "cpu": _percentiles([cpu for _, _, cpu in runs]),
+            "by_page": {page: _percentiles([seconds for name, seconds, _ in runs if name == page]) for page in pages}}
+
+
 def _percentiles(times: list[float]) -> dict:
     if not times:
         return {"p50_s": None, "p95_s": None, "actions": 0}
@@ -284,7 +292,7 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
         times = _explore_for(explorers, window)
         rate = (sum(s.steps_done() or 0 for s in trainers) - first) / (time.perf_counter() - started)
         return {"steps_per_s": round(rate, 2), "reruns": _percentiles(times),
-                "server_runs": _percentiles(server.run_seconds_since(offset)),
+                "server_runs": _server_runs(server.runs_since(offset)),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
     finally:
         for session in opened:
@@ -296,7 +304,7 @@ def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict
     try:
         offset = server.log_size()
         times = _explore_for(opened[sessions // 2:], window)
-        return {"reruns": _percentiles(times), "server_runs": _percentiles(server.run_seconds_since(offset)),
+        return {"reruns": _percentiles(times), "server_runs": _server_runs(server.runs_since(offset)),
                 "page_exceptions": sum(s.exceptions() for s in opened),
                 "memory_mb": server.memory_mb()}
     finally:
