@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from aecore.ui import links, presenter, tour_bar
+from aecore.ui import cache, links, presenter, tour_bar
 from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
 from aecore.ui.run_timing import logged_duration
@@ -24,6 +24,6 @@ presenter.apply_style()
 links.sidebar_tools(path, page.url_path)
 tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the caption and Next/Back
 render_sidebar(show_training_settings=path in TRAINING_PAGES)
-warm_up_pages_in_background()  # its thread waits a few seconds, so the page drawn now goes first
+warm_up_pages_in_background(cache.warm_up_default_explore)  # it waits a few seconds: the page drawn now goes first
 with links.kept_in_url(path), logged_duration(path):
     page.run()

@@ -27,6 +27,7 @@ SPLIT_NAMES = ("test", "training", "validation")  # how a point's split is named
 MAP_SPLITS = {"test": "test images", "all": "train + test images"}  # the images a map can show -> label
 MAP_SIZES = (500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000)  # sample sizes offered below "all of them"
 DEFAULT_MAP_SIZE = 2000
+DEFAULT_GRID = 15  # images per side of the decoded grid under a plane map
 
 
 @dataclass(frozen=True)

@@ -408,3 +408,22 @@ def test_own_images_upload_train_map_and_export():
     _wait_for(at, r"Finished 2 epochs")
     assert not at.exception
     assert any(b.proto.label == "Download codes and map as CSV" for b in at.get("download_button"))
+
+
+def test_the_servers_warm_up_computes_what_a_first_look_at_explore_and_a_click_on_its_map_need(monkeypatch):
+    from aecore.ui import cache
+
+    calls = []
+    for name in ("encode_map_points", "manifold_image", "encode_sample"):
+        original = getattr(cache, name)
+        monkeypatch.setattr(cache, name, lambda *args, _f=original, _name=name, **kwargs: (
+            calls.append(_name), _f(*args, **kwargs))[1])
+    for cached in (cache.map_points, cache.decoded_grid_png, cache.training_bank):
+        cached.clear()
+    cache.warm_up_default_explore()
+    assert sorted(calls) == ["encode_map_points", "encode_sample", "manifold_image"]
+    at = _page("views/explore.py").run()
+    _click(at, 0.5, 0.5, curve=1, index=3)  # a data point: its neighbours among the training codes
+    assert not at.exception and any("nearest first" in (c.proto.imgs[0].caption or "") for c in at.get("image")
+                                     if c.proto.imgs)
+    assert len(calls) == 3  # the page found all three in the shared caches

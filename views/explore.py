@@ -3,7 +3,7 @@
 import streamlit as st
 
 from aecore.latent import LatentPlane, gaussian_quantile_points, latent_csv_text
-from aecore.latent_map import MAP_SPLITS, PLANE_MODES, SPLIT_NAMES, cell_centres, map_modes
+from aecore.latent_map import DEFAULT_GRID, MAP_SPLITS, PLANE_MODES, SPLIT_NAMES, cell_centres, map_modes
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.hover import hover_images
@@ -22,7 +22,7 @@ dims, grid_n, perplexity = (0, 1), 0, 30
 if mode == "dims":
     dims = two_dimensions(extra_column, latent_dim, "explore_dim")
 if mode in PLANE_MODES:
-    grid_n = extra_column.slider("Decoded grid under the map (0: off)", 0, 30, 15, key="explore_grid")
+    grid_n = extra_column.slider("Decoded grid under the map (0: off)", 0, 30, DEFAULT_GRID, key="explore_grid")
 elif mode == "tsne":
     perplexity = extra_column.slider("Perplexity", 5, 50, 30, key="explore_perplexity")
 by_split = split == "all" and extra_column.toggle("Colour by split", key="explore_by_split")

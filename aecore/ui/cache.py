@@ -33,10 +33,13 @@ from aecore.image_report import ImageReport, report_on
 from aecore.jobs.projection_work import ProjectionJob, shared_projections, status_line
 from aecore.latent import LatentPlane, encode_images
 from aecore.latent_map import (
+    DEFAULT_GRID,
+    DEFAULT_MAP_SIZE,
     PLANE_MODES,
     SPLITS,
     LatentMap,
     MapPoints,
+    cell_centres,
     encode_map_points,
     map_sizes,
     plane_map,
@@ -51,7 +54,7 @@ from aecore.projection_cache import ProjectionKey
 from aecore.scoring import reconstruction_errors
 from aecore.shipped import lab_model
 from aecore.ui.loaders import dataset_is_loaded, shared_dataset
-from aecore.ui.widgets import run_picker
+from aecore.ui.widgets import DEFAULT_RUN, run_picker
 
 NEIGHBOUR_BANK_SIZE = 10_000  # training codes searched for nearest neighbours
 DEFAULT_SAMPLE = 2000  # test images on a map unless the page lets the user choose
@@ -331,3 +334,20 @@ def denoising(ref: RunRef, kind: str, level: float) -> DenoisingExample:
 def report_on_image(ref: RunRef, image: np.ndarray) -> ImageReport:
     """What the run's model makes of a grey image (H, W) in [0, 1], scored against the test images."""
     return report_on(ref.run().model, ref.dataset().normalizer, image, test_errors(ref))
+
+
+def warm_up_explore(ref: RunRef) -> None:
+    """Fill the shared caches that a first look at ``ref`` on Explore fills: its default map, the decoded grid
+    under it, and the training codes searched for a click's neighbours. The server does it before the class
+    arrives; else the first students to open the page or click the map wait for it, and those behind them wait
+    for the first (a second or more on two cores while a run trains)."""
+    the_map = latent_map(ref, DEFAULT_MAP_SIZE, "plane")
+    if the_map.plane is not None:
+        decoded_grid_png(ref, the_map.plane, cell_centres(the_map.bounds, DEFAULT_GRID), DEFAULT_GRID)
+    training_bank(ref)
+
+
+def warm_up_default_explore() -> None:
+    """:func:`warm_up_explore` for the run every page opens on (nothing when it is not on this machine)."""
+    if DEFAULT_RUN.is_dir():
+        warm_up_explore(RunRef.of(DEFAULT_RUN))

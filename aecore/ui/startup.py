@@ -4,8 +4,9 @@
   the first browser is still loading the page (``aecore.ui.boot`` starts it
   once every page module is imported).
 - :func:`warm_up_pages_in_background` loads the default run's whole dataset,
-  starts a training worker process (torch imported, the data loaded), compiles
-  UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds
+  runs the pages' own warm-up steps (the shared caches of a first look at
+  Explore), starts a training worker process (torch imported, the data loaded),
+  compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds
   after a page has been drawn, so that it does not compete with the first page.
 
 Each runs at most once per process.
@@ -85,8 +86,9 @@ def _start_a_projection_worker() -> None:
     shared_projections().warm_up()  # its first map then skips ~8 s of importing torch and openTSNE
 
 
-def warm_up_pages_in_background() -> threading.Thread | None:
+def warm_up_pages_in_background(*page_steps: Callable[[], None]) -> threading.Thread | None:
     """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
-    default run's dataset, start a training worker and a projection worker, compile UMAP and import openTSNE."""
-    return _once_in_background("pages-warm-up", _load_default_dataset, _start_a_training_worker,
+    default run's dataset, run ``page_steps`` (the pages' caches to fill), start a training worker and a
+    projection worker, compile UMAP and import openTSNE."""
+    return _once_in_background("pages-warm-up", _load_default_dataset, *page_steps, _start_a_training_worker,
                                _start_a_projection_worker, warm_up_umap, warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
