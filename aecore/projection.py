@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from aecore.latent import LatentPlane, nearest_neighbours
 
@@ -33,10 +34,15 @@ UMAP_NEIGHBOURS = 15  # umap-learn's default n_neighbors
 # UMAP's schedule against umap-learn's defaults (python -m bench.projection: MNIST codes of the shipped 32-d AE,
 # 2 threads, trustworthiness on 5,000 of them): a PCA start instead of the spectral one (2.5 s of eigenvectors at
 # 30,000 codes) and 100 epochs instead of its 500 (up to 10,000 codes) or 200. 2.4 s against 10.5 s at 10,000 codes
-# (trustworthiness 0.9649 against 0.9675), 8.3 s against 13.5 s at 30,000 (0.9604 / 0.9636), 26.2 s against
-# 33.8 s at 70,000 (0.9611 / 0.9637): above 10,000 the exact kNN (NEIGHBOUR_SEARCH) is most of the time (14.7 s
-# at 70,000). 200 epochs from a spectral start took 5.1 s and 18.9 s at 10,000 and 30,000 (0.9663, 0.9628).
+# (trustworthiness 0.9649 against 0.9675). Each epoch costs about 0.15 s at 70,000 codes on one core (umap-learn's
+# parallel epochs were no faster on 2 cores: 14.7-16.2 s for 100, against 14.9-15.0 s), so from UMAP_LARGE_FROM on
+# it runs UMAP_LARGE_EPOCHS: at 70,000 codes 7.4 s of layout against 14.9 s, trustworthiness 0.9600 against
+# 0.9620 (40 epochs: 0.9572; 50 with 3 negative samples: 0.9581). With clustered_neighbours, end to end (two
+# runs): 4.0-4.6 s against 14.4-15.2 s at 30,000 codes (0.9598 / 0.9625-0.9634), 8.5-9.9 s against 31.7-36.6 s
+# at 70,000 (0.9590 / 0.9621-0.9625); before, with the exact kNN and 100 epochs: 8.3 s and 26.2 s.
 UMAP_EPOCHS = 100
+UMAP_LARGE_FROM = 20_000
+UMAP_LARGE_EPOCHS = 50
 UMAP_INIT = "pca"
 # t-SNE schedule: 100 early-exaggeration + 150 iterations, a third of openTSNE's default 250 + 500. From a PCA
 # start (openTSNE's default) it keeps the trustworthiness on MNIST codes (bench.projection, as above), with exact
@@ -46,13 +52,19 @@ TSNE_ITERATIONS = (100, 150)
 # Barnes-Hut's accuracy/speed trade-off (openTSNE's default 0.5): on 10,000 MNIST codes 0.8 takes 9.1 s against
 # 14.3 s, with the same trustworthiness (0.9851 against 0.9853).
 TSNE_THETA = 0.8
-# t-SNE's and UMAP's kNN: exact (scikit-learn, brute force) at every size. openTSNE's default, Annoy, is slower on
-# 2 cores (90 neighbours of 30,000 codes: 13.6 s against 3.5 s; 70,000 exact: 16.8 s). pynndescent is faster
-# once compiled (UMAP's 15 neighbours of 70,000 codes: 1.9 s against 14.7 s exact), but its numba code compiles
-# again in every new process (48 s on 2 busy cores; 29 s with its functions' disk cache enabled as umap-learn's
-# below, as those taking a distance function are not cached), and each map has its own worker process
-# (aecore.jobs.projection_work).
+# t-SNE's kNN, and UMAP's below UMAP_LARGE_FROM codes: exact (scikit-learn, brute force). openTSNE's default,
+# Annoy, is slower on 2 cores (90 neighbours of 30,000 codes: 13.6 s against 3.5 s; 70,000 exact: 16.8 s).
+# pynndescent is faster once compiled (UMAP's 15 neighbours of 70,000 codes: 1.9 s against 14.7 s exact), but
+# its numba code compiles again in every new process (48 s on 2 busy cores; 29 s with its functions' disk cache
+# enabled as umap-learn's below, as those taking a distance function are not cached), and each map has its own
+# worker process (aecore.jobs.projection_work).
 NEIGHBOUR_SEARCH = "exact"
+# UMAP's kNN from UMAP_LARGE_FROM codes on: :func:`clustered_neighbours` (k-means cells, each code searched in
+# its NEIGHBOUR_PROBES nearest cells), in torch, nothing to compile. UMAP's 15 neighbours of 70,000 codes: 1.5 s
+# on 2 threads (2.5 s on one) against 10.9 s exact, recall 0.959 (4 probed cells: 0.917, 8: 0.976);
+# trustworthiness of the 100-epoch map 0.9620 against 0.9611 from the exact kNN.
+NEIGHBOUR_PROBES = 6
+KMEANS_SAMPLE, KMEANS_ITERATIONS = 20_000, 6
 # Barnes-Hut below this many codes, FFT-interpolated gradients from it on (openTSNE's own rule, "auto"): BH's
 # cost grows as N log N per iteration and FFT's about linearly; at 10,000 codes FFT took 8.6 s against BH's
 # 9.1 s (trustworthiness 0.9897 against 0.9886).
@@ -129,8 +141,9 @@ def parameters(method: str, n: int, *, perplexity: float = 30.0, seed: int = 0) 
                 "early_exaggeration_iter": TSNE_ITERATIONS[0], "n_iter": TSNE_ITERATIONS[1],
                 "gradient": _tsne_gradient(n), "theta": TSNE_THETA, "neighbours": NEIGHBOUR_SEARCH}
     if method == "umap" and n >= MIN_NEIGHBOUR_MAP_CODES:
-        return {"n_neighbors": min(UMAP_NEIGHBOURS, n - 1), "n_epochs": UMAP_EPOCHS, "seed": seed,
-                "knn": NEIGHBOUR_SEARCH, "init": UMAP_INIT}
+        clustered = n >= UMAP_LARGE_FROM
+        return {"n_neighbors": min(UMAP_NEIGHBOURS, n - 1), "n_epochs": umap_epochs(n), "seed": seed,
+                "knn": f"clustered-{NEIGHBOUR_PROBES}" if clustered else NEIGHBOUR_SEARCH, "init": UMAP_INIT}
     if method in METHODS:
         return {}  # PCA (also what too few codes for t-SNE or UMAP get) has no parameters
     raise ValueError(f"unknown projection {method!r}; known: {', '.join(METHODS)}")
@@ -287,18 +300,92 @@ def _epoch_frames(epochs: list[int], progress: Progress) -> Iterator[int]:
         yield epoch
 
 
+def umap_epochs(n: int) -> int:
+    """The epochs of our UMAP layout of ``n`` codes (see UMAP_LARGE_FROM)."""
+    return UMAP_LARGE_EPOCHS if n >= UMAP_LARGE_FROM else UMAP_EPOCHS
+
+
+def clustered_neighbours(codes: np.ndarray, k: int, *, probes: int = NEIGHBOUR_PROBES,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate ``k`` nearest neighbours of every code among all (the code itself included, as a kNN graph
+    for UMAP): indices and Euclidean distances, each (N, k), nearest first.
+
+    k-means (on a sample of KMEANS_SAMPLE codes, seeded) splits the codes into about sqrt(N) cells; each code
+    is compared with the codes of its ``probes`` nearest cells only, cell by cell as one matrix product,
+    about probes * sqrt(N) distances per code instead of N. A code whose probed cells hold fewer than ``k``
+    codes is searched exactly.
+    """
+    data = torch.as_tensor(np.ascontiguousarray(codes, dtype=np.float32))
+    n = len(data)
+    k = min(k, n)
+    cells = max(1, round(n ** 0.5))
+    probes = min(probes, cells)
+    centroids = _kmeans(data, cells, seed)
+    squared = (data * data).sum(1)
+    to_centroids = torch.addmm((centroids * centroids).sum(1)[None], data, centroids.T, alpha=-2)  # (N, cells)
+    cell = to_centroids.argmin(1)
+    probed = torch.topk(to_centroids, probes, dim=1, largest=False).indices.reshape(-1)  # (N * probes,)
+    members, member_starts = _grouped(cell, cells)
+    slots, slot_starts = _grouped(probed, cells)  # slot s: code s // probes probing one of its cells
+    best = torch.full((n * probes, k), float("inf"))  # squared distances to the nearest k of each probed cell
+    best_index = torch.zeros((n * probes, k), dtype=torch.int64)
+    for c in range(cells):
+        cell_slots = slots[slot_starts[c]:slot_starts[c + 1]]
+        cell_members = members[member_starts[c]:member_starts[c + 1]]
+        if len(cell_slots) == 0 or len(cell_members) == 0:
+            continue
+        queries = cell_slots // probes
+        distances = torch.addmm(squared[cell_members][None], data[queries], data[cell_members].T, alpha=-2)
+        distances += squared[queries, None]
+        nearest = torch.topk(distances, min(k, len(cell_members)), dim=1, largest=False, sorted=False)
+        best[cell_slots, :nearest.indices.shape[1]] = nearest.values
+        best_index[cell_slots, :nearest.indices.shape[1]] = cell_members[nearest.indices]
+    best, best_index = best.reshape(n, probes * k), best_index.reshape(n, probes * k)
+    nearest = torch.topk(best, k, dim=1, largest=False, sorted=True)
+    indices = torch.gather(best_index, 1, nearest.indices).numpy()
+    distances = nearest.values.clamp_min(0).sqrt().numpy()
+    short = np.flatnonzero(~np.isfinite(distances[:, -1]))  # probed cells with fewer than k codes in all
+    if len(short):
+        indices[short], distances[short] = nearest_neighbours(data.numpy(), data[short].numpy(), k)
+    return indices, distances
+
+
+def _kmeans(data: torch.Tensor, cells: int, seed: int) -> torch.Tensor:
+    """(cells, L) centroids of Lloyd's k-means on a seeded sample of ``data``, started from sampled codes."""
+    rng = np.random.default_rng(seed)
+    sample = data[torch.as_tensor(np.sort(rng.choice(len(data), min(KMEANS_SAMPLE, len(data)), replace=False)))]
+    centroids = sample[torch.as_tensor(rng.choice(len(sample), cells, replace=False))].clone()
+    for _ in range(KMEANS_ITERATIONS):
+        cell = torch.addmm((centroids * centroids).sum(1)[None], sample, centroids.T, alpha=-2).argmin(1)
+        counts = torch.bincount(cell, minlength=cells)
+        sums = torch.zeros_like(centroids).index_add_(0, cell, sample)
+        filled = counts > 0  # an empty cell keeps its centroid
+        centroids[filled] = sums[filled] / counts[filled, None]
+    return centroids
+
+
+def _grouped(labels: torch.Tensor, groups: int) -> tuple[torch.Tensor, list[int]]:
+    """Positions of ``labels`` sorted by label, and where each label's run starts (groups + 1 offsets)."""
+    order = torch.argsort(labels, stable=True)
+    return order, torch.searchsorted(labels[order], torch.arange(groups + 1)).tolist()
+
+
 def _umap_points(codes: np.ndarray, seed: int, progress: Progress | None = None) -> np.ndarray:
-    """UMAP on a precomputed exact kNN graph from scikit-learn, which skips pynndescent's numba compile
-    (the larger part of a first fit's stall; see NEIGHBOUR_SEARCH); without a search index UMAP cannot transform
-    new codes."""
+    """UMAP on a precomputed kNN graph, which skips pynndescent's numba compile (the larger part of a first
+    fit's stall; see NEIGHBOUR_SEARCH): exact from scikit-learn, or :func:`clustered_neighbours` from
+    UMAP_LARGE_FROM codes on. Without a search index UMAP cannot transform new codes."""
     from sklearn.neighbors import NearestNeighbors
 
     umap = _import_umap()
-    if progress is not None and progress(first := Frame("neighbours", 0, UMAP_EPOCHS)):
+    epochs = umap_epochs(len(codes))
+    if progress is not None and progress(first := Frame("neighbours", 0, epochs)):
         raise StoppedError(first)
     k = min(UMAP_NEIGHBOURS, len(codes) - 1)
-    distances, indices = NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(codes)  # each (N, k), self first
-    reducer = umap.UMAP(n_neighbors=k, n_epochs=UMAP_EPOCHS, init=UMAP_INIT, random_state=seed, n_jobs=1,
+    if len(codes) >= UMAP_LARGE_FROM:
+        indices, distances = clustered_neighbours(codes, k, seed=seed)
+    else:
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(codes).kneighbors(codes)  # each (N, k), self first
+    reducer = umap.UMAP(n_neighbors=k, n_epochs=epochs, init=UMAP_INIT, random_state=seed, n_jobs=1,
                         precomputed_knn=(indices, distances))
     _umap_watch.progress = progress
     try:
