@@ -107,3 +107,20 @@ def test_a_script_waits_for_the_background_imports_and_without_them_imports_itse
         "[t.join(120) for t in threading.enumerate() if t.name == 'aecore-preload']\n"
     )
     _run_in_a_fresh_process(code, timeout=120)
+
+
+def test_the_warm_up_hides_only_its_own_threads_missing_context_warnings(caplog):
+    import logging
+    import threading
+
+    from aecore.ui.cache import NO_CONTEXT_LOGGER, _outside_a_script
+
+    logger = logging.getLogger(NO_CONTEXT_LOGGER)
+    with caplog.at_level(logging.WARNING, logger=NO_CONTEXT_LOGGER), _outside_a_script():
+        logger.warning("from the warm-up")
+        other = threading.Thread(target=logger.warning, args=("from a session",))
+        other.start()
+        other.join()
+    logger.warning("after the warm-up")
+    assert [record.getMessage() for record in caplog.records if record.name == NO_CONTEXT_LOGGER] == [
+        "from a session", "after the warm-up"]

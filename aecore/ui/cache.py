@@ -14,6 +14,10 @@ cache (:mod:`aecore.projection_cache`), which every session and the CLI share.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +60,7 @@ from aecore.shipped import lab_model
 from aecore.ui.loaders import dataset_is_loaded, shared_dataset
 from aecore.ui.widgets import DEFAULT_RUN, run_picker
 
+NO_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"  # "missing ScriptRunContext!"
 NEIGHBOUR_BANK_SIZE = 10_000  # training codes searched for nearest neighbours
 DEFAULT_SAMPLE = 2000  # test images on a map unless the page lets the user choose
 KL_IMAGES = 2000  # test images a VAE's KL per dimension is averaged over
@@ -336,15 +341,39 @@ def report_on_image(ref: RunRef, image: np.ndarray) -> ImageReport:
     return report_on(ref.run().model, ref.dataset().normalizer, image, test_errors(ref))
 
 
+class _ThisThreadOnly(logging.Filter):
+    """Drops the records logged by the thread that made it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread
+
+
+@contextmanager
+def _outside_a_script() -> Iterator[None]:
+    """Around cached functions called from a background thread: their spinners look for a page to draw on, and
+    Streamlit logs a warning for each that finds none (the other threads' warnings still show)."""
+    quiet, logger = _ThisThreadOnly(), logging.getLogger(NO_CONTEXT_LOGGER)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def warm_up_explore(ref: RunRef) -> None:
     """Fill the shared caches that a first look at ``ref`` on Explore fills: its default map, the decoded grid
     under it, and the training codes searched for a click's neighbours. The server does it before the class
     arrives; else the first students to open the page or click the map wait for it, and those behind them wait
     for the first (a second or more on two cores while a run trains)."""
-    the_map = latent_map(ref, DEFAULT_MAP_SIZE, "plane")
-    if the_map.plane is not None:
-        decoded_grid_png(ref, the_map.plane, cell_centres(the_map.bounds, DEFAULT_GRID), DEFAULT_GRID)
-    training_bank(ref)
+    with _outside_a_script():
+        the_map = latent_map(ref, DEFAULT_MAP_SIZE, "plane")
+        if the_map.plane is not None:
+            decoded_grid_png(ref, the_map.plane, cell_centres(the_map.bounds, DEFAULT_GRID), DEFAULT_GRID)
+        training_bank(ref)
 
 
 def warm_up_default_explore() -> None:
