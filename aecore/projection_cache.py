@@ -6,6 +6,11 @@ and which points it maps (a split, or all of them, sampled down to a count). A
 retrained or saved-over run has new weights, hence a new key; its old maps are
 never read again and age out (the MAX_FILES most recently used are kept).
 
+Codes that belong to no run folder (a model trained in a browser session, not
+saved) are keyed by the codes themselves (:meth:`ProjectionKey.of_codes`): a
+hash of their float32 bytes and shape, which is all a map depends on besides
+the method and its parameters.
+
 Files are ``.npz`` (numpy arrays, never pickle), written to a temporary file
 and renamed into place, so a reader sees a whole map or none. Each file holds
 its key's text too: a file whose key does not match is ignored. The folder is
@@ -33,17 +38,18 @@ CACHE_DIR_ENV = "AECORE_PROJECTION_CACHE"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "aecore" / "projections"
 MAX_FILES = 400  # about 220 MB if every map had 70,000 points (8 bytes each)
 FORMAT = 1  # bump when what a file holds changes
+CODES = "codes"  # a key's run when the codes themselves name the map
 
 
 @dataclass(frozen=True)
 class ProjectionKey:
     """What a cached map depends on; two equal keys name the same map."""
 
-    run: str  # the run folder, resolved
-    modified: float  # when the run's weights were written (st_mtime)
+    run: str  # the run folder, resolved; CODES for a key of the codes themselves (of_codes)
+    modified: float  # when the run's weights were written (st_mtime); 0 for a key of the codes
     method: str  # "tsne" or "umap"
     parameters: tuple[tuple[str, float | int | str], ...]  # sorted (name, value) pairs
-    points: str  # which codes: e.g. "all:2000/70000:seed0" (a sample of 2,000 of 70,000 images, seed 0)
+    points: str  # which codes: e.g. "all:2000/70000:seed0" (a sample of 2,000 of 70,000 images, seed 0), or a hash
     count: int  # points on the map
 
     @classmethod
@@ -55,6 +61,16 @@ class ProjectionKey:
         return cls(str(folder), (folder / MODEL_FILE).stat().st_mtime, method, tuple(sorted(chosen.items())),
                    points, count)
 
+    @classmethod
+    def of_codes(cls, codes: np.ndarray, method: str, *, perplexity: float = 30.0, seed: int = 0,
+                 digest: str | None = None) -> ProjectionKey:
+        """The key of the ``method`` map of exactly these codes (N, L), whatever model gave them: equal codes
+        (as float32) share their map across sessions and server restarts. ``digest``: their
+        :func:`codes_digest`, when already known."""
+        chosen = parameters(method, len(codes), perplexity=perplexity, seed=seed)
+        return cls(CODES, 0.0, method, tuple(sorted(chosen.items())), f"sha256:{digest or codes_digest(codes)}",
+                   len(codes))
+
     def text(self) -> str:
         """The key as canonical JSON (stored in the file, and hashed into its name)."""
         return json.dumps({"format": FORMAT, **asdict(self)}, sort_keys=True)
@@ -64,6 +80,14 @@ class ProjectionKey:
         run = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(self.run).name)[:60]
         digest = hashlib.sha256(self.text().encode()).hexdigest()[:24]
         return f"{run}-{self.method}-{self.count}-{digest}.npz"
+
+
+def codes_digest(codes: np.ndarray) -> str:
+    """The SHA-256 (hex) of codes (N, L) as float32: their shape and every bit of every number."""
+    codes = np.ascontiguousarray(codes, dtype=np.float32)
+    digest = hashlib.sha256(str(codes.shape).encode())
+    digest.update(codes.data)
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:

@@ -10,6 +10,9 @@ computed (or waiting) joins that job. A job runs in a spawned process
 finished map in the disk cache before its last message (:class:`Done`), so the
 map survives even a server that stopped listening.
 
+:func:`current_map` is what a page draws meanwhile, for any codes and key: the
+finished map, else the layout so far, else the PCA map, never waiting.
+
 Stop kills the job's process at once (even while it is still finding
 neighbours), but only when no other session watches the job. A process that
 dies fails its job, never the server.
@@ -34,7 +37,8 @@ import numpy as np
 
 from aecore import projection_cache
 from aecore.jobs.pool import WORKER_NAME_PREFIX, worker_threads
-from aecore.projection import METHODS, Frame, project, warm_up_tsne
+from aecore.latent_map import LatentMap, projected_map, provisional_map
+from aecore.projection import METHODS, MIN_NEIGHBOUR_MAP_CODES, Frame, Projection, project, projection_of, warm_up_tsne
 from aecore.projection_cache import ProjectionKey
 
 log = logging.getLogger(__name__)
@@ -385,3 +389,23 @@ def shared_projections() -> Projections:
         if _projections is None:
             _projections = Projections()
         return _projections
+
+
+def current_map(key: ProjectionKey, codes: np.ndarray, pca: Projection, *, perplexity: float = 30.0,
+                start: bool = True, watcher: str | None = None) -> LatentMap:
+    """The ``key.method`` map of ``codes`` (N, L) as it is now, never waiting for it: the finished map (from the
+    disk cache or its job), else the layout so far, else ``pca`` (their PCA projection), with a note saying
+    which. ``start`` requests the shared job (joined by ``watcher``); otherwise it is only looked up. Fewer codes
+    than t-SNE and UMAP need get their PCA map with a note, and no job."""
+    if len(codes) < MIN_NEIGHBOUR_MAP_CODES:
+        return projected_map(project(codes, key.method))
+    points = projection_cache.load(key)
+    if points is not None:
+        return projected_map(projection_of(codes, key.method, points))
+    projections = shared_projections()
+    job = projections.request(key, codes, perplexity=perplexity, watcher=watcher) if start else projections.job(key)
+    status = job.status() if job is not None else None
+    if status is not None and status.state == "finished":
+        return projected_map(projection_of(codes, key.method, status.points))
+    return provisional_map(codes, pca, key.method, status.points if status is not None else None,
+                           status_line(key.method, status))

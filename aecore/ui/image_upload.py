@@ -1,25 +1,38 @@
 """The Your-images page's pieces: choosing the images (an upload, or a folder on the server the operator
 allows), reading them (in memory, or streamed when they are over the memory budget), showing what was read
-and what was skipped, and the map of the codes a model gives them."""
+and what was skipped, and the map of the codes a model gives them.
+
+The map is Explore's (:mod:`aecore.ui.map_view`): PCA at once, t-SNE and UMAP in a
+shared background job, redrawn as they converge. The model is the session's, not
+a run folder, so a finished map is cached on disk under the codes themselves
+(:meth:`aecore.projection_cache.ProjectionKey.of_codes`): the same codes get it at
+once, in any session and after a restart."""
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from aecore.config import DataConfig
-from aecore.data import IMAGE_SUFFIXES, Dataset, Split, load_dataset, safe_name
+from aecore.data import IMAGE_SUFFIXES, Dataset, load_dataset, safe_name
 from aecore.errors import AecoreError
-from aecore.latent import encode_images, latent_csv_text
+from aecore.folder_map import encode_folder_points, folder_image_count, point_files, point_pixels
+from aecore.jobs.projection_work import current_map, shared_projections
+from aecore.latent import class_name, latent_csv_text
+from aecore.latent_map import DEFAULT_MAP_SIZE, LatentMap, MapPoints, map_sizes, projected_map
 from aecore.limits import MAX_UPLOAD_MB, upload_limits_text
 from aecore.models import AutoEncoder
-from aecore.projection import METHODS, project
-from aecore.ui.charts import DATA_TRACE, latent_map_figure, read_pick
+from aecore.projection import METHODS, Projection, project
+from aecore.projection_cache import ProjectionKey, codes_digest
+from aecore.ui.charts import latent_map_figure
 from aecore.ui.loaders import session_upload_folder
-from aecore.ui.widgets import image_strip
+from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
+from aecore.ui.row_hover import hover_rows
+from aecore.ui.widgets import image_strip, map_pick
 from aecore.uploads import (
     DEFAULT_CLASS,
     SERVER_FOLDERS_OFF,
@@ -30,6 +43,7 @@ from aecore.uploads import (
 )
 
 FOLDER_KEY, REPORT_KEY = "own_folder", "own_report"  # session: the folder in use, the upload's skipped files
+PICKED_SHOWN = 40  # picked images shown under the map
 
 
 def choose_images() -> str | None:
@@ -116,34 +130,95 @@ def show_images(data: Dataset) -> None:
             st.image(image_strip(examples, scale=1), caption=name, width=min(900, 110 * len(examples)))
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """The codes of a sample of the session's folder under its model, and what depends on them only."""
+
+    model: AutoEncoder
+    data: Dataset
+    points: MapPoints
+    files: list[str]  # each point's split and file (point_files)
+    pca: Projection
+    digest: str  # of the codes: names their t-SNE and UMAP maps, and the hover images' rows
+
+
+def _encoded(model: AutoEncoder, data: Dataset, cap: int, key: str) -> _Encoded:
+    """The session's codes of ``cap`` images (encoded once per model, data and cap, then kept in the session)."""
+    held = st.session_state.get(f"{key}_map_codes")
+    if held is None or held.model is not model or held.data is not data or len(held.points) != cap:
+        with st.spinner("Encoding the images…"):
+            points = encode_folder_points(model, data, cap)
+        held = _Encoded(model, data, points, point_files(data, points), project(points.codes, "pca"),
+                        codes_digest(points.codes))
+        st.session_state[f"{key}_map_codes"] = held
+    return held
+
+
+def _map_now(encoded: _Encoded, method: str) -> ShownMap:
+    """The map to draw now (:func:`aecore.ui.map_view.map_now` for codes of no run folder): PCA at once; t-SNE and
+    UMAP from the disk cache, or requested as a shared background job (unless this session stopped it) and
+    shown as the PCA map, then the layout so far."""
+    if method == "pca":
+        return ShownMap(projected_map(encoded.pca))
+    codes = encoded.points.codes
+    key = ProjectionKey.of_codes(codes, method, digest=encoded.digest)
+    stopped = key.text() in st.session_state.get(STOPPED, set())
+    the_map = current_map(key, codes, encoded.pca, start=not stopped, watcher=session_watcher())
+    job = shared_projections().job(key)
+    if the_map.final or stopped or job is None or job.status().final:
+        return ShownMap(the_map, key)
+    return ShownMap(the_map, key, job, lambda: current_map(key, codes, encoded.pca, start=False))
+
+
 def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
-    """The codes of the training and unseen images on a 2-D map (click or lasso shows the images), and a
-    CSV of codes and map. Widget keys: ``{key}_map``, ``{key}_map_chart``, ``{key}_csv``."""
+    """The codes of the folder's images (every split, up to a chosen number) on a 2-D map that never waits:
+    PCA at once, t-SNE and UMAP computed in the background and drawn as they converge (progress line, Stop),
+    cached on disk by the codes themselves. Hovering a point shows its image; a click, box or lasso shows the
+    picked images under the map; a CSV holds codes and map. Widget keys: ``{key}_map``, ``{key}_map_cap``,
+    ``{key}_map_chart``, ``{key}_map_stop``, ``{key}_map_restart``, ``{key}_hover``, ``{key}_csv``."""
     st.subheader("The codes of your images")
-    splits = [("train", data.train), ("test", data.test)]
-    labels = np.concatenate([split.y.numpy() for _, split in splits])
-    names = [f"{split_name}:{name}" for split_name, split in splits for name in (split.names or [""] * len(split))]
-    codes = np.concatenate([encode_images(model, split.x) for _, split in splits])  # batch by batch, even streamed
-    method = st.radio("Map", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_map")
-    with st.spinner("Computing the map…"):
-        points = project(codes, method, perplexity=min(30.0, max(2.0, (len(codes) - 1) / 3))).points
-    pick = read_pick(st.session_state.get(f"{key}_map_chart"), DATA_TRACE)
-    axes = (f"{METHODS[method]} 1", f"{METHODS[method]} 2")
-    st.plotly_chart(latent_map_figure(points, labels, data.class_names, axis_labels=axes), key=f"{key}_map_chart",
-                    on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
-    if pick.rows:
-        st.image(image_strip(_images_at([split for _, split in splits], pick.rows[:40]), scale=1, columns=10),
-                 width="stretch", caption="the selected images")
-    st.download_button("Download codes and map as CSV", latent_csv_text(codes, labels, data.class_names,
-                       {method: points}, names), file_name="my-images-latent.csv", mime="text/csv",
-                       icon=":material/download:", key=f"{key}_csv")
+    method_column, cap_column = st.columns(2)
+    method = method_column.radio("Map", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_map")
+    total = folder_image_count(data)
+    sizes = map_sizes(total)
+    cap = cap_column.select_slider("On the map", sizes, min(DEFAULT_MAP_SIZE, total), format_func="{:,}".format,
+                                   key=f"{key}_map_cap")
+    encoded = _encoded(model, data, cap, key)
+    points, files = encoded.points, encoded.files
+    shown = _map_now(encoded, method)
+    chart_key = f"{key}_map_chart"
+    pick = map_pick(chart_key, f"{key}_pick_{method}_{cap}")  # rows are the map's points: one pick per map
+
+    def draw(the_map: LatentMap):
+        marker = tuple(the_map.points[pick.rows[0]]) if len(pick.rows) == 1 else None  # moves with a layout
+        return st.plotly_chart(latent_map_figure(
+            the_map.points, points.labels, data.class_names, axis_labels=the_map.axis_labels, marker=marker,
+            marker_name="picked", point_ids=points.indices, splits=points.splits), key=chart_key, on_select="rerun",
+            selection_mode=("points", "box", "lasso"), theme=None)
+
+    st.caption(f"{len(points):,} of {total:,} images, coloured by class, unseen test ones outlined. Hover a point "
+               "to see its image; click one, or use the box and lasso tools, to see them under the map.")
+    show_map(shown, draw, pick, f"{key}_map")
+    hover_rows(f"{key}|{points.selection}|{encoded.digest}", len(points),
+               lambda row: (point_pixels(data, points, [row]),
+                            f"{files[row]}, class {class_name(data.class_names, int(points.labels[row]))}"),
+               chart_key, f"{key}_hover")
+    _show_picked(data, points, files, pick.rows)
+    st.download_button("Download codes and map as CSV", lambda: latent_csv_text(  # written when clicked
+        points.codes, points.labels, data.class_names, shown.map.projections, files), file_name="my-images-latent.csv",
+        mime="text/csv", icon=":material/download:", key=f"{key}_csv")
 
 
-def _images_at(splits: list[Split], rows) -> np.ndarray:
-    """Images (len(rows), C, H, W) at ``rows`` of the splits placed one after another; only those are read."""
-    starts = np.cumsum([0, *(len(split) for split in splits)])
-    picked = []
-    for row in rows:
-        at = int(np.searchsorted(starts, row, side="right")) - 1
-        picked.append(splits[at].x[int(row - starts[at])].numpy())
-    return np.stack(picked)
+def _show_picked(data: Dataset, points: MapPoints, files: list[str], rows: tuple[int, ...]) -> None:
+    """The picked images (the first PICKED_SHOWN), named."""
+    if not rows:
+        return
+    shown = rows[:PICKED_SHOWN]
+    width = data.input_shape[-1]
+    if len(shown) == 1:
+        caption = f"{files[shown[0]]}, class {class_name(data.class_names, int(points.labels[shown[0]]))}"
+        st.image(image_strip(point_pixels(data, points, shown), scale=max(1, round(192 / width))), caption=caption)
+        return
+    more = f", the first {PICKED_SHOWN} shown" if len(rows) > PICKED_SHOWN else ""
+    strip = image_strip(point_pixels(data, points, shown), scale=max(1, round(64 / width)), columns=min(10, len(shown)))
+    st.image(strip, width="stretch" if len(shown) >= 10 else "content", caption=f"{len(rows)} selected images{more}")
