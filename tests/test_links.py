@@ -11,7 +11,7 @@ import segno
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from aecore import checkpoints
+from aecore import checkpoints, image_stream
 from aecore.checkpoints import PRETRAINED_DIR
 from aecore.presets import get_preset
 from aecore.settings import values_of
@@ -300,3 +300,153 @@ def test_the_defaults_a_link_leaves_out_are_what_the_page_shows_without_it(path)
              if link.default is not None and link.read(state) is not None}  # drawn widgets with a declared default
     assert all(value == default for value, default in shown.values()), shown
     assert set(at.query_params) <= {"slerp", "test_noise", "other", "shape"}  # defaults that follow the model
+
+
+# --- Sweep, Your images and Slow motion
+
+
+def _round_trip(path: str, state: dict) -> dict:
+    """``state`` written as page ``path``'s parameters, read back into a fresh state: what a new session gets."""
+    params = links.page_params(path, state)
+    fresh: dict = {}
+    _, notes, _ = links.restore_page(path, params, fresh)
+    assert notes == []
+    assert links.page_params(path, fresh) == params  # and it says the same again
+    return fresh
+
+
+def test_a_sweep_written_as_parameters_reads_back_the_same():
+    state = {"sweep_dataset": "digits", "sweep_preset": "lecture-003-ae", "sweep_epochs": 1,
+             "sweep_axis_0": "classes", "sweep_values_classes": "1,5,6;0,1", "sweep_axis_1": "lr",
+             "sweep_values_lr": "0.01,0.001", "sweep_stopping": "on"}
+    assert links.page_params("views/sweep.py", state) == {
+        "data": "digits", "base": "lecture-003-ae", "run_epochs": "1", "vary": "classes:1,5,6;0,1",
+        "vary2": "lr:0.01,0.001", "stopping": "on"}
+    assert _round_trip("views/sweep.py", state) == state
+    one_axis = {"sweep_axis_0": "noise", "sweep_values_noise": "0,0.2", "sweep_axis_1": links.NOTHING}
+    assert links.page_params("views/sweep.py", one_axis) == {"vary": "noise:0,0.2", "vary2": "none"}
+    assert _round_trip("views/sweep.py", one_axis) == one_axis
+
+
+def test_a_sweep_link_never_varies_one_setting_on_both_axes():
+    state: dict = {}
+    _, notes, _ = links.restore_page("views/sweep.py", {"vary": "latent:2,4", "vary2": "latent:3"}, state)
+    assert notes == ["vary2='latent:3': expected a setting other than the first axis's"]
+    assert (state["sweep_axis_0"], state.get("sweep_axis_1", "noise")) == ("latent", "noise")
+    state = {}
+    links.restore_page("views/sweep.py", {"vary": "noise:0,0.1"}, state)  # the second axis's default is noise
+    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", links.NOTHING)
+    links.restore_view("views/sweep.py", {"vary": "noise:0,0.1"}, state)  # mid-session: the same
+    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", links.NOTHING)
+
+
+def test_your_images_and_slow_motion_written_as_parameters_read_back_the_same(tmp_path, monkeypatch):
+    folder = tmp_path / "class" / "faces"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("AECORE_IMAGE_ROOTS", str(tmp_path / "class"))
+    state = {"own_folder": str(folder.resolve()), "own_report": [], "own_size": 96, "own_colour": "grey",
+             "own_latent": 16, "own_split": 0.35, "own_model": "conv-vae", "own_epochs": 7, "own_map": "umap"}
+    assert links.page_params("views/own_images.py", state) == {
+        "folder": str(folder.resolve()), "size": "96", "colour": "grey", "code": "16", "test_share": "0.35",
+        "kind": "conv-vae", "train_epochs": "7", "map": "umap"}
+    assert _round_trip("views/own_images.py", state) == state
+    assert _round_trip("views/slow_motion.py", {"slowmo_rate": 4.0}) == {"slowmo_rate": 4.0}
+
+
+def test_an_upload_or_a_folder_outside_the_allowed_ones_is_never_in_a_link(tmp_path, monkeypatch):
+    monkeypatch.setenv("AECORE_IMAGE_ROOTS", str(tmp_path / "class"))
+    upload = tmp_path / "class" / "aecore-upload-x1y2"  # a session's own upload, even inside an allowed folder
+    (upload / "cats").mkdir(parents=True)
+    assert links.page_params("views/own_images.py", {"own_folder": str(upload)}) == {}
+    assert links.page_params("views/own_images.py", {"own_folder": str(tmp_path / "elsewhere")}) == {}
+    for text in (str(upload), str(tmp_path), "/etc", "../../etc", str(tmp_path / "class" / "missing")):
+        state: dict = {}
+        _, notes, _ = links.restore_page("views/own_images.py", {"folder": text}, state)
+        assert len(notes) == 1 and notes[0].startswith("folder=") and "own_folder" not in state, text
+    monkeypatch.delenv("AECORE_IMAGE_ROOTS")
+    _, notes, _ = links.restore_page("views/own_images.py", {"folder": str(upload)}, {})
+    assert notes == [f"folder={str(upload)!r}: reading folders on the server is off here"]
+
+
+def test_the_copied_keys_and_options_are_the_pages_own():
+    from aecore.ui import image_upload, slow_motion_view
+
+    assert (links.OWN_FOLDER_KEY, links.OWN_REPORT_KEY) == (image_upload.FOLDER_KEY, image_upload.REPORT_KEY)
+    assert f'mkdtemp(prefix="{links.UPLOAD_PREFIX}")' in (ROOT / "aecore" / "ui" / "loaders.py").read_text()
+    source = (ROOT / "views" / "own_images.py").read_text()
+    assert f"SIZES = {links.OWN_SIZES}" in source and str(list(links.OWN_LATENTS)) in source
+    assert slow_motion_view.RATE_KEY == "slowmo_rate"
+
+
+@pytest.mark.parametrize(("path", "params", "shown"), [
+    ("views/sweep.py", {"data": "imagenet", "base": "vae;drop", "run_epochs": "999", "vary": "latent",
+                        "vary2": "lr:fast", "stopping": "maybe"},
+     {"sweep_dataset": "mnist", "sweep_preset": "ae", "sweep_epochs": 3, "sweep_axis_0": "latent",
+      "sweep_axis_1": "noise", "sweep_stopping": "auto"}),
+    ("views/slow_motion.py", {"rate": "3"}, {"slowmo_rate": 1.0}),
+    ("views/slow_motion.py", {"rate": "fast"}, {"slowmo_rate": 1.0}),
+])
+def test_garbage_in_a_sweep_or_slow_motion_link_falls_back_to_the_defaults_with_a_note(path, params, shown):
+    at = _open(path, params)
+    assert not at.exception and not at.error
+    notes = _toasts(at)
+    assert all(f"{param}=" in notes for param in params), notes
+    assert {key: at.session_state[key] for key in shown} == shown
+    assert dict(at.query_params) == {}
+
+
+def test_garbage_in_a_your_images_link_is_noted_and_the_defaults_kept():
+    params = {"size": "65", "colour": "blue", "code": "0", "test_share": "0.33", "kind": "gan", "train_epochs": "-1",
+              "map": "pcaa", "folder": "/etc"}
+    state: dict = {}
+    _, notes, _ = links.restore_page("views/own_images.py", params, state)
+    assert [note.split("=")[0] for note in notes] == ["folder", *list(params)[:-1]]  # in the links' order
+    assert state == {}
+    at = _open("views/own_images.py", params)
+    assert not at.exception and all(f"{param}=" in _toasts(at) for param in params)
+
+
+def test_sweep_keeps_its_form_in_the_link():
+    at = _open("views/sweep.py")
+    at.selectbox(key="sweep_dataset").select("digits").run()
+    at.number_input(key="sweep_epochs").set_value(2).run()
+    at.selectbox(key="sweep_axis_0").select("lr").run()
+    at.text_input(key="sweep_values_lr").set_value("0.01,0.003").run()
+    at.selectbox(key="sweep_axis_1").select("(nothing)").run()
+    at.radio(key="sweep_stopping").set_value("off").run()
+    assert dict(at.query_params) == {"data": "digits", "run_epochs": "2", "vary": "lr:0.01,0.003", "vary2": "none",
+                                     "stopping": "off"}
+    fresh = _reopen(at, "views/sweep.py")
+    assert fresh.selectbox(key="sweep_dataset").value == "digits" and fresh.number_input(key="sweep_epochs").value == 2
+    assert fresh.selectbox(key="sweep_axis_0").value == "lr"
+    assert fresh.selectbox(key="sweep_axis_1").value == "(nothing)"
+    assert fresh.text_input(key="sweep_values_lr").value == "0.01,0.003"
+    assert fresh.radio(key="sweep_stopping").value == "off" and fresh.metric[0].value == "2"
+    fresh.selectbox(key="sweep_axis_0").select("sparsity_beta").run()  # a setting with no values of its own yet
+    assert fresh.text_input(key="sweep_values_sparsity_beta").value == links.sweep_values_default("sparsity_beta")
+
+
+def test_slow_motion_keeps_its_rate_in_the_link():
+    at = _open("views/slow_motion.py")
+    at.select_slider(key="slowmo_rate").set_value(2.0).run()
+    assert at.query_params["rate"] == "2"
+    assert _reopen(at, "views/slow_motion.py").select_slider(key="slowmo_rate").value == 2.0
+
+
+def test_your_images_opens_a_server_folder_link_with_its_controls(tmp_path, monkeypatch):
+    folder = tmp_path / "class" / "shapes"
+    rng = np.random.default_rng(0)
+    for name in ("dots", "bars"):
+        (folder / name).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(folder / name / f"{i}.png")
+    monkeypatch.setenv("AECORE_IMAGE_ROOTS", str(tmp_path / "class"))
+    monkeypatch.setenv(image_stream.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    params = {"folder": str(folder.resolve()), "size": "32", "colour": "grey", "code": "8", "test_share": "0.25",
+              "kind": "conv-vae", "train_epochs": "3"}
+    at = _open("views/own_images.py", params)
+    assert not at.exception and not _toasts(at)
+    assert at.select_slider(key="own_size").value == 32 and at.radio(key="own_colour").value == "grey"
+    assert at.select_slider(key="own_latent").value == 8 and at.slider(key="own_split").value == 0.25
+    assert at.radio(key="own_model").value == "conv-vae" and at.number_input(key="own_epochs").value == 3
+    assert dict(at.query_params) == params

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aecore.ui import presenter
+from aecore.ui import links, presenter
 from aecore.ui.charts import latent_map_figure
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +74,42 @@ def test_the_starred_spot_is_the_last_trace_of_the_points_kind_so_it_is_drawn_ab
     star = figure.data[-1]
     assert star.type == figure.data[1].type and star.name == "your digit" and (star.x, star.y) == ((0.1,), (-0.2,))
     assert star.marker.symbol == "star" and star.marker.size > figure.data[1].marker.size
+
+
+def test_present_stays_in_the_link_on_every_page_after_a_page_switch():
+    at = _open("views/explore.py", {"present": "1"})
+    for path in ("views/sweep.py", "views/slow_motion.py", "views/own_images.py", "views/denoise.py",
+                 "views/home.py"):
+        at.switch_page(path).run()
+        assert not at.exception, path
+        assert at.query_params["present"] == "1" and at.toggle(key=presenter.TOGGLE_KEY).value is True, path
+
+
+def test_the_first_run_on_a_page_writes_the_url_even_when_st_query_params_already_matches(monkeypatch):
+    """st.switch_page (a tour's Next, an "Open in" button) clears the browser's query string while the next run's
+    st.query_params may still hold the old one: comparing with it alone left the URL without ``present=1``."""
+    sent = []
+    monkeypatch.setattr(links, "wanted_params", lambda path: {"present": "1"})
+    monkeypatch.setattr(links.st, "query_params", _FakeParams({"present": "1"}, sent))
+    state: dict = {links.PAGE_KEY: "views/explore.py"}
+    monkeypatch.setattr(links.st, "session_state", state)
+    with links.kept_in_url("views/inside.py"):  # a switch: written although it matches
+        pass
+    assert sent == [{"present": "1"}]
+    with links.kept_in_url("views/inside.py"):  # the same page again: nothing to send
+        pass
+    assert sent == [{"present": "1"}]
+
+
+class _FakeParams:
+    """st.query_params as the server's script sees it: what it holds, and each URL it sends."""
+
+    def __init__(self, held: dict, sent: list):
+        self.held, self.sent = held, sent
+
+    def to_dict(self) -> dict:
+        return dict(self.held)
+
+    def from_dict(self, params: dict) -> None:
+        self.held = dict(params)
+        self.sent.append(dict(params))

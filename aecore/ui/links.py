@@ -42,11 +42,13 @@ import streamlit as st
 from aecore import labs
 from aecore.checkpoints import PRETRAINED_DIR, list_runs
 from aecore.config import NOISE_KINDS
+from aecore.data import list_datasets
 from aecore.latent_map import DEFAULT_MAP_SIZE, MAP_SPLITS, PLANE_MODES
 from aecore.layer_table import parse_shape
 from aecore.presets import list_presets
 from aecore.projection import METHODS
-from aecore.settings import BY_NAME
+from aecore.settings import BY_NAME, get_setting
+from aecore.slow_motion import RATES
 from aecore.ui.charts import MapPick
 from aecore.ui.presenter import PRESENT_KEY, present_toggle
 from aecore.ui.sidebar import (
@@ -58,7 +60,9 @@ from aecore.ui.sidebar import (
     settings_from_params,
     settings_params,
 )
+from aecore.ui.sweep_view import DEFAULT_AXES, VARIABLE
 from aecore.ui.widgets import DEFAULT_RUN, INTERPOLATION_ENDS, SELECTED_RUN
+from aecore.uploads import allowed_image_roots, server_image_folder
 
 State = MutableMapping[str, Any]  # st.session_state, or a plain dict in tests
 RESTORED_KEY = "links_restored"  # session key: set once the session's first run has read its link
@@ -82,7 +86,8 @@ class Link:
     smaller QR codes); None where that depends on other values (e.g. on the
     model), so the value is always written. ``clear`` puts back what the page
     shows without the parameter where storing ``default`` cannot (None: store
-    ``default``, if any).
+    ``default``, if any). ``fits`` (if any) raises ValueError when a parsed value does not go with the values
+    restored before it.
     """
 
     param: str
@@ -93,6 +98,7 @@ class Link:
     widget: bool = True
     default: Any = None
     clear: Callable[[State], None] | None = None
+    fits: Callable[[Mapping[str, Any], Any], None] | None = None
 
     def reset(self, state: State) -> None:
         """Make ``state`` hold what the page shows without this parameter."""
@@ -145,8 +151,9 @@ def integer(lo: int, hi: int | None = None, step: int = 1) -> Callable[[str], in
     return parse
 
 
-def number(lo: float, hi: float) -> Callable[[str], float]:
-    """A finite number in [lo, hi]."""
+def number(lo: float, hi: float, step: float | None = None) -> Callable[[str], float]:
+    """A finite number in [lo, hi], on ``lo``'s grid of ``step`` if given (a slider's)."""
+    words = f"expected a number from {lo:g} to {hi:g}" + (f" in steps of {step:g}" if step else "")
 
     def parse(text: str) -> float:
         try:
@@ -154,8 +161,30 @@ def number(lo: float, hi: float) -> Callable[[str], float]:
         except ValueError:
             value = math.nan
         if not lo <= value <= hi:  # also false for nan
-            raise ValueError(f"expected a number from {lo:g} to {hi:g}")
+            raise ValueError(words)
+        if step:
+            on_grid = round(lo + round((value - lo) / step) * step, 10)
+            if abs(on_grid - value) > 1e-9:
+                raise ValueError(words)
+            value = on_grid
         return value
+
+    return parse
+
+
+def one_of(options: tuple[float, ...]) -> Callable[[str], float]:
+    """One of the numbers ``options`` (a select_slider's), as the option itself."""
+    words = f"expected one of {', '.join(f'{option:g}' for option in options)}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(words) from None
+        for option in options:
+            if value == option:
+                return option
+        raise ValueError(words)
 
     return parse
 
@@ -298,6 +327,136 @@ def image_choice(param: str, key: str, default_class: int) -> tuple[Link, ...]:
             widget(f"{param}_image", f"{key}_index", integer(0)))
 
 
+def dataset_name(text: str) -> str:
+    """A dataset this server has."""
+    names = tuple(info.name for info in list_datasets())
+    if text not in names:
+        raise ValueError(f"expected one of {', '.join(names)}")
+    return text
+
+
+# --- the Sweep page: aecore.ui.sweep_view.sweep_form's two axes, each a setting and the text of its values
+
+SWEEP_AXES = ("sweep_axis_0", "sweep_axis_1")
+NOTHING = "(nothing)"  # the second axis's first option: one setting varies
+MAX_VALUES_TEXT = 200
+
+
+def sweep_values_default(name: str) -> str:
+    """The values sweep_form offers for setting ``name`` before they are edited."""
+    return dict(DEFAULT_AXES).get(name, get_setting(name).format(get_setting(name).default or 1))
+
+
+def sweep_axis(text: str) -> tuple[str, str | None]:
+    """``setting:values`` (``latent:2,8,32``; class subsets ``classes:1,5,6;0,1``), or ``none`` (no second axis)."""
+    if text == "none":
+        return NOTHING, None
+    name, colon, values = text.partition(":")
+    if not colon or name not in VARIABLE or len(values) > MAX_VALUES_TEXT:
+        raise ValueError("expected a setting and its values, e.g. latent:2,8,32")
+    setting = get_setting(name)
+    parts = [part for part in values.split(";" if setting.kind is tuple else ",") if part.strip()]  # as the form
+    if not parts:
+        raise ValueError(f"expected at least one value of {name}")
+    for part in parts:
+        setting.parse(part)  # a ConfigError (a ValueError) of one line
+    return name, values
+
+
+def _axis(state: Mapping[str, Any], i: int) -> tuple[str, str | None]:
+    name = state.get(SWEEP_AXES[i], DEFAULT_AXES[i][0])
+    if name not in VARIABLE:
+        return NOTHING, None
+    values = state.get(f"sweep_values_{name}")
+    return name, sweep_values_default(name) if values is None else values
+
+
+def _store_axis(state: State, i: int, axis: tuple[str, str | None]) -> None:
+    name, values = axis
+    state[SWEEP_AXES[i]] = name
+    if values is not None:
+        state[f"sweep_values_{name}"] = values
+    if i == 0 and _axis(state, 1)[0] == name:  # one setting on both axes: the form could not draw them
+        state[SWEEP_AXES[1]] = NOTHING
+
+
+def _clear_second_axis(state: State) -> None:
+    _store_axis(state, 1, NOTHING_AXIS if _axis(state, 0)[0] == DEFAULT_AXES[1][0] else SECOND_AXIS)
+
+
+def _a_setting(_state: Mapping[str, Any], axis: tuple[str, str | None]) -> None:
+    if axis[1] is None:
+        raise ValueError("expected a setting and its values, e.g. latent:2,8,32")
+
+
+def _other_than_first(state: Mapping[str, Any], axis: tuple[str, str | None]) -> None:
+    if axis[0] == _axis(state, 0)[0]:
+        raise ValueError("expected a setting other than the first axis's")
+
+
+def axis_text(axis: tuple[str, str | None]) -> str:
+    """An axis as text: ``latent:2,8,32``, or ``none``."""
+    return "none" if axis[1] is None else f"{axis[0]}:{axis[1]}"
+
+
+NOTHING_AXIS = (NOTHING, None)
+SECOND_AXIS = (DEFAULT_AXES[1][0], DEFAULT_AXES[1][1])
+SWEEP_LINKS = (
+    widget("data", "sweep_dataset", dataset_name, default="mnist"),
+    widget("base", "sweep_preset", choice(tuple(p.name for p in list_presets() if not p.needs_dataset)),
+           default="ae"),
+    widget("run_epochs", "sweep_epochs", integer(1, 200), default=3),
+    Link("vary", sweep_axis, read=lambda state: _axis(state, 0), store=lambda state, axis: _store_axis(state, 0, axis),
+         format=axis_text, default=(DEFAULT_AXES[0][0], DEFAULT_AXES[0][1]), fits=_a_setting),
+    Link("vary2", sweep_axis, read=lambda state: _axis(state, 1), store=lambda state, axis: _store_axis(state, 1, axis),
+         format=axis_text, default=SECOND_AXIS, clear=_clear_second_axis, fits=_other_than_first),
+    widget("stopping", "sweep_stopping", choice(("auto", "on", "off")), default="auto"),
+)
+
+# --- Your images: its controls, and a folder on the server (never an upload: it is the session's own)
+
+OWN_FOLDER_KEY, OWN_REPORT_KEY = "own_folder", "own_report"  # aecore.ui.image_upload's FOLDER_KEY, REPORT_KEY
+UPLOAD_PREFIX = "aecore-upload-"  # the name of a session's upload folder (aecore.ui.loaders.session_upload_folder)
+OWN_SIZES = (32, 48, 64, 96, 128, 160, 192, 224)  # views/own_images.py's
+OWN_LATENTS = (8, 16, 20, 30, 50, 64)
+
+
+def _is_upload(path: Path) -> bool:
+    return any(part.startswith(UPLOAD_PREFIX) for part in path.parts)
+
+
+def server_folder(text: str) -> Path:
+    """A folder inside the folders the server's operator allows (what the page's server-folder tab takes)."""
+    if not allowed_image_roots():
+        raise ValueError("reading folders on the server is off here")
+    path = server_image_folder(text)  # a DataError (a ValueError) of one line outside the allowed folders
+    if _is_upload(path):
+        raise ValueError("expected a server folder, not an upload")
+    return path
+
+
+def _server_folder_in_use(state: Mapping[str, Any]) -> Path | None:
+    folder = state.get(OWN_FOLDER_KEY)
+    if not folder or _is_upload(Path(folder)):
+        return None
+    path = Path(folder)
+    return path if any(path.is_relative_to(root) for root in allowed_image_roots()) else None
+
+
+OWN_FOLDER = Link("folder", server_folder, read=_server_folder_in_use,
+                  store=lambda state, path: state.update({OWN_FOLDER_KEY: str(path), OWN_REPORT_KEY: []}),
+                  widget=False, clear=lambda state: [state.pop(key, None) for key in (OWN_FOLDER_KEY, OWN_REPORT_KEY)])
+OWN_LINKS = (
+    OWN_FOLDER,
+    widget("size", "own_size", one_of(OWN_SIZES), format=number_text, default=64),
+    widget("colour", "own_colour", choice(("rgb", "grey")), default="rgb"),
+    widget("code", "own_latent", one_of(OWN_LATENTS), format=number_text, default=30),
+    widget("test_share", "own_split", number(0.1, 0.5, 0.05), format=number_text, default=0.2),
+    widget("kind", "own_model", choice(("conv-ae", "conv-vae")), default="conv-ae"),
+    widget("train_epochs", "own_epochs", integer(1, 5000), default=50),
+    widget("map", "own_map", choice(tuple(METHODS)), default=next(iter(METHODS))),
+)
+
 MAP_MODES = (*PLANE_MODES, *METHODS)  # every map any page offers (each page offers those that fit its run)
 MAP_IMAGES = tuple(MAP_SPLITS)  # the images a map shows: the test split, or all
 CORNERS = (("top_left", 0), ("top_right", 1), ("bottom_left", 7), ("bottom_right", 9))  # views/interpolate.py's
@@ -348,6 +507,9 @@ PAGE_LINKS: dict[str, tuple[Link, ...]] = {
         widget("level", "denoise_level", number(0.0, 1.0), format=number_text, default=0.5)),
     "views/probes.py": (MODEL, widget("labels", "probe_k", integer(1), default=5)),
     "views/labs.py": (LABS_RUN, widget("query", "lab_query", integer(0), default=0)),
+    "views/sweep.py": SWEEP_LINKS,
+    "views/own_images.py": OWN_LINKS,
+    "views/slow_motion.py": (widget("rate", "slowmo_rate", one_of(RATES), format=number_text, default=1.0),),
 }
 GLOBAL_LINKS = (PRESENT,)  # on every page
 RESERVED = {PRESET_ENTRY, *BY_NAME, "embed", "embed_options"}  # the settings' parameters and Streamlit's own
@@ -367,10 +529,11 @@ def wanted_params(path: str) -> dict[str, str]:
     return {**settings_params(current_settings()), **page_params(path, st.session_state)}
 
 
-def write_url(path: str) -> None:
-    """Make the browser's URL say the current state of page ``path`` (a message only when it changes)."""
+def write_url(path: str, always: bool = False) -> None:
+    """Make the browser's URL say the current state of page ``path`` (a message only when it changes, or
+    ``always``)."""
     wanted = wanted_params(path)
-    if st.query_params.to_dict() != wanted:
+    if always or st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 
 
@@ -389,6 +552,8 @@ def restore_links(links: tuple[Link, ...], params: Mapping[str, str], state: Sta
     for link in (link for link in links if link.param in params):
         try:
             value = link.parse(params[link.param])
+            if link.fits is not None:
+                link.fits(state, value)
         except ValueError as exc:
             notes.append(f"{link.param}={params[link.param]!r}: {exc}")
             continue
@@ -491,8 +656,12 @@ def restore(path: str) -> None:
 @contextmanager
 def kept_in_url(path: str) -> Iterator[None]:
     """Around the run of page ``path``: the URL follows its state (see the module's docstring)."""
+    # A page switch made from a script (st.switch_page: a tour's Next, an "Open in" button) clears the browser's
+    # query string, and the next run's st.query_params need not say so: the first run on a page always writes the
+    # URL, or ``present`` and the rest could drop from it.
+    switched = st.session_state.get(PAGE_KEY) != path
     st.session_state[PAGE_KEY] = path
-    write_url(path)
+    write_url(path, always=switched)
     check = st.session_state.pop(CHECK_KEY, None)
     try:
         yield
