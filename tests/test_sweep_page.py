@@ -5,6 +5,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 import aecore.checkpoints
+from aecore.ui.sweep_view import VARIABLE
 
 
 def test_a_sweep_runs_from_the_page_and_each_run_opens_elsewhere(tmp_path, monkeypatch):
@@ -36,3 +37,17 @@ def test_a_sweep_runs_from_the_page_and_each_run_opens_elsewhere(tmp_path, monke
 
 def _progress(at) -> str:
     return " ".join(element.proto.text for element in at.get("progress"))
+
+
+def test_a_setting_varies_on_one_axis_only_and_every_setting_starts_from_values_that_show_no_traceback():
+    at = AppTest.from_file("../views/sweep.py", default_timeout=120).run()
+    assert "Latent size" not in at.selectbox(key="sweep_axis_1").options  # the first axis's setting
+    at.selectbox(key="sweep_axis_0").select("noise").run()  # the second axis's: it falls back to nothing
+    assert not at.exception and at.selectbox(key="sweep_axis_1").value == "(nothing)"
+    assert "Latent size" in at.selectbox(key="sweep_axis_1").options
+    for name in VARIABLE:
+        at.selectbox(key="sweep_axis_0").select(name).run()
+        assert not at.exception, name
+        assert at.text_input(key=f"sweep_values_{name}").value  # something to start from
+    at.selectbox(key="sweep_axis_0").select("classes").run()
+    assert at.text_input(key="sweep_values_classes").value == "1,5,6;0,1" and at.metric[0].value == "2"

@@ -60,7 +60,7 @@ from aecore.ui.sidebar import (
     settings_from_params,
     settings_params,
 )
-from aecore.ui.sweep_view import DEFAULT_AXES, VARIABLE
+from aecore.ui.sweep_view import DEFAULT_AXES, VARIABLE, default_values
 from aecore.ui.widgets import DEFAULT_RUN, INTERPOLATION_ENDS, SELECTED_RUN
 from aecore.uploads import allowed_image_roots, server_image_folder
 
@@ -344,7 +344,7 @@ MAX_VALUES_TEXT = 200
 
 def sweep_values_default(name: str) -> str:
     """The values sweep_form offers for setting ``name`` before they are edited."""
-    return dict(DEFAULT_AXES).get(name, get_setting(name).format(get_setting(name).default or 1))
+    return default_values(name)
 
 
 def sweep_axis(text: str) -> tuple[str, str | None]:

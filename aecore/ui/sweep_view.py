@@ -20,6 +20,7 @@ from aecore.ui.widgets import SELECTED_RUN, format_eta, image_strip
 
 VARIABLE = [s.name for s in SETTINGS if s.name not in ("epochs", "dataset", "device")]
 DEFAULT_AXES = (("latent", "2,8,32"), ("noise", "0,0.3,0.5"))
+CLASS_SUBSETS_EXAMPLE = "1,5,6;0,1"  # two runs: on digits 1, 5 and 6, and on 0 and 1
 OPENS = (("Explore", "views/explore.py"), ("Inside", "views/inside.py"), ("Compare", "views/compare.py"))
 
 
@@ -40,6 +41,18 @@ def session_sweep() -> SweepHolder:
     return SweepHolder()
 
 
+def default_values(name: str) -> str:
+    """The values a sweep over setting ``name`` starts from, as the values box shows them: the usual ones for
+    latent size and noise, else a few of the setting's choices, or the ends of its range."""
+    if name in dict(DEFAULT_AXES):
+        return dict(DEFAULT_AXES)[name]
+    setting = get_setting(name)
+    if setting.kind is tuple:
+        return CLASS_SUBSETS_EXAMPLE
+    values = setting.choices[:3] if setting.choices else (setting.lo, setting.hi) if setting.lo is not None else ()
+    return ",".join(setting.format(value) for value in values)
+
+
 def sweep_form(dataset: str) -> SweepSpec | None:
     """Preset, one or two settings with their values, and epochs; the spec, or None with the reason shown."""
     presets = [p.name for p in list_presets() if not p.needs_dataset]
@@ -48,13 +61,16 @@ def sweep_form(dataset: str) -> SweepSpec | None:
     epochs = top[1].number_input("Epochs per run", 1, 200, 3, key="sweep_epochs")
     axes = {}
     for i, column in enumerate(st.columns(2)):
-        name = column.selectbox(f"Vary ({i + 1})", ["(nothing)", *VARIABLE] if i else VARIABLE,
-                                index=VARIABLE.index(DEFAULT_AXES[i][0]) + i, key=f"sweep_axis_{i}",
+        options = ["(nothing)", *(n for n in VARIABLE if n not in axes)] if i else VARIABLE  # a setting varies once
+        if st.session_state.get(f"sweep_axis_{i}", options[0]) not in options:
+            st.session_state[f"sweep_axis_{i}"] = options[0]
+        name = column.selectbox(f"Vary ({i + 1})", options, index=options.index(DEFAULT_AXES[i][0]) if
+                                DEFAULT_AXES[i][0] in options else 0, key=f"sweep_axis_{i}",
                                 format_func=lambda n: get_setting(n).label if n in VARIABLE else n)
         if name in VARIABLE:
-            default = dict(DEFAULT_AXES).get(name, get_setting(name).format(get_setting(name).default or 1))
-            axes[name] = column.text_input(f"{get_setting(name).label}: values", default, key=f"sweep_values_{name}",
-                                           help="comma-separated, e.g. 2,8,32 (class subsets: 1,5,6;0,1)")
+            axes[name] = column.text_input(f"{get_setting(name).label}: values", default_values(name),
+                                           key=f"sweep_values_{name}",
+                                           help=f"comma-separated, e.g. 2,8,32 (subsets: {CLASS_SUBSETS_EXAMPLE})")
     try:
         spec = SweepSpec.parse(preset, axes, int(epochs), dataset=dataset, device="auto")
     except AecoreError as exc:
