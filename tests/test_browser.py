@@ -4,11 +4,13 @@ Opens every page, moves a sidebar slider and checks it persists across pages,
 starts a short training and watches the loss chart and the reconstructions
 appear and change, asserting that no exception element shows anywhere. Opens
 pages in the presenter view (``?present=1``) at 1280x720 and 1024x768 and checks
-each page's main picture fits the screen. Screenshots go to tests/screenshots/
+each page's main picture fits the screen, also under a lesson tour's bar; hovers
+points of Compare's two maps for their images. Screenshots go to tests/screenshots/
 (git-ignored) for people to look at.
 """
 
 import io
+import json
 import os
 import re
 import socket
@@ -36,6 +38,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}", allow_module_level=True)
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 def _free_port() -> int:
@@ -174,6 +177,21 @@ def test_live_training_moves_the_chart_and_the_reconstructions(page):
     _shoot(page, "train-stopped")
 
 
+def _choose(page: Page, box, option: str, tries: int = 3) -> None:
+    """Open the select ``box`` and click ``option``; a click that lands while the page reruns can leave the list
+    closed, so open it again."""
+    for attempt in range(tries):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            _settle(page)
+
+
 PRESET_KINDS = ("ae", "stacked-ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "lecture-002-toy")  # one of each
 
 
@@ -184,8 +202,7 @@ def test_each_kind_of_preset_trains_with_its_own_settings_after_a_page_switch(pa
     for name in PRESET_KINDS:
         expected = describe(preset_config(name)).replace("**", "")
         preset_box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Preset")
-        preset_box.click()
-        page.get_by_role("option", name=name, exact=True).click()
+        _choose(page, preset_box, name)
         _settle(page)
         _open(page, "Home")
         _open(page, "Train")
@@ -354,6 +371,77 @@ def test_presenter_view_fits_each_main_picture_on_one_screen(browser, server, si
         assert elsewhere == []
     finally:
         context.close()
+
+
+TOUR = json.loads((ROOT / "aecore" / "tours" / "lecture-001.json").read_text())  # home, explore, denoise, compare, ...
+TALLER_THAN_A_SCREEN = {2}  # Home with a 32-number code: three rows of codes push its reconstructions below 720 px,
+# tour or not (826 px without one, measured)
+
+
+def test_a_lesson_tour_in_the_presenter_view_keeps_each_main_picture_on_one_screen(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    pictures = {url_path: picture for url_path, _, picture in PRESENTED}
+    try:
+        page = _visit(context, server + "/?present=1")
+        page.get_by_test_id("stExpandSidebarButton").click()
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar).to_have_attribute("data-collapsed", "false")
+        sidebar.get_by_text("Lesson tours").click()
+        picker = sidebar.get_by_test_id("stSelectbox").filter(has_text="Tour")
+        expect(picker).to_be_visible()
+        page.wait_for_timeout(300)  # the expander's animation
+        _choose(page, picker, TOUR["title"])
+        _settle(page)
+        sidebar.get_by_role("button", name="Start", exact=True).click()
+        _settle(page)
+        page.get_by_test_id("stSidebarCollapseButton").click()
+        bar = page.locator(".st-key-tour_bar").first
+        for number, step in enumerate(TOUR["steps"], start=1):
+            if number > 1:
+                page.locator(".st-key-tour_next button").first.click()  # under the header: the click goes through
+                _settle(page)
+            expect(bar).to_contain_text(f"step {number} of {len(TOUR['steps'])}")
+            expect(bar.locator(".tour-caption")).to_have_text(step["caption"])
+            page.wait_for_timeout(1000)  # plotly's first draw
+            _shoot(page, f"tour-lecture-001-step-{number}")
+            assert bar.bounding_box()["height"] <= 80  # one row: the controls beside a caption of two lines at most
+            assert bar.locator(".tour-caption").evaluate("caption => caption.scrollHeight <= caption.clientHeight + 1")
+            url_path = page.url.removeprefix(server).split("?")[0].strip("/")
+            if number not in TALLER_THAN_A_SCREEN:
+                _fits(page, pictures[url_path](page), 1280, 720)
+            _no_exceptions(page)
+    finally:
+        context.close()
+
+
+def test_hovering_a_point_on_either_compare_map_shows_its_image(page):
+    _open(page, "Compare")
+    plot = page.get_by_test_id("stPlotlyChart").last.locator(".js-plotly-plot")
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    tips = page.get_by_test_id("hover-image")
+    for trace, side in enumerate(("left", "right")):
+        x, y = plot.evaluate("""(plot, trace) => {  // a point of the trace well inside its subplot
+            const data = plot._fullData[trace], xaxis = data._xA || plot._fullLayout.xaxis, yaxis = data._yA
+                || plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
+            for (let i = 0; i < data.x.length; i++) {
+                const x = xaxis._offset + xaxis.l2p(data.x[i]), y = yaxis._offset + yaxis.l2p(data.y[i]);
+                if (x > xaxis._offset + 30 && x < xaxis._offset + xaxis._length - 30 && y > yaxis._offset + 30
+                    && y < yaxis._offset + yaxis._length - 30) return [box.left + x, box.top + y];
+            }
+        }""", trace)
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y)
+        tip = tips.nth(trace)  # one per map, in the order of the maps
+        expect(tip).to_be_visible()
+        expect(tip.locator(".caption")).to_have_text(re.compile(r"^test image \d+, class \d$"))
+        expect(tip.locator("img")).to_be_visible()
+        assert tip.locator("img").evaluate("image => image.naturalWidth") >= 28
+        expect(tips.nth(1 - trace)).to_be_hidden()
+        _shoot(page, f"compare-hover-{side}")
+        page.mouse.move(5, 5)
+        expect(tip).to_be_hidden()
+    _no_exceptions(page)
 
 
 def test_the_drawn_digit_is_drawn_above_the_other_points(page):

@@ -8,6 +8,7 @@ from aecore.describe import model_kind
 from aecore.latent_map import map_modes
 from aecore.ui import cache
 from aecore.ui.charts import MapPanel, maps_side_by_side
+from aecore.ui.hover import hover_images
 from aecore.ui.widgets import comparable_runs, map_choice, run_label
 
 st.title("Compare two runs")
@@ -35,7 +36,12 @@ for path in paths:
                  f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 # one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold
 st.plotly_chart(maps_side_by_side(panels), theme=None, key="compare_maps")
+for trace, path in enumerate(paths):  # hovering a point shows its image; the figure's trace i holds panel i's points
+    ref = cache.RunRef.of(path)
+    hover_images(ref, cache.map_points(ref, "test", cap), ref.run().class_names, "compare_maps",
+                 f"compare_hover_{trace}", trace=trace)
 for text, column in zip(facts, st.columns(2), strict=True):  # under the maps: they fit a projector's screen
     column.markdown(text)
 st.caption("A VAE's KL term pulls its codes towards N(0, I): a rounder, gap-free map that is safe to sample "
-           "from; a plain autoencoder spreads its classes wherever reconstruction wants them.")
+           "from; a plain autoencoder spreads its classes wherever reconstruction wants them. Hover a point to see "
+           "its image.")

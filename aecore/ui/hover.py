@@ -13,7 +13,9 @@ seen are kept in the browser for the map shown. The chart keeps its own events
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 
 from aecore.latent import class_name
@@ -109,23 +111,39 @@ def wanted_row(value, map_name: str, rows: int) -> int | None:
     return int(row) if isinstance(row, int) and 0 <= row < rows else None
 
 
-def image_url(ref: cache.RunRef, points: MapPoints, row: int) -> str:
-    """A data URL of the PNG of map row ``row``, about SIZE pixels wide."""
-    pixels = cache.map_pixels(ref, points, [row])
+def pixels_url(pixels: np.ndarray) -> str:
+    """A data URL of the PNG of one image's pixels (1, C, H, W) in [0, 1], about SIZE pixels wide."""
     scale = max(1, round(SIZE / pixels.shape[-1]))
     return "data:image/png;base64," + base64.b64encode(png_bytes(image_strip(pixels, scale=scale))).decode("ascii")
 
 
 @st.fragment
-def hover_images(ref: cache.RunRef, points: MapPoints, class_names: tuple[str, ...], chart_key: str,
-                 key: str) -> None:
-    """Float the image of the point hovered on the latent map of ``points`` drawn by ``st.plotly_chart(...,
-    key=chart_key)`` beside the mouse, with its name and class."""
-    name = map_id(ref, points)
-    row = wanted_row(st.session_state.get(key), name, len(points))
+def hover_rows(map_name: str, rows: int, image_of: Callable[[int], tuple[np.ndarray, str]], chart_key: str,
+               key: str, trace: int = DATA_TRACE) -> None:
+    """Float the image of the point hovered on the map drawn by ``st.plotly_chart(..., key=chart_key)`` beside
+    the mouse, whatever holds its images (a saved run, or a session's own data).
+
+    ``map_name`` names the map's rows (the browser keeps the images it has seen until it changes); the map has
+    ``rows`` points, in the figure's curve ``trace``; ``image_of(row)`` gives a row's pixels (1, C, H, W) in
+    [0, 1] and its caption."""
+    row = wanted_row(st.session_state.get(key), map_name, rows)
     reply = {"row": None, "image": None, "caption": ""}
     if row is not None:
-        reply = {"row": row, "image": image_url(ref, points, row),
-                 "caption": f"{points.name(row)}, class {class_name(class_names, int(points.labels[row]))}"}
-    _hover(key=key, data={"chart": chart_key, "trace": DATA_TRACE, "map": name, "size": SIZE, **reply},
+        pixels, caption = image_of(row)
+        reply = {"row": row, "image": pixels_url(pixels), "caption": caption}
+    _hover(key=key, data={"chart": chart_key, "trace": trace, "map": map_name, "size": SIZE, **reply},
            default={"want": None}, on_want_change=lambda: None)
+
+
+def hover_images(ref: cache.RunRef, points: MapPoints, class_names: tuple[str, ...], chart_key: str,
+                 key: str, trace: int = DATA_TRACE) -> None:
+    """:func:`hover_rows` on the latent map of ``points`` of a saved run: each image with its name and class.
+
+    ``trace`` is the curve number of the map's points in the figure: :data:`DATA_TRACE` in
+    :func:`aecore.ui.charts.latent_map_figure`; in :func:`aecore.ui.charts.maps_side_by_side`, the panel's index,
+    one call per panel (each with its own ``key``) on the same chart."""
+    def image_of(row: int) -> tuple[np.ndarray, str]:
+        caption = f"{points.name(row)}, class {class_name(class_names, int(points.labels[row]))}"
+        return cache.map_pixels(ref, points, [row]), caption
+
+    hover_rows(map_id(ref, points), len(points), image_of, chart_key, key, trace)

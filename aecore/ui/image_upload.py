@@ -29,9 +29,9 @@ from aecore.models import AutoEncoder
 from aecore.projection import METHODS, Projection, project
 from aecore.projection_cache import ProjectionKey, codes_digest
 from aecore.ui.charts import latent_map_figure
+from aecore.ui.hover import hover_rows
 from aecore.ui.loaders import session_upload_folder
 from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
-from aecore.ui.row_hover import hover_rows
 from aecore.ui.widgets import image_strip, map_pick
 from aecore.uploads import (
     DEFAULT_CLASS,

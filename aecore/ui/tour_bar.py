@@ -23,7 +23,7 @@ import streamlit as st
 
 from aecore import tours
 from aecore.tours import Step, Tour, TourError
-from aecore.ui import links
+from aecore.ui import links, presenter
 from aecore.ui.navigation import PAGES
 
 TOUR_KEY = "tour_playing"  # session key: the Tour playing, absent when none
@@ -37,9 +37,25 @@ UPLOAD_MB = 1  # a browser's tour file; parse_tour's own cap (tours.MAX_TOUR_BYT
 
 _CSS = """
 <style>
-.st-key-tour_bar { background: #EEF3FB; }
-.tour-where { font-size: 0.85rem; color: #1F4E9C; font-weight: 600; margin-bottom: 0.15rem; }
-.tour-caption { font-size: 1.05rem; line-height: 1.3; color: #111111; }  /* x1.3 in the presenter view */
+.st-key-tour_bar { background: #EEF3FB; padding: 0.2rem 0.5rem !important; }
+.st-key-tour_bar button { min-height: 2rem; padding: 0.1rem 0.7rem; }
+.st-key-tour_bar [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
+.tour-where { font-size: 0.85rem; color: #1F4E9C; font-weight: 600; white-space: nowrap; padding: 0 0.15rem; }
+.tour-caption { font-size: 1rem; line-height: 1.25; color: #111111; }
+</style>
+"""
+# While a tour plays in the presenter view the bar stands in for the page's title (its tooltip names the page) and
+# moves up beside the sidebar's button; the caption shows two lines (x1.3 type), a longer one unfolds under the
+# mouse. The room goes to the page's main picture. The presenter view's header is transparent and lies over the bar:
+# clicks go through it to Back and Next (its own buttons still take theirs).
+_PRESENT_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]:has(h1) { display: none; }
+[data-testid="stHeader"], [data-testid="stHeader"] * { pointer-events: none !important; }
+[data-testid="stHeader"] button, [data-testid="stHeader"] button * { pointer-events: auto !important; }
+.st-key-tour_bar { margin: -0.85rem 0 -0.3rem 0; }
+.tour-caption { display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 2; overflow: hidden; }
+.tour-caption:hover { -webkit-line-clamp: unset; }
 </style>
 """
 
@@ -204,20 +220,23 @@ def _sidebar(path: str) -> None:
 def _bar(path: str) -> None:
     tour, index = st.session_state[TOUR_KEY], st.session_state.get(STEP_KEY, 0)
     step, count = tour.steps[index], len(tour.steps)
-    st.html(_CSS)
-    where = f"{tour.title} · step {index + 1} of {count}"
+    st.html(_CSS + (_PRESENT_CSS if presenter.presenting() else ""))
+    where = f"step {index + 1} of {count}"
     if step.page != path:
         where += f" (on {page_titles().get(step.page, step.page)})"
-    with st.container(border=True, key="tour_bar"):
-        text_column, back_column, next_column, end_column = st.columns([7, 2.4, 2.4, 1.8], vertical_alignment="center")
-        text_column.markdown(f"<div class='tour-where'>{html.escape(where, quote=False)}</div><div "
-                             f"class='tour-caption'>{html.escape(step.caption, quote=False)}</div>",
-                             unsafe_allow_html=True)
-        back_column.button("← Back", key="tour_back", on_click=go, args=(index - 1,),
-                           disabled=index == 0, width="stretch")
-        next_column.button("Next →", key="tour_next", on_click=go, args=(index + 1,),
-                           disabled=index == count - 1, width="stretch", type="primary")
-        end_column.button("End", key="tour_end", on_click=end, width="stretch", help="End the tour")
+    about = f"{tour.title} · {page_titles().get(path, path)}"
+    # one row: the controls on the left (a toast, top right, would cover them there) and the caption beside them
+    with st.container(border=True, key="tour_bar", horizontal=True, vertical_alignment="center", wrap=False,
+                      gap="xsmall"):
+        with st.container(horizontal=True, vertical_alignment="center", width="content", gap="xsmall"):
+            st.button("←", key="tour_back", on_click=go, args=(index - 1,), disabled=index == 0, help="Back")
+            st.button("Next →", key="tour_next", on_click=go, args=(index + 1,), disabled=index == count - 1,
+                      type="primary")
+            st.markdown(f"<div class='tour-where' title='{html.escape(about)}'>{html.escape(where, quote=False)}"
+                        "</div>", unsafe_allow_html=True, width="content")
+            st.button("End", key="tour_end", on_click=end, help="End the tour")
+        st.markdown(f"<div class='tour-caption'>{html.escape(step.caption, quote=False)}</div>",
+                    unsafe_allow_html=True, width="stretch")
 
 
 def draw(path: str) -> None:
