@@ -245,3 +245,40 @@ def test_a_worker_never_runs_the_parents_main_module_again(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (an exited one nobody reaped, a zombie, does not)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_with_the_server_that_started_them():
+    """A server killed (or stopped) while its workers wait for jobs takes them with it, training and maps alike."""
+    code = (
+        "import time\n"
+        "from aecore.config import DataConfig\n"
+        "from aecore.jobs import LocalPool\n"
+        "from aecore.jobs.projection_work import Projections\n"
+        "pool = LocalPool({'cpu': 1})\n"
+        "print(pool.warm_up(DataConfig(name='digits')).result(timeout=120), flush=True)\n"
+        "projections = Projections()\n"
+        "projections.warm_up()\n"
+        "print(projections._spare[0].pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(server.stdout.readline()) for _ in range(2)]
+        assert all(_alive(pid) for pid in workers)
+    finally:
+        server.kill()  # no clean-up of its own: as a crash, or a terminal closed under `make run`
+        server.wait(30)
+    deadline = time.monotonic() + 60  # a limit for the workers to notice, not a measure of speed
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.context
 import multiprocessing.spawn
 import os
@@ -280,10 +281,29 @@ _messages = None  # in a worker: the queue back to the server
 _stop_flags = None  # in a worker: the shared stop flags
 
 
+def exit_with_parent() -> None:
+    """In a worker process: end it as soon as the process that started it has ended.
+
+    A pool worker waiting for its next job never notices on its own: it holds the write end of the queue it
+    reads, so the queue never reports the parent gone. Stopping ``make run`` or a crashed server otherwise
+    left every worker behind (about 1.2 GB each, found by the dozen after a day of tests and benchmarks).
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def wait_then_exit() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=wait_then_exit, name="aecore-exit-with-parent", daemon=True).start()
+
+
 def _init_worker(messages, stop_flags, threads: int) -> None:
     global _messages, _stop_flags
     _messages, _stop_flags = messages, stop_flags
     torch.set_num_threads(threads)
+    exit_with_parent()
 
 
 class _StopFlag:
