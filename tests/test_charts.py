@@ -147,3 +147,25 @@ def test_figures_are_drawn_on_the_white_template_though_none_names_it():
     for figure in (_map(5), maps_side_by_side([MapPanel(np.zeros((3, 2)), np.arange(3), ("a", "b", "c"), "t",
                                                         ("x", "y"))])):
         assert json.loads(figure.to_json())["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+
+
+def test_side_by_side_maps_number_each_point_by_its_own_id_on_hover():
+    rng = np.random.default_rng(3)
+    ids = np.array([4021, 17, 9])
+    with_ids = MapPanel(rng.normal(size=(3, 2)), np.array([1, 2, 3]), tuple("0123456789"), "AE", ("z0", "z1"), ids)
+    without = MapPanel(rng.normal(size=(2, 2)), np.array([0, 1]), tuple("0123456789"), "VAE", ("z0", "z1"))
+    first, second = (trace for trace in maps_side_by_side([with_ids, without]).data if trace.name == "images")
+    assert list(first.customdata) == [4021, 17, 9] and list(second.customdata) == [0, 1]
+
+
+def test_the_presenter_views_legend_is_a_row_above_the_map_without_groups(monkeypatch):
+    from aecore.ui import presenter
+
+    splits = np.array([0, 1, 0, 1, 0, 1])
+    desk = _map(6, splits=splits)
+    assert {trace.legendgroup for trace in desk.data if trace.legendgroup} == {"class", "split"}
+    monkeypatch.setattr(presenter, "presenting", lambda: True)
+    for figure in (_map(6, splits=splits), _map(6)):
+        legend = figure.layout.legend
+        assert (legend.orientation, legend.yanchor, legend.traceorder) == ("h", "bottom", "normal")
+        assert not any(trace.legendgroup for trace in figure.data)  # a group's items would stack in a column

@@ -30,8 +30,9 @@ panels, facts = [], []
 for path in paths:
     ref = cache.RunRef.of(path)
     run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
-    panels.append(MapPanel(the_map.points, cache.test_sample(ref, cap).labels, run.class_names, run_label(path),
-                           the_map.axis_labels))
+    points = cache.map_points(ref, "test", cap)  # the rows the map shows: their classes and test-set indices
+    panels.append(MapPanel(the_map.points, points.labels, run.class_names, run_label(path), the_map.axis_labels,
+                           points.indices))
     facts.append(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
                  f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 # one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold

@@ -51,7 +51,9 @@ def _layout_settings(title: str, height: int) -> dict:
     scale = presenter.type_scale()
     legend = {"font": {"size": math.ceil(16 * scale)}}
     if presenter.presenting() and not title:  # a row above the plot: ten classes in large type overflow its side
-        legend |= {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+        # "normal" order: items of a legend group would stack in a column, however wide the row
+        legend |= {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
+                   "traceorder": "normal"}
     return {"title": {"text": title, "font": {"size": math.ceil(22 * scale)}},
             "font": {**FONT, "size": math.ceil(FONT["size"] * scale)}, "height": presenter.chart_height(height),
             "margin": {"l": 60, "r": 20, "t": 60 if title else 30, "b": 50}, "legend": legend}
@@ -141,17 +143,21 @@ def _points_trace(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
 
 def _legend_entries(labels: np.ndarray, class_names: tuple[str, ...], splits: np.ndarray | None,
                     split_names: tuple[str, ...]) -> list[dict]:
-    """Legend-only traces: a colour per class, and, for points of several splits, how each split is drawn."""
+    """Legend-only traces: a colour per class, and, for points of several splits, how each split is drawn. The
+    two kinds are titled groups, except in the presenter view's legend row (a group's items stack in a column)."""
     several_splits = splits is not None and len(np.unique(splits)) > 1
+    grouped = several_splits and not presenter.presenting()
+
+    def group(name: str) -> dict:
+        return {"legendgroup": name, "legendgrouptitle": {"text": name}} if grouped else {}
+
     entries = [{"type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip",
                 "name": class_name(class_names, label), "marker": {"color": class_color(label), "size": 10},
-                "legendgroup": "class", "legendgrouptitle": {"text": "class" if several_splits else None}}
-               for label in np.unique(labels)]
+                **group("class")} for label in np.unique(labels)]
     for split in np.unique(splits) if several_splits else ():
         test = split == 0
         entries.append({
-            "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip",
-            "legendgroup": "split", "legendgrouptitle": {"text": "split"},
+            "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip", **group("split"),
             "name": f"{split_names[split]} (outlined)" if test else f"{split_names[split]} (faint)",
             "marker": {"color": "#888888", "size": 10, "opacity": 0.95 if test else OTHER_SPLITS_OPACITY,
                        "line": {"width": 1 if test else 0, "color": SPLIT_OUTLINE}}})
@@ -203,13 +209,15 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
 
 @dataclass(frozen=True)
 class MapPanel:
-    """One map of :func:`maps_side_by_side`: its points (N, 2), their classes and the map's titles."""
+    """One map of :func:`maps_side_by_side`: its points (N, 2), their classes, the map's titles, and what the
+    hover label numbers each point by (e.g. its test-set index; None: its row)."""
 
     points: np.ndarray
     labels: np.ndarray
     class_names: tuple[str, ...]
     title: str
     axis_labels: tuple[str, str]
+    point_ids: np.ndarray | None = None
 
 
 def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figure:
@@ -220,8 +228,9 @@ def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figur
     webgl = any(len(panel.points) > WEBGL_ABOVE for panel in panels)  # one kind for all: one GL scene or none
     legend = {}
     for column, panel in enumerate(panels, start=1):
-        fig.add_trace(_points_trace(panel.points, panel.labels, panel.class_names, point_ids=None, splits=None,
-                                    split_names=SPLIT_NAMES, webgl=webgl), row=1, col=column)  # a dict is checked here
+        trace = _points_trace(panel.points, panel.labels, panel.class_names, point_ids=panel.point_ids, splits=None,
+                              split_names=SPLIT_NAMES, webgl=webgl)
+        fig.add_trace(trace, row=1, col=column)  # a dict, checked here
         fig.update_xaxes(title=panel.axis_labels[0], row=1, col=column)
         fig.update_yaxes(title=panel.axis_labels[1], row=1, col=column)
         legend |= {class_name(panel.class_names, label): label for label in np.unique(panel.labels)}
