@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from drawn_images import CLASSES, draw_shape
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from aecore import checkpoints, image_stream, projection_cache
@@ -29,23 +30,7 @@ from aecore.uploads import IMAGE_ROOTS_ENV, folder_run_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_S = 120  # a limit for a background job or a training run to reach a state, never a measure of speed
-CLASSES = ("circles", "squares", "stripes")
 PER_CLASS = 16  # 48 images
-
-
-def _draw(kind: str, rng: np.random.Generator, side: int = 20) -> Image.Image:
-    image = Image.fromarray(rng.integers(0, 60, (side, side, 3), dtype=np.uint8))
-    pen = ImageDraw.Draw(image)
-    low, high = sorted(rng.integers(2, side - 2, 2))
-    colour = tuple(int(c) for c in rng.integers(120, 256, 3))
-    if kind == "circles":
-        pen.ellipse((low, low, high + 2, high + 2), fill=colour)
-    elif kind == "squares":
-        pen.rectangle((low, 3, high + 2, side - 3), fill=colour)
-    else:
-        for y in range(int(low) % 4, side, 4):
-            pen.line((0, y, side, y), fill=colour)
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +41,7 @@ def folder(tmp_path_factory) -> Path:
     for kind in CLASSES:
         (root / kind).mkdir(parents=True)
         for i in range(PER_CLASS):
-            _draw(kind, rng).save(root / kind / f"{i:02d}.png")
+            draw_shape(kind, rng).save(root / kind / f"{i:02d}.png")
     return root
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from drawn_images import CLASSES, draw_shape
 
 from aecore import data as data_module
 from aecore import image_stream
@@ -21,23 +21,7 @@ from aecore.image_stream import MEMORY_BUDGET_ENV, StreamedImages, memory_budget
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
 
-CLASSES = ("circles", "squares", "stripes")
 PER_CLASS = 700  # 2,100 images: a few thousand small files
-
-
-def _draw(kind: str, rng: np.random.Generator, side: int = 20) -> Image.Image:
-    image = Image.fromarray(rng.integers(0, 60, (side, side, 3), dtype=np.uint8))
-    pen = ImageDraw.Draw(image)
-    low, high = sorted(rng.integers(2, side - 2, 2))
-    colour = tuple(int(c) for c in rng.integers(120, 256, 3))
-    if kind == "circles":
-        pen.ellipse((low, low, high + 2, high + 2), fill=colour)
-    elif kind == "squares":
-        pen.rectangle((low, 3, high + 2, side - 3), fill=colour)
-    else:
-        for y in range(int(low) % 4, side, 4):
-            pen.line((0, y, side, y), fill=colour)
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +31,7 @@ def folder(tmp_path_factory) -> Path:
     for kind in CLASSES:
         (root / kind).mkdir()
         for i in range(PER_CLASS):
-            _draw(kind, rng).save(root / kind / f"{i:04d}.png")
+            draw_shape(kind, rng).save(root / kind / f"{i:04d}.png")
     (root / "circles" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a damaged file
     (root / "squares" / "notes.txt").write_text("not an image")
     return root
