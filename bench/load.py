@@ -21,7 +21,6 @@ of its training workers. Figures, never pass/fail.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import socket
@@ -34,6 +33,7 @@ import urllib.request
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
+from bench import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -373,10 +373,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     results = run(args.sessions, args.scenario or ["start", "mixed", "idle"], args.window, tuple(args.set),
                   browser_nice=not args.browsers_compete)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print(write_results(results, args.out))
     return 0
 
 

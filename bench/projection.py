@@ -22,7 +22,6 @@ Figures, never pass/fail.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -32,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from bench import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2
@@ -197,17 +198,13 @@ def main(argv=None) -> int:
         if not 0 < size <= len(codes):
             parser.error(f"sizes go from 1 to {len(codes)}, not {size}")
         results["sizes"][str(size)] = {method: compare(codes[:size], method) for method in methods}
-    if args.out:  # written now too: the page's figures below could fail after minutes of maps
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.out)  # now too: the page's figures below could fail after minutes of maps
     if args.page:
         try:
             results["page"] = page_figures()
         except Exception as exc:  # a benchmark reports what it could not measure
             results["page"] = {"error": f"{type(exc).__name__}: {exc}"}
-    text = json.dumps(results, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
+    text = write_results(results, args.out)
     print(table(results))
     print(text)
     return 0

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import write_results
+
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = 10
 SIDE = 64
@@ -176,10 +178,7 @@ def main(argv=None) -> int:
         print(json.dumps(measure(args.measure, args.budget, args.steps, args.warmup)))
         return 0
     results = run(args.images, args.fits, args.steps, args.warmup, args.keep)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    print(write_results(results, args.out))
     return 0
 
 

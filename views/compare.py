@@ -26,21 +26,20 @@ for side, default, column in zip(("left", "right"), defaults, st.columns(2), str
     path = column.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
                             key=f"compare_{side}", label_visibility="collapsed")  # the maps high: one screen
     paths.append(path)
-panels, facts = [], []
+panels, facts, shown = [], [], []
 for path in paths:
     ref = cache.RunRef.of(path)
     run, the_map = ref.run(), cache.latent_map(ref, cap, mode)
     points = cache.map_points(ref, "test", cap)  # the rows the map shows: their classes and test-set indices
+    shown.append((ref, points, run.class_names))
     panels.append(MapPanel(the_map.points, points.labels, run.class_names, run_label(path), the_map.axis_labels,
                            points.indices))
     facts.append(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
                  f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 # one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold
 st.plotly_chart(maps_side_by_side(panels), theme=None, key="compare_maps")
-for trace, path in enumerate(paths):  # hovering a point shows its image; the figure's trace i holds panel i's points
-    ref = cache.RunRef.of(path)
-    hover_images(ref, cache.map_points(ref, "test", cap), ref.run().class_names, "compare_maps",
-                 f"compare_hover_{trace}", trace=trace)
+for trace, (ref, points, class_names) in enumerate(shown):  # hovering a point shows its image; trace i: panel i
+    hover_images(ref, points, class_names, "compare_maps", f"compare_hover_{trace}", trace=trace)
 for text, column in zip(facts, st.columns(2), strict=True):  # under the maps: they fit a projector's screen
     column.markdown(text)
 st.caption("A VAE's KL term pulls its codes towards N(0, I): a rounder, gap-free map that is safe to sample "
