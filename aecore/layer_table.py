@@ -55,6 +55,19 @@ class LayerTable:
         return None
 
     @property
+    def shape_flow(self) -> tuple[tuple[str, str], ...]:
+        """The shapes the data takes on its way through, as (part, shape text): the input's, then each layer's
+        that differs from the one before, so a conv net reads as its image shrinking to a code and growing back."""
+        channels, height, width = self.input_shape
+        flow = [("input", f"{height}x{width}x{channels}")]
+        for row in self.rows:
+            if row.shape_text != flow[-1][1]:
+                flow.append((row.part, row.shape_text))
+            elif row.part == "code":
+                flow[-1] = ("code", row.shape_text)  # e.g. the code's activation after its Linear: still the code
+        return tuple(flow)
+
+    @property
     def reproduces_input(self) -> bool:
         return tuple(self.output_shape) == tuple(self.input_shape)
 

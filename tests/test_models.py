@@ -99,6 +99,13 @@ def test_layer_table_answers_lecture_000_exercise():
     assert table.total_parameters == sum(p.numel() for p in model.parameters())
 
 
+def test_the_shape_flow_lists_each_change_of_shape_once_with_the_code_marked():
+    table = layer_table(ModelConfig(hidden=(4,), latent_dim=2), (1, 3, 3))
+    assert table.shape_flow == (("input", "3x3x1"), ("encoder", "9"), ("encoder", "4"), ("code", "2"),
+                                ("decoder", "4"), ("decoder", "9"), ("decoder", "3x3x1"))
+    assert len(table.rows) > len(table.shape_flow)  # activations keep their layer's shape: not repeated
+
+
 def test_layer_table_counts_parameters_of_an_mlp():
     table = layer_table(ModelConfig(hidden=(4,), latent_dim=2), (1, 3, 3))
     # 9*4+4, 4*2+2, 2*4+4, 4*9+9

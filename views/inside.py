@@ -5,11 +5,10 @@ import streamlit as st
 
 from aecore import diagnostics
 from aecore.checkpoints import list_runs
-from aecore.layer_table import layer_table, parse_shape
-from aecore.presets import get_preset, list_presets
 from aecore.ui import cache
 from aecore.ui.activations import activation_view
 from aecore.ui.charts import bar_figure
+from aecore.ui.layer_view import layer_shapes
 from aecore.ui.widgets import image_strip, run_label
 
 MAX_TILES, TRAVERSAL_VALUES = 100, np.linspace(-3, 3, 9)
@@ -60,21 +59,4 @@ with vae_tab:
         st.image(image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520)
 
 with layers_tab:
-    st.caption("Lecture 000's exercise: every layer's feature map (H x W x C) and the size after flattening.")
-    source_column, shape_column = st.columns(2)
-    source = source_column.selectbox("Model", ["this run", *[p.name for p in list_presets()]], key="layers_source")
-    model_config = run.config.model if source == "this run" else get_preset(source).config.model
-    default_shape = "x".join(map(str, run.model.input_shape)) if source == "this run" else "3x224x224"
-    text = shape_column.text_input("Input C x H x W", default_shape, key=f"layers_shape_{source}")
-    try:
-        table = layer_table(model_config, parse_shape(text))
-    except ValueError as exc:  # a bad shape, or one the layers cannot take
-        st.error(str(exc))
-    else:
-        st.dataframe([{"part": r.part, "layer": r.name, "output (H x W x C)": r.shape_text,
-                       "parameters": r.parameters} for r in table.rows], hide_index=True, width="stretch")
-        st.markdown(f"**{table.total_parameters:,} parameters**"
-                    + (f" · size after flatten: **{table.flatten_size:,}**" if table.flatten_size else ""))
-        if not table.reproduces_input:
-            st.warning("The decoder does not give back an image of the input's size: this model cannot be "
-                       "trained at this size.")
+    layer_shapes(run)
