@@ -38,3 +38,24 @@ def to_pil(array: np.ndarray, scale: int = 1) -> Image.Image:
 def stacked_rows(*rows: np.ndarray) -> np.ndarray:
     """Equal-length batches (N, C, H, W) tiled one above the other, e.g. inputs over reconstructions."""
     return mosaic(np.concatenate(rows), columns=len(rows[0]))
+
+
+def code_cells(codes: np.ndarray, columns: int = 8) -> np.ndarray:
+    """Latent codes (N, D) as small pictures (N, 3, ceil(D / columns), columns) in [0, 1], one cell per number.
+
+    Red is positive, blue negative, white zero, on one scale shared by all the codes (the largest magnitude is the
+    strongest colour), so that codes drawn side by side compare. Cells past the code's end are light grey.
+    """
+    codes = np.asarray(codes, dtype=np.float32)
+    n, dims = codes.shape
+    columns = max(1, min(columns, dims))
+    rows = -(-dims // columns)
+    strength = np.abs(codes).max() or 1.0
+    t = np.zeros((n, rows * columns), dtype=np.float32)
+    t[:, :dims] = codes / strength  # in [-1, 1]
+    fade = 1.0 - np.abs(t)
+    red = np.where(t < 0, fade, 1.0)  # positive: (1, 1-t, 1-t); negative: (1-|t|, 1-|t|, 1)
+    blue = np.where(t > 0, fade, 1.0)
+    cells = np.stack([red, np.minimum(red, blue), blue], axis=1)  # (N, 3, rows * columns)
+    cells[:, :, dims:] = 0.85
+    return cells.reshape(n, 3, rows, columns)

@@ -84,8 +84,19 @@ def test_every_page_renders_without_an_exception(spec):
 
 def test_home_shows_a_shipped_model_reconstructing_real_digits():
     at = _page("views/home.py").run()
-    assert "Input → code → reconstruction: mnist-ae-latent2 (shipped)" in [h.value for h in at.subheader]
+    assert "Input → code → reconstruction" in [h.value for h in at.subheader]
+    assert at.caption[0].value.startswith("mnist-ae-latent2 (shipped): eight test images")
     assert len(at.get("image")) == 16  # eight inputs and their eight reconstructions
+    assert _texts(at).count("↓<br><code>") == 8  # each 2-number code written out
+
+
+def test_home_draws_a_long_code_as_cells_so_that_the_strip_fits_a_projector():
+    at = _page("views/home.py")
+    at.selectbox(key="run_picker").select(checkpoints.PRETRAINED_DIR / "mnist-ae-latent32").run()
+    assert not at.exception
+    assert "the 32 numbers the encoder made of each (red positive, blue negative)" in at.caption[0].value
+    assert len(at.get("image")) == 24  # inputs, codes as cells, reconstructions
+    assert "<code>" not in _texts(at)
 
 
 @pytest.mark.parametrize("spec", [spec for spec in PAGES if not spec.draws_figures], ids=lambda spec: spec.title)
@@ -363,6 +374,8 @@ def test_inside_shows_vae_diagnostics_and_the_lecture_000_layer_exercise():
     at.selectbox(key="layers_source").select("lecture-000-cae").run()
     at.text_input(key="layers_shape_lecture-000-cae").set_value("3x224x224").run()
     assert any("size after flatten: **1,024**" in m.value for m in at.markdown)
+    assert any(m.value.startswith("224x224x3 → 112x112x32 → ") and m.value.endswith(" → 128x128x3")
+               for m in at.markdown)  # the shapes' flow, above the table
     assert any("cannot be trained at this size" in w.value for w in at.warning)
     at.text_input(key="layers_shape_lecture-000-cae").set_value("224x224").run()
     assert not at.exception and any("CxHxW" in e.value for e in at.error)

@@ -5,25 +5,39 @@ import streamlit as st
 from aecore.ui.cache import RunRef, round_trip_examples
 from aecore.ui.presenter import presenting
 from aecore.ui.widgets import image_strip, run_label, run_picker
+from aecore.viz import code_cells
 
 INTRO = ("An **autoencoder** is a neural network trained to give back its own input. "
          "The **encoder** squeezes each image into a short **code** (the latent vector), and the **decoder** "
          "rebuilds the image from that code alone. "
          "Because the code is small, the network must learn what matters in the data: that is what we explore here.")
 
+SHOWN_AS_NUMBERS = 2  # longest code written out as numbers
+CODE_STYLE = "text-align:center;font-size:1.1rem;line-height:1.35;padding-bottom:1rem"  # room for the arrow
+ARROW = f"<div style='{CODE_STYLE}'>↓</div>"
+
 st.title("Autoencoder Lab")
 intro = st.container()  # the presenter view puts it under the example instead: the example fits the screen
 run_path = run_picker()
 if run_path is not None:
     images, codes, recons = round_trip_examples(RunRef.of(run_path), 8)
-    st.subheader(f"Input → code → reconstruction: {run_label(run_path)}")
-    st.caption(f"Eight test images the model never saw, the {codes.shape[1]} numbers the encoder "
-               "made of each, and what the decoder drew from those numbers alone.")
-    for column, image, code, recon in zip(st.columns(len(images)), images, codes, recons, strict=True):
+    st.subheader("Input → code → reconstruction")
+    cells = codes.shape[1] > SHOWN_AS_NUMBERS  # a long code is drawn as coloured cells: it keeps the strip short
+    st.caption(f"{run_label(run_path)}: eight test images it never saw, the {codes.shape[1]} numbers the encoder "
+               "made of each" + (" (red positive, blue negative)" if cells else "")
+               + ", and what the decoder drew from those numbers alone.")
+    pictures = code_cells(codes) if cells else [None] * len(codes)
+    for column, image, code, picture, recon in zip(st.columns(len(images)), images, codes, pictures, recons,
+                                                   strict=True):
         column.image(image_strip(image[None]), width="stretch")
-        numbers = "<br>".join(f"{value:+.2f}" for value in code[:3]) + ("<br>⋮" if len(code) > 3 else "")
-        column.markdown(f"<div style='text-align:center;font-size:1.1rem'>↓<br><code>{numbers}</code><br>↓</div>",
-                        unsafe_allow_html=True)  # the code as a column vector: it fits a narrow column
+        if cells:
+            column.markdown(ARROW, unsafe_allow_html=True)
+            column.image(image_strip(picture[None], scale=12), width="stretch")
+            column.markdown(ARROW, unsafe_allow_html=True)
+        else:  # the code as a column vector: it fits a narrow column
+            numbers = "<br>".join(f"{value:+.2f}" for value in code)
+            column.markdown(f"<div style='{CODE_STYLE}'>↓<br><code>{numbers}</code><br>↓</div>",
+                            unsafe_allow_html=True)
         column.image(image_strip(recon[None]), width="stretch")
 
 (st.container() if presenting() else intro).markdown(INTRO)
