@@ -11,7 +11,7 @@ import segno
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from aecore import checkpoints, image_stream
+from aecore import checkpoints, image_stream, labs
 from aecore.checkpoints import PRETRAINED_DIR
 from aecore.presets import get_preset
 from aecore.settings import values_of
@@ -251,6 +251,16 @@ def test_the_labs_that_ran_are_in_the_link():
     assert at.query_params["lab"] == "toy"
     fresh = _reopen(at, "views/labs.py")
     assert "All five patterns reconstructed exactly after binarising: **yes**" in [m.value for m in fresh.markdown]
+
+
+def test_a_link_to_a_lab_shows_that_lab_first_and_a_button_press_moves_nothing():
+    at = _open("views/labs.py", {"lab": "denoising"})
+    titles = [h.value for h in at.subheader]
+    assert titles[0] == labs.DENOISING.title and titles[1:] == [spec.title for spec in labs.LABS[:-1]]
+    at.button(key="lab_toy").click().run()
+    assert [h.value for h in at.subheader] == titles  # the page does not jump under the pointer
+    assert at.query_params["lab"] == "toy,denoising"
+    assert [h.value for h in _open("views/labs.py").subheader] == [spec.title for spec in labs.LABS]
 
 
 def test_garbage_in_a_link_falls_back_to_the_defaults_with_a_note():

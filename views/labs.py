@@ -1,76 +1,13 @@
 """Lecture labs: every exercise of the lectures, one click each, with what to notice."""
 
-import numpy as np
 import streamlit as st
 
-from aecore import labs
-from aecore.denoising import denoising_example
-from aecore.diagnostics import encoder_filters, to_display
-from aecore.pixels import decoded_pixels
-from aecore.ui import cache
-from aecore.ui.charts import latent_map_figure
-from aecore.ui.widgets import image_rows, image_strip
+from aecore.ui.lab_views import SHOW, in_page_order, lab_heading
 
 st.title("Lecture labs")
 st.caption("Each lab is the lecture's exact set-up, trained ahead of time and shipped with the project "
            "(`make checkpoints` retrains them), and shows what the lecture asks to look at.")
 
-
-def lab(spec: labs.Lab):
-    """A lab's heading, its 'what to notice' text and its run button; the trained models once it has run."""
-    st.subheader(spec.title)
-    st.markdown(spec.notice)
-    if st.button("Run this lab", key=f"lab_{spec.key}", icon=":material/play_arrow:"):
-        st.session_state[f"lab_{spec.key}_ran"] = True
-    if not st.session_state.get(f"lab_{spec.key}_ran"):
-        return None
-    with st.spinner("Loading the lecture's set-up…"):
-        return [cache.lab_run(preset) for preset in spec.presets]
-
-
-if trained := lab(labs.TOY):
-    for column, (model, data), name in zip(st.columns(2), trained, ("without sparsity", "with KL sparsity"),
-                                           strict=True):
-        network = labs.toy_network(model, data)
-        column.markdown(f"#### {name}")
-        column.markdown("All five patterns reconstructed exactly after binarising: "
-                        f"**{'yes' if network.exact else 'no'}**")
-        for label, values in network.tables.items():
-            column.markdown(f"**{label}**")
-            column.dataframe(values.round(2), hide_index=True)
-
-if trained := lab(labs.RANDOM_IMAGES):
-    for column, (model, data), name in zip(st.columns(3), trained, ("undercomplete, 49", "overcomplete, 144",
-                                                                    "sparse, 144"), strict=True):
-        coding = labs.sparse_coding(model, data)
-        column.markdown(f"#### {name}")
-        column.image(image_strip(coding.filters, scale=3, columns=7), width="stretch",
-                     caption="encoder weights as 10x10 filters (first 49)")
-        column.image(image_strip(coding.activations, scale=8), width="stretch",
-                     caption="hidden activations of four images")
-        column.metric("Mean hidden activation", f"{coding.mean_activation:.3f}")
-
-if trained := lab(labs.TWO_D):
-    model, data = trained[0]
-    codes_map, manifold = labs.two_d_manifold(model, data)
-    left, right = st.columns(2)
-    left.plotly_chart(latent_map_figure(codes_map.points, data.test.y.numpy(), data.class_names,
-                                        axis_labels=codes_map.axis_labels), theme=None, key="lab_scatter")
-    right.image(manifold, width="stretch", caption="the 20x20 manifold over the plane")
-    x0, x1, y0, y1 = codes_map.bounds
-    x_column, y_column, image_column = st.columns([2, 2, 1])
-    point = (x_column.slider("z0", x0, x1, (x0 + x1) / 2, key="lab_z0"),
-             y_column.slider("z1", y0, y1, (y0 + y1) / 2, key="lab_z1"))
-    chosen = decoded_pixels(model, data.normalizer, codes_map.plane.lift(np.array([point])))
-    image_column.image(image_strip(chosen, scale=5), caption=f"decoded at ({point[0]:.2f}, {point[1]:.2f})")
-
-if trained := lab(labs.DENOISING):
-    model, data = trained[0]
-    st.image(image_strip(to_display(encoder_filters(model)), scale=3), width="stretch",
-             caption="the 10 encoder units' weights as 28x28 images")
-    example = denoising_example(model, data, "masking", 0.3)
-    st.image(image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
-             caption="30 % of pixels dropped, denoised, original")
-    query = st.number_input("Neighbours of test image #", 0, len(data.test) - 1, 0, key="lab_query")
-    st.image(image_strip(labs.test_image_neighbours(model, data, query), scale=3), width="stretch",
-             caption="the test image, then its 8 nearest training images in the 10-d code")
+for spec in in_page_order():
+    if trained := lab_heading(spec):
+        SHOW[spec.key](trained)

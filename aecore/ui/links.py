@@ -308,11 +308,14 @@ PICK_AT = Link("at", point, read=lambda state: _pick(state).position,
 PICKED = Link("picked", indices, read=lambda state: _pick(state).rows or None,
               store=lambda state, rows: _store_pick(state, rows=rows), format=lambda rows: ",".join(map(str, rows)),
               widget=False, clear=lambda state: _clear_pick(state, rows=()))
+LABS_FIRST = "labs_first"  # session key: the labs a link named, which the page shows first
 LABS_RUN = Link("lab", lab_keys,
                 read=lambda state: tuple(lab.key for lab in labs.LABS if state.get(f"lab_{lab.key}_ran")) or None,
-                store=lambda state, keys: state.update({f"lab_{lab.key}_ran": lab.key in keys for lab in labs.LABS}),
+                store=lambda state, keys: state.update({f"lab_{lab.key}_ran": lab.key in keys for lab in labs.LABS},
+                                                       **{LABS_FIRST: keys}),
                 format=",".join, widget=False,
-                clear=lambda state: [state.pop(f"lab_{lab.key}_ran", None) for lab in labs.LABS])
+                clear=lambda state: [state.pop(key, None)
+                                     for key in (LABS_FIRST, *(f"lab_{lab.key}_ran" for lab in labs.LABS))])
 
 
 # views/inside.py keeps one input shape per model
