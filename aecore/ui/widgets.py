@@ -83,8 +83,10 @@ def run_picker(label: str = "Model to explore") -> Path | None:
     def remember() -> None:
         st.session_state[SELECTED_RUN] = str(st.session_state["run_picker"])
 
-    st.selectbox(label, runs, index=runs.index(current), format_func=run_label, key="run_picker",
-                 on_change=remember)
+    # The chosen run is the truth (a link, a tour or a sweep sets it): the picker's value follows it, given through
+    # the session state and not as an index too (both made Streamlit warn), which also outlives a page switch.
+    st.session_state["run_picker"] = current
+    st.selectbox(label, runs, format_func=run_label, key="run_picker", on_change=remember)
     return Path(st.session_state["run_picker"])
 
 
