@@ -49,7 +49,8 @@ def device_description(device: torch.device) -> str:
     """A name for people: the GPU's model, or "CPU (n threads)"."""
     if device.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(device)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads > 1 else ''})"
 
 
 def build_optimizer(params, config: TrainConfig) -> torch.optim.Optimizer:

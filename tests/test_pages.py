@@ -155,6 +155,8 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     _press_key(at, "train_start")
     _wait_for(at, re.escape("This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5"))
     _wait_for(at, r"Epoch [2-9]\d* of 5000")  # at least one epoch done: something to save
+    assert not at.info  # the device shares the progress line while it trains: no box above the charts
+    assert "Training on CPU" in at.get("progress")[0].proto.text
     assert not at.exception
     _press_key(at, "train_stop")
     _wait_for(at, r"Stopped after [1-9]\d* epochs")

@@ -40,20 +40,21 @@ def start_new_run() -> None:
 snapshot = job.snapshot()
 idle_with_model = not snapshot.active and snapshot.has_model
 chosen = selected_run()
-start, stop, resume, reset, load = st.columns(5)
-start.button("Start new run", type="primary", icon=":material/play_arrow:", width="stretch",
-             disabled=snapshot.active or choice.config is None, on_click=act, args=(start_new_run,), key="train_start")
-stop.button("Stop", icon=":material/stop:", width="stretch", disabled=not snapshot.active,
-            on_click=act, args=(job.stop,), key="train_stop")
-resume.button("Resume", icon=":material/resume:", width="stretch", disabled=not idle_with_model,
-              on_click=act, args=(job.resume,), key="train_resume",
-              help="Continue the same model and optimiser: a stopped run to its target, a finished one "
-                   "for as many epochs again")
-reset.button("Reset", icon=":material/restart_alt:", width="stretch",
-             disabled=snapshot.active or snapshot.status == IDLE, on_click=act, args=(job.reset,), key="train_reset")
-load.button("Continue selected run", icon=":material/upload:", width="stretch",
-            disabled=snapshot.active or chosen is None, on_click=act, args=(job.load, chosen), key="train_load",
-            help=f"Load {run_label(chosen)} (chosen on Home) to train it further" if chosen else None)
+buttons = st.container(horizontal=True)  # one row that wraps: every label whole at 1024 px
+buttons.button("Start new run", type="primary", icon=":material/play_arrow:", width="content",
+               disabled=snapshot.active or choice.config is None, on_click=act, args=(start_new_run,),
+               key="train_start")
+buttons.button("Stop", icon=":material/stop:", width="content", disabled=not snapshot.active,
+               on_click=act, args=(job.stop,), key="train_stop")
+buttons.button("Resume", icon=":material/resume:", width="content", disabled=not idle_with_model,
+               on_click=act, args=(job.resume,), key="train_resume",
+               help="Continue the same model and optimiser: a stopped run to its target, a finished one "
+                    "for as many epochs again")
+buttons.button("Reset", icon=":material/restart_alt:", width="content",
+               disabled=snapshot.active or snapshot.status == IDLE, on_click=act, args=(job.reset,), key="train_reset")
+buttons.button("Load chosen run", icon=":material/upload:", width="content",
+               disabled=snapshot.active or chosen is None, on_click=act, args=(job.load, chosen), key="train_load",
+               help=f"Load {run_label(chosen)} (chosen on Home) to train it further" if chosen else None)
 if st.session_state.get(ERROR_KEY):
     st.error(st.session_state.pop(ERROR_KEY))
 

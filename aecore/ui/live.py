@@ -14,13 +14,15 @@ PLOTLY_CONFIG = {"displayModeBar": False}
 
 
 def draw_status(current: JobSnapshot) -> None:
-    """The job's message, the run's settings and a progress bar with epoch, step and ETA."""
+    """The job's message, the run's settings and a progress bar with epoch, step and ETA. While it trains, the
+    message (the device, say) shares the progress line: on a projector every line costs the charts room."""
+    message = current.message if not (current.active and current.epochs) else ""
     if current.status == FAILED:
         st.error(current.message)
     elif current.status == FINISHED:
         st.success(current.message)
-    elif current.message:
-        st.info(current.message)
+    elif message:
+        st.info(message)
     if current.config is not None:
         st.caption(f"This run: {describe(current.config)}")
     if current.status == IDLE or not current.epochs:
@@ -29,7 +31,7 @@ def draw_status(current: JobSnapshot) -> None:
         text = f"Epoch {min(current.epoch + 1, current.epochs)} of {current.epochs}"
         if current.steps_per_epoch:
             text += f" · step {current.batch} of {current.steps_per_epoch} · ETA {format_eta(current.eta_s)}"
-        st.progress(current.progress, text=text)
+        st.progress(current.progress, text=f"{current.message} · {text}" if current.message else text)
     else:
         st.progress(min(1.0, current.epoch / current.epochs), text=f"Epoch {current.epoch} of {current.epochs}")
 

@@ -143,7 +143,7 @@ def save_run_form(job: TrainingJob, key: str, *, label: str, placeholder: str, d
     """A name field and a Save button that save ``job``'s model as a run; says where to find it, or why not.
     Its widgets' keys: ``{key}_name`` and ``{key}_submit``."""
     with st.form(key, border=False):
-        name_column, button_column = st.columns([4, 1], vertical_alignment="bottom")
+        name_column, button_column = st.columns([3, 1], vertical_alignment="bottom")  # the label whole at 1024 px
         run_name = name_column.text_input(label, placeholder=placeholder, disabled=disabled, key=f"{key}_name")
         if button_column.form_submit_button("Save run", icon=":material/save:", width="stretch", disabled=disabled,
                                             key=f"{key}_submit"):
