@@ -59,23 +59,35 @@ export default function ({ data, key, parentElement, setStateValue }) {
     setStateValue('want', { row: seen.row, map: data.map, at: Date.now() });
   };
   const hover = (event) => {
-    const point = (event.points || []).find((p) => p.curveNumber === data.trace);
+    // latent_map_figure's points carry [row, id] as customdata; a map drawn as one trace: curve data.trace
+    const rowOf = (p) => (p.customdata && p.customdata.length === 2 ? Number(p.customdata[0]) : null);
+    const point = (event.points || []).find((p) => rowOf(p) !== null || p.curveNumber === data.trace);
     if (!point) return;
-    seen.row = point.pointIndex;
+    seen.row = rowOf(point) ?? point.pointIndex;
     if (event.event) { seen.x = event.event.clientX; seen.y = event.event.clientY; }
     show();
     if (timer === null) timer = setTimeout(ask, 50);
   };
   const unhover = () => { seen.row = null; show(); };
+  // The chart listened to, and its `on`: a chart drawn anew (the page's finished map replacing a fragment's live
+  // one) is a new element, and the old one was purged, its removeListener gone; a plot purged and drawn again in
+  // the same element gets a new `on`, without our listeners.
   let plot = null;
+  let plotOn = null;
   const detach = () => {
-    if (plot) { plot.removeListener('plotly_hover', hover); plot.removeListener('plotly_unhover', unhover); }
+    if (plot && typeof plot.removeListener === 'function') {
+      plot.removeListener('plotly_hover', hover);
+      plot.removeListener('plotly_unhover', unhover);
+    }
+    plot = null;
   };
   const attach = () => {  // the chart may be drawn after this component, or drawn anew
     const found = document.querySelector('.st-key-' + data.chart + ' .js-plotly-plot');
-    if (!found || found === plot || typeof found.on !== 'function') return;
+    if (!found || typeof found.on !== 'function' || (found === plot && found.on === plotOn)) return;
+    if (plot) unhover();  // the point under the mouse went with the old chart
     detach();
     plot = found;
+    plotOn = found.on;
     plot.on('plotly_hover', hover);
     plot.on('plotly_unhover', unhover);
   };

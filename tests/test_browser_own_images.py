@@ -1,0 +1,135 @@
+"""Your images in a real browser (`streamlit run` driven by Debian's headless Chromium through Playwright): a
+folder on the server trained for one epoch, then its t-SNE map computed in the background, redrawn live, and
+hovered once finished for a point's image.
+
+The finished map is a new chart element (the live frames are drawn in a fragment, the finished map by the whole
+page), so the hover image must follow the chart from element to element. Each run gets empty map and image
+caches: a map found on disk would be drawn finished at once, never live.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from drawn_images import CLASSES, draw_shape
+from streamlit_server import served_app
+
+from aecore import image_stream, projection_cache
+from aecore.uploads import IMAGE_ROOTS_ENV
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+PER_CLASS = 40  # 120 images: enough for a t-SNE map, one epoch in seconds
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing: `sudo apt-get install chromium` (never `playwright install`)",
+                allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+# the finished t-SNE map, drawn by the page: one chart (a live one may stand beside it a moment), no Stop button
+FINISHED_MAP = """() => {
+    const titles = [...document.querySelectorAll('.st-key-own_map_chart .xtitle')].map((title) => title.textContent);
+    return titles.length === 1 && titles[0] === 't-SNE 1' && !document.querySelector('.st-key-own_map_stop');
+}"""
+# a point of the map's data trace (curve 1) well inside the plot area, in page coordinates
+INNER_POINT = """(plot) => {
+    const data = plot._fullData[1], xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis,
+        box = plot.getBoundingClientRect();
+    for (let i = 0; i < data.x.length; i++) {
+        const x = xaxis._offset + xaxis.l2p(data.x[i]), y = yaxis._offset + yaxis.l2p(data.y[i]);
+        if (x > xaxis._offset + 30 && x < xaxis._offset + xaxis._length - 30 && y > yaxis._offset + 30
+            && y < yaxis._offset + yaxis._length - 30) return [box.left + x, box.top + y];
+    }
+}"""
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory) -> Path:
+    """A folder of three classes of PER_CLASS small drawn images each."""
+    root = tmp_path_factory.mktemp("images") / "shapes"
+    rng = np.random.default_rng(0)
+    for kind in CLASSES:
+        (root / kind).mkdir(parents=True)
+        for i in range(PER_CLASS):
+            draw_shape(kind, rng).save(root / kind / f"{i:02d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, shapes):
+    env = {IMAGE_ROOTS_ENV: str(shapes.parent), "AECORE_RUNS_DIR": str(tmp_path_factory.mktemp("runs")),
+           projection_cache.CACHE_DIR_ENV: str(tmp_path_factory.mktemp("maps")),
+           image_stream.CACHE_DIR_ENV: str(tmp_path_factory.mktemp("image-cache"))}
+    with served_app(tmp_path_factory.mktemp("server") / "streamlit.log", env) as url:
+        yield url
+
+
+@pytest.fixture
+def page(server):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        _settle(page)
+        yield page
+        browser.close()
+
+
+def _settle(page: Page) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    page.wait_for_timeout(200)
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
+
+
+def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_its_image(page, shapes):
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Your images").click()
+    _settle(page)
+    page.get_by_role("tab", name="A folder on the server").click()
+    path = page.get_by_label("Path of a folder with one sub-folder per class")
+    path.fill(str(shapes))
+    path.press("Enter")
+    _settle(page)
+    page.get_by_role("button", name="Use this folder").click()
+    _settle(page)
+    epochs = page.get_by_test_id("stMainBlockContainer").get_by_label("Epochs", exact=True)
+    epochs.fill("1")
+    epochs.press("Enter")
+    _settle(page)
+    page.get_by_role("button", name="Train on these images").click()
+    expect(page.get_by_text(re.compile("Finished 1 epochs"))).to_be_visible(timeout=90_000)
+    map_radio = page.get_by_test_id("stMain").get_by_role("radiogroup").filter(has_text="t-SNE")
+    expect(map_radio).to_be_visible(timeout=30_000)
+    _settle(page)
+    map_radio.get_by_text("t-SNE", exact=True).click()
+    page.wait_for_function(FINISHED_MAP, timeout=90_000)
+    _settle(page)
+    plot = page.locator(".st-key-own_map_chart .js-plotly-plot")
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)  # the hover component looks for a chart drawn anew twice a second
+    x, y = plot.evaluate(INNER_POINT)
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y)
+    tip = page.get_by_test_id("hover-image")
+    expect(tip).to_be_visible()
+    expect(tip.locator(".caption")).to_have_text(re.compile(rf"^(test|train|val)\w*:({'|'.join(CLASSES)})/\d+\.png, "
+                                                            rf"class ({'|'.join(CLASSES)})$"))
+    expect(tip.locator("img")).to_be_visible()
+    assert tip.locator("img").evaluate("image => image.complete && image.naturalWidth") >= 20
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "own-images-t-sne-hover.png"))
+    page.mouse.move(5, 5)
+    expect(tip).to_be_hidden()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    assert not script_errors, f"the page's scripts failed: {script_errors}"
