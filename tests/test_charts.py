@@ -21,24 +21,42 @@ from aecore.ui.charts import (
 from aecore.ui.hover import wanted_row
 
 
-def _colour_of(value: float, marker) -> str:
-    """The colour Plotly draws for a numeric marker value with a stepped colorscale."""
-    position = (value - marker.cmin) / (marker.cmax - marker.cmin)
-    steps = marker.colorscale
-    for (start, colour), (end, _) in zip(steps[::2], steps[1::2], strict=True):
-        if start <= position <= end:
-            return colour
-    raise AssertionError(f"{value} falls outside the colorscale")
+def _drawn(figure) -> dict[int, dict]:
+    """How the map draws each row of its points: colour, size, opacity, outline width and hover label."""
+    drawn = {}
+    for trace in figure.data:
+        if trace.name != "images":
+            continue
+        marker = trace.marker
+        for (row, shown_id), x in zip(trace.customdata, trace.x, strict=True):
+            assert int(row) not in drawn, f"row {row} drawn twice"
+            drawn[int(row)] = {"colour": marker.color, "size": marker.size, "opacity": marker.opacity, "x": x,
+                               "outline": marker.line.width, "trace": trace.type,
+                               "hover": trace.hovertemplate.replace("%{customdata[1]}", str(shown_id))}
+    return drawn
 
 
 def test_every_point_gets_its_class_legend_colour():
     labels = np.array([3, 0, 9, 3, 11, 1])  # 11: more classes than colours, which cycle
     points = np.random.default_rng(0).normal(size=(len(labels), 2))
     figure = latent_map_figure(points, labels, tuple(str(i) for i in range(12)), axis_labels=("x", "y"))
-    marker = figure.data[DATA_TRACE].marker
-    assert [_colour_of(value, marker) for value in marker.color] == [class_color(label) for label in labels]
+    drawn = _drawn(figure)
+    assert sorted(drawn) == list(range(len(labels)))  # every row once
+    assert [drawn[row]["colour"] for row in range(len(labels))] == [class_color(label) for label in labels]
+    assert [drawn[row]["x"] for row in range(len(labels))] == list(points[:, 0])
     legend = {trace.name: trace.marker.color for trace in figure.data if trace.name not in ("anywhere", "images")}
     assert legend["11"] == class_color(11) and legend["3"] == class_color(3)
+
+
+def test_every_trace_of_points_has_one_style_so_plotly_styles_it_at_once():
+    figure = _map(WEBGL_ABOVE + 1, splits=np.arange(WEBGL_ABOVE + 1) % 3)
+    points = [trace for trace in figure.data if trace.name == "images"]
+    assert len(points) == 30  # ten classes in three splits
+    for trace in points:
+        marker = trace.marker
+        assert all(np.ndim(value) == 0 for value in (marker.color, marker.size, marker.opacity, marker.line.width))
+        assert "%{hovertext}" not in trace.hovertemplate and trace.hovertext is None
+    assert [trace.marker.line.width for trace in points][-10:] == [1] * 10  # test points: drawn last, outlined
 
 
 def _event(points, box=()):
@@ -55,6 +73,19 @@ def test_a_box_picks_data_points_only_and_no_spot():
     event = _event([(DATA_TRACE, 4, 0.0, 0.0), (DATA_TRACE, 9, 0.0, 0.0), (0, 5, 0.0, 0.0)], box=[{"x": [0, 1]}])
     assert read_pick(event) == MapPick(rows=(4, 9))
     assert read_pick(_event([(DATA_TRACE, 4, 0.5, 0.5)], box=[{"x": [0, 1]}])) == MapPick(rows=(4,))
+
+
+def test_a_pick_reads_each_points_row_from_its_customdata():
+    figure = _map(8, point_ids=np.arange(8) + 100)
+    trace = figure.data[DATA_TRACE + 1]
+    row, shown_id = (int(value) for value in trace.customdata[0])
+    assert shown_id == row + 100
+    point = {"curve_number": DATA_TRACE + 1, "point_index": 0, "x": 0.5, "y": 0.5}
+    as_list = {"selection": {"points": [point | {"customdata": [row, shown_id]}], "box": [], "lasso": []}}
+    assert read_pick(as_list) == MapPick(position=(0.5, 0.5), rows=(row,))
+    as_typed_array = {"selection": {"points": [point | {"customdata": {"0": row, "1": shown_id}}],
+                                    "box": [{"x": [0, 1]}], "lasso": []}}
+    assert read_pick(as_typed_array) == MapPick(rows=(row,))
 
 
 def test_no_selection_picks_nothing():
@@ -75,25 +106,26 @@ def test_small_maps_are_svg_and_large_ones_webgl_with_the_star_of_the_same_kind(
 
 
 def test_hover_names_each_point_its_class_and_image_number():
-    figure = _map(5, point_ids=np.array([10, 11, 12, 13, 14]))
-    trace = figure.data[DATA_TRACE]
-    labels = trace.marker.color
-    assert list(trace.customdata) == [10, 11, 12, 13, 14]
-    assert list(trace.hovertext) == [str(label) for label in labels]
-    assert "%{hovertext}" in trace.hovertemplate and "%{customdata}" in trace.hovertemplate
+    labels = np.array([4, 8, 4, 0, 9])
+    figure = latent_map_figure(np.zeros((5, 2)), labels, tuple("0123456789"), axis_labels=("x", "y"),
+                               point_ids=np.array([10, 11, 12, 13, 14]))
+    drawn = _drawn(figure)
+    assert [drawn[row]["hover"] for row in range(5)] == [
+        f"class {label}<br>image #{10 + row}<extra></extra>" for row, label in enumerate(labels)]
 
 
 def test_points_of_every_split_keep_their_class_colours_and_the_legend_says_how_each_split_is_drawn():
     splits = np.array([0, 1, 1, 0, 2, 1])
     labels = np.array([3, 3, 5, 5, 1, 0])
     figure = latent_map_figure(np.zeros((6, 2)), labels, tuple("0123456789"), axis_labels=("x", "y"), splits=splits)
-    marker = figure.data[DATA_TRACE].marker
-    assert [_colour_of(value, marker) for value in marker.color] == [class_color(label) for label in labels]
-    test, other = marker.opacity[0], marker.opacity[1]
-    assert test > other and list(marker.opacity) == [test, other, other, test, other, other]
-    assert list(marker.line.width) == [1, 0, 0, 1, 0, 0]
-    assert list(figure.data[DATA_TRACE].hovertext) == ["3, test", "3, training", "5, training", "5, test",
-                                                       "1, validation", "0, training"]
+    drawn = _drawn(figure)
+    assert [drawn[row]["colour"] for row in range(6)] == [class_color(label) for label in labels]
+    test, other = drawn[0]["opacity"], drawn[1]["opacity"]
+    assert test > other and [drawn[row]["opacity"] for row in range(6)] == [test, other, other, test, other, other]
+    assert [drawn[row]["outline"] for row in range(6)] == [1, 0, 0, 1, 0, 0]
+    assert [drawn[row]["hover"].split("<br>")[0] for row in range(6)] == [
+        "class 3, test", "class 3, training", "class 5, training", "class 5, test", "class 1, validation",
+        "class 0, training"]
     groups = {trace.name: trace.legendgroup for trace in figure.data if trace.legendgroup}
     assert [name for name, group in groups.items() if group == "split"] == [
         "test (outlined)", "training (faint)", "validation (faint)"]
@@ -169,3 +201,28 @@ def test_the_presenter_views_legend_is_a_row_above_the_map_without_groups(monkey
         legend = figure.layout.legend
         assert (legend.orientation, legend.yanchor, legend.traceorder) == ("h", "bottom", "normal")
         assert not any(trace.legendgroup for trace in figure.data)  # a group's items would stack in a column
+
+
+def test_a_selectable_map_names_the_modes_streamlit_would_set_after_drawing_it_and_a_plain_one_none():
+    """Streamlit's chart sets clickmode, hovermode and dragmode on a selectable figure that leaves them out, which
+    draws it a second time; a figure without selection must not select on click."""
+    selectable, plain = _map(50, selectable=True), _map(50)
+    assert (selectable.layout.clickmode, selectable.layout.hovermode, selectable.layout.dragmode) == (
+        "event+select", "closest", "pan")
+    assert plain.layout.clickmode is None and plain.layout.dragmode is None
+
+
+def test_over_webgl_points_the_click_grid_stays_only_where_the_map_is_empty():
+    """plotly.js lets an SVG click-grid point beside a WebGL data point win its hover and click."""
+    from aecore.latent import grid_points
+
+    rng = np.random.default_rng(2)
+    points = rng.uniform([0, 0], [5, 10], size=(WEBGL_ABOVE + 1, 2))  # the left half of a 10 x 10 square, densely
+    grid = grid_points((0.0, 10.0), (0.0, 10.0), 11)  # a point every 1.0
+    kept = latent_map_figure(points, rng.integers(0, 10, len(points)), tuple("0123456789"), axis_labels=("x", "y"),
+                             click_grid=grid).data[0]
+    assert len(kept.x) and np.all(np.asarray(kept.x) > 5)  # the empty right half only
+    assert len(kept.x) == np.sum(grid[:, 0] > 5.5)  # every empty cell keeps its point
+    svg = latent_map_figure(points[:50], rng.integers(0, 10, 50), tuple("0123456789"), axis_labels=("x", "y"),
+                            click_grid=grid).data[0]
+    assert len(svg.x) == len(grid)  # SVG points win their own hover: the whole grid stays

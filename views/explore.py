@@ -44,7 +44,7 @@ def draw(the_map):
     return st.plotly_chart(latent_map_figure(
         the_map.points, colours, colour_names, axis_labels=the_map.axis_labels, background=background,
         bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices,
-        splits=None if by_split else points.splits),
+        splits=None if by_split else points.splits, selectable=True),
         key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
 

@@ -101,7 +101,10 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
     return _layout(fig, title, height=380)
 
 
-DATA_TRACE = 1  # curve number of the data points in latent_map_figure (0 is the invisible click grid)
+DATA_TRACE = 1  # curve number of the first trace of points in latent_map_figure (0 is the invisible click grid)
+# what Streamlit's chart sets when a figure with on_select and the "points" mode leaves them out (its PlotlyChart)
+SELECTABLE_MODES = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}
+MAP_MARGINS = {"l": 96, "b": 72}  # px: the widest tick labels (t-SNE's "-100") and the axis titles fit
 WEBGL_ABOVE = 3000  # more points than this are drawn with WebGL (fast); fewer as SVG, which takes no WebGL context
 OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
 SPLIT_OUTLINE = "#222222"
@@ -118,27 +121,71 @@ def _trace_type(n: int) -> str:
 
 
 def _points_trace(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
-                  point_ids: np.ndarray | None, splits: np.ndarray | None, split_names: tuple[str, ...],
-                  webgl: bool | None = None) -> dict:
-    """The map's points in one trace (so point indices are row indices), coloured by class; when ``splits`` (N,)
-    holds more than one split, test points (split 0) are solid and outlined and the others faint. ``webgl``:
-    WebGL or SVG (None: by the number of points)."""
+                  point_ids: np.ndarray | None, webgl: bool | None = None) -> dict:
+    """The points of one of :func:`maps_side_by_side`'s maps in one trace (so point indices are row indices),
+    coloured by class. ``webgl``: WebGL or SVG (None: by the number of points)."""
     names = np.array([class_name(class_names, label) for label in range(int(labels.max()) + 1 if len(labels) else 1)])
-    # small integer types: a 70,000-point map's arrays travel base64-encoded, a byte or four a point
+    # small integer types: a large map's arrays travel base64-encoded, a byte or four a point
     marker = {"color": labels.astype(np.uint8 if len(names) <= 256 else np.int32), **_class_colorscale(len(names)),
               "size": 7, "opacity": 0.85, "line": {"width": 0}}
-    hover_text = names[labels]
-    if splits is not None and len(np.unique(splits)) > 1:
-        test = splits == 0
-        marker |= {"opacity": np.where(test, 0.95, OTHER_SPLITS_OPACITY).astype(np.float32),
-                   "size": np.where(test, 8, 6).astype(np.uint8),
-                   "line": {"width": test.astype(np.uint8), "color": SPLIT_OUTLINE}}
-        hover_text = np.char.add(np.char.add(hover_text, ", "), np.asarray(split_names)[splits])
     ids = np.arange(len(labels)) if point_ids is None else point_ids
     kind = _trace_type(len(points)) if webgl is None else "scattergl" if webgl else "scatter"
     return {"type": kind, "x": points[:, 0], "y": points[:, 1], "mode": "markers", "showlegend": False,
             "name": "images", "marker": marker, "customdata": np.asarray(ids, dtype=np.int32),
-            "hovertext": hover_text, "hovertemplate": "class %{hovertext}<br>image #%{customdata}<extra></extra>"}
+            "hovertext": names[labels], "hovertemplate": "class %{hovertext}<br>image #%{customdata}<extra></extra>"}
+
+
+def _clear_of_points(grid: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The points of an even grid (G, 2) whose cell (the grid's spacing around each) holds none of ``points``.
+
+    Over WebGL points the click grid stays only where the map is empty: plotly.js measures an SVG marker's hover
+    distance from its edge and a WebGL one's from its centre, so a click-grid point (SVG) beside a data point won
+    its hover and clicks, and the hover image and a point's pick never came."""
+    xs, ys = np.unique(grid[:, 0]), np.unique(grid[:, 1])
+    if len(xs) < 2 or len(ys) < 2 or not len(points):
+        return grid
+    step = np.array([xs[1] - xs[0], ys[1] - ys[0]])
+    occupied = np.zeros((len(xs), len(ys)), dtype=bool)
+    cells = np.rint((points - [xs[0], ys[0]]) / step).astype(np.int64)  # (N, 2) column and row of each point
+    inside = np.all((cells >= 0) & (cells < [len(xs), len(ys)]), axis=1)
+    occupied[cells[inside, 0], cells[inside, 1]] = True
+    own = np.rint((grid - [xs[0], ys[0]]) / step).astype(np.int64)
+    return grid[~occupied[own[:, 0], own[:, 1]]]
+
+
+def _split_style(split: int | None) -> dict:
+    """Marker size, opacity and outline of the points of a split (None: of a map of one split only)."""
+    if split is None:
+        return {"size": 7, "opacity": 0.85, "line": {"width": 0}}
+    if split == 0:
+        return {"size": 8, "opacity": 0.95, "line": {"width": 1, "color": SPLIT_OUTLINE}}
+    return {"size": 6, "opacity": OTHER_SPLITS_OPACITY, "line": {"width": 0}}
+
+
+def _class_traces(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
+                  point_ids: np.ndarray | None, splits: np.ndarray | None, split_names: tuple[str, ...]) -> list[dict]:
+    """The map's points as a trace per class, or per class and split when ``splits`` (N,) holds several: test
+    points (split 0) solid, outlined and drawn last, the others faint. Each trace has one colour, size and
+    opacity: plotly.js styles a trace whose marker varies from point to point one point at a time (0.5 s of a
+    70,000-point draw in software WebGL), a uniform one at once. Each point's customdata is [row, id]: its row
+    in ``points`` (what hover and selections report) and the number its hover label shows."""
+    kind = _trace_type(len(points))
+    ids = np.arange(len(labels)) if point_ids is None else np.asarray(point_ids)
+    customdata = np.stack([np.arange(len(labels)), ids], axis=1).astype(np.int32)  # (N, 2), base64 in the JSON
+    several = splits is not None and len(np.unique(splits)) > 1
+    groups = [(int(split), int(label)) for split in sorted(np.unique(splits), key=lambda split: split == 0)
+              for label in np.unique(labels)] if several else [(None, int(label)) for label in np.unique(labels)]
+    traces = []
+    for split, label in groups:
+        rows = np.flatnonzero((labels == label) & (True if split is None else splits == split))
+        if not len(rows):
+            continue
+        named = class_name(class_names, label) + ("" if split is None else f", {split_names[split]}")
+        traces.append({"type": kind, "x": points[rows, 0], "y": points[rows, 1], "mode": "markers",
+                       "showlegend": False, "name": "images", "customdata": customdata[rows],
+                       "marker": {"color": class_color(label), **_split_style(split)},
+                       "hovertemplate": f"class {named}<br>image #%{{customdata[1]}}<extra></extra>"})
+    return traces
 
 
 def _legend_entries(labels: np.ndarray, class_names: tuple[str, ...], splits: np.ndarray | None,
@@ -169,9 +216,9 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                       background=None, bounds: tuple[float, float, float, float] | None = None,
                       marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
                       point_ids: np.ndarray | None = None, splits: np.ndarray | None = None,
-                      split_names: tuple[str, ...] = SPLIT_NAMES) -> go.Figure:
-    """The latent map: one trace of points coloured by class (so point indices are row indices), WebGL above
-    WEBGL_ABOVE points and SVG below.
+                      split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False) -> go.Figure:
+    """The latent map: its points coloured by class, a trace per class (and split, see below), WebGL above
+    WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`read_pick`).
 
     ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
     space still selects something (Plotly reports points, not positions); ``background`` (PNG bytes, or a PIL
@@ -179,15 +226,21 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     stars a spot (above every point), named ``marker_name`` in the legend;
     ``point_ids`` (e.g. test-set indices) are shown on hover instead of row numbers; ``splits`` (N,) (indices
     into ``split_names``, 0 the test split) draws the test points solid and outlined and the others faint when
-    there are several, and the legend says so.
+    there are several, and the legend says so. ``selectable``: for a chart drawn with ``on_select`` and the "points"
+    selection mode, the figure names the modes Streamlit's chart would otherwise set after its first draw, a
+    second draw (0.75 s more at 70,000 points in software WebGL).
 
     The figure is written as one dict and checked once: built trace by trace, Plotly's checks took most of a rerun.
+    Its margins leave room for the axes' labels: plotly.js draws a figure whose labels push a margin twice
+    (0.8 s more for 70,000 points in software WebGL).
     """
     grid = click_grid if click_grid is not None else np.zeros((0, 2))
+    if _trace_type(len(points)) == "scattergl":
+        grid = _clear_of_points(grid, points)
     data = [  # SVG, not WebGL: invisible WebGL markers are not picked by clicks
         {"type": "scatter", "x": grid[:, 0], "y": grid[:, 1], "mode": "markers", "hoverinfo": "none",
          "showlegend": False, "marker": {"size": 14, "opacity": 0.0, "color": "#000000"}, "name": "anywhere"},
-        _points_trace(points, labels, class_names, point_ids=point_ids, splits=splits, split_names=split_names),
+        *_class_traces(points, labels, class_names, point_ids=point_ids, splits=splits, split_names=split_names),
         *_legend_entries(labels, class_names, splits, split_names)]
     if marker is not None:  # the last trace, of the points' kind: drawn above them (a WebGL layer covers SVG traces)
         data.append({"type": _trace_type(len(points)), "x": [marker[0]], "y": [marker[1]], "mode": "markers",
@@ -196,6 +249,10 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     x_axis = {"title": {"text": axis_labels[0]}, "automargin": True}
     y_axis = {"title": {"text": axis_labels[1]}, "automargin": True}
     layout = _layout_settings(title, 600) | {"xaxis": x_axis, "yaxis": y_axis}
+    scale = presenter.type_scale()
+    layout["margin"] |= {"l": math.ceil(MAP_MARGINS["l"] * scale), "b": math.ceil(MAP_MARGINS["b"] * scale)}
+    if selectable:
+        layout |= SELECTABLE_MODES
     if bounds is not None:
         x0, x1, y0, y1 = bounds
         x_axis["range"], y_axis["range"] = [x0, x1], [y0, y1]
@@ -228,8 +285,7 @@ def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figur
     webgl = any(len(panel.points) > WEBGL_ABOVE for panel in panels)  # one kind for all: one GL scene or none
     legend = {}
     for column, panel in enumerate(panels, start=1):
-        trace = _points_trace(panel.points, panel.labels, panel.class_names, point_ids=panel.point_ids, splits=None,
-                              split_names=SPLIT_NAMES, webgl=webgl)
+        trace = _points_trace(panel.points, panel.labels, panel.class_names, point_ids=panel.point_ids, webgl=webgl)
         fig.add_trace(trace, row=1, col=column)  # a dict, checked here
         fig.update_xaxes(title=panel.axis_labels[0], row=1, col=column)
         fig.update_yaxes(title=panel.axis_labels[1], row=1, col=column)
@@ -248,6 +304,17 @@ class MapPick:
     rows: tuple[int, ...] = ()  # data points picked (rows of the map's sample)
 
 
+def _row(point: dict, data_trace: int) -> int | None:
+    """The map row of a selected point: the first number of its customdata in :func:`latent_map_figure`, the point
+    index in a map drawn as the one trace ``data_trace``; None for other points (the click grid)."""
+    data = point.get("customdata")
+    if isinstance(data, dict):  # a typed array as the browser writes it to JSON: {"0": row, "1": id}
+        data = [data[key] for key in sorted(data, key=int)]
+    if isinstance(data, (list, tuple)) and len(data) == 2:
+        return int(data[0])
+    return int(point["point_index"]) if point.get("curve_number") == data_trace else None
+
+
 def read_pick(event, data_trace: int = DATA_TRACE) -> MapPick:
     """Interpret a Plotly selection event on :func:`latent_map_figure` (a PlotlyState, or the plain dict
     AppTest injects)."""
@@ -255,7 +322,7 @@ def read_pick(event, data_trace: int = DATA_TRACE) -> MapPick:
     if not selection:
         return MapPick()
     points = selection.get("points", [])
-    rows = tuple(int(p["point_index"]) for p in points if p.get("curve_number") == data_trace)
+    rows = tuple(row for row in (_row(point, data_trace) for point in points) if row is not None)
     dragged = bool(selection.get("box") or selection.get("lasso"))
     if len(points) == 1 and not dragged:
         return MapPick(position=(float(points[0]["x"]), float(points[0]["y"])), rows=rows)
