@@ -220,6 +220,59 @@ def test_clicking_empty_space_on_the_latent_map_decodes_it(page):
     _shoot(page, "explore-click")
 
 
+# page coordinates of a point of the map's points (customdata [row, id]) well inside the plot area, and of the spot
+# of the plot area farthest from every point
+INNER_POINT_AND_EMPTY_SPOT = """(plot) => {
+    const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
+    const inner = (x, y) => x > xa._offset + 40 && x < xa._offset + xa._length - 40 && y > ya._offset + 40
+        && y < ya._offset + ya._length - 40;
+    const drawn = [];
+    for (const trace of plot._fullData) {
+        if (trace.name !== 'images') continue;
+        for (let i = 0; i < trace.x.length; i++) {
+            drawn.push([xa._offset + xa.l2p(trace.x[i]), ya._offset + ya.l2p(trace.y[i])]);
+        }
+    }
+    const point = drawn.find(([x, y]) => inner(x, y));
+    let spot = null, farthest = 0;
+    for (let x = xa._offset + 10; x < xa._offset + xa._length - 10; x += 7) {
+        for (let y = ya._offset + 10; y < ya._offset + ya._length - 10; y += 7) {
+            let nearest = Infinity;
+            for (const [px, py] of drawn) {
+                nearest = Math.min(nearest, Math.hypot(px - x, py - y));
+                if (nearest < farthest) break;
+            }
+            if (nearest > farthest) { farthest = nearest; spot = [x, y]; }
+        }
+    }
+    return {point: [box.left + point[0], box.top + point[1]], spot: [box.left + spot[0], box.top + spot[1]],
+            drawn: drawn.length};
+}"""
+
+
+def test_every_mnist_image_on_the_map_hovers_with_its_image_and_a_click_on_empty_space_decodes_it(browser, server):
+    """70,000 points are drawn with WebGL, the click grid in SVG: each must still get its own hover and clicks."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = _visit(context, f"{server}/explore?images=all&cap=70000")
+        plot = page.locator(".st-key-explore_map .js-plotly-plot")
+        expect(plot).to_be_visible()
+        page.wait_for_timeout(2000)  # plotly's first draw, then the hover script finds the chart
+        where = plot.evaluate(INNER_POINT_AND_EMPTY_SPOT)
+        assert where["drawn"] == 70_000
+        page.mouse.move(where["point"][0] - 3, where["point"][1] - 3)
+        page.mouse.move(*where["point"])
+        tip = page.get_by_test_id("hover-image")
+        expect(tip).to_be_visible()
+        expect(tip.locator(".caption")).to_have_text(re.compile(r"^(test|training) image \d+, class \d$"))
+        page.mouse.click(*where["spot"])
+        _settle(page)
+        expect(page.get_by_text(re.compile(r"decoded at \(-?\d+\.\d\d, -?\d+\.\d\d\)"))).to_be_visible(timeout=30_000)
+        _no_exceptions(page)
+    finally:
+        context.close()
+
+
 def test_drawing_a_digit_shows_its_reconstruction(page):
     _open(page, "Draw")
     canvas = page.locator("canvas.upper-canvas").first
