@@ -226,3 +226,14 @@ def test_over_webgl_points_the_click_grid_stays_only_where_the_map_is_empty():
     svg = latent_map_figure(points[:50], rng.integers(0, 10, 50), tuple("0123456789"), axis_labels=("x", "y"),
                             click_grid=grid).data[0]
     assert len(svg.x) == len(grid)  # SVG points win their own hover: the whole grid stays
+
+
+def test_the_loss_chart_draws_a_plain_autoencoders_one_loss_once_and_names_each_part_of_a_vaes():
+    from aecore.ui.charts import loss_figure
+
+    plain = [{"epoch": e, "train": {"total": 1 / e, "reconstruction": 1 / e}, "val": {"total": 1.1 / e,
+                                                                                      "reconstruction": 1.1 / e}}
+             for e in (1, 2)]
+    assert [t.name for t in loss_figure(plain, [(0.5, 1.2)]).data] == ["each step", "train", "validation"]
+    vae = [{"epoch": 1, "train": {"total": 2.0, "reconstruction": 1.5, "kl": 0.5}, "val": {}}]
+    assert [t.name for t in loss_figure(vae).data] == ["train total", "train reconstruction", "train kl"]

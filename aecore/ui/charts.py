@@ -71,18 +71,21 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
     fig = go.Figure()
     if step_losses:
         x, y = zip(*step_losses, strict=True)
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="train (each step)",
+        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="each step",
                                    line={"color": "#BBBBBB", "width": 1}))
     epochs = [record["epoch"] for record in history]
     parts = list(history[-1]["train"]) if history else []
+    if set(parts) == {"total", "reconstruction"}:  # no other term: the two curves are one
+        parts = ["total"]
     for part in parts:
         color = PART_COLORS.get(part, "#555555")
         width = 4 if part == "total" else 2
+        suffix = "" if parts == ["total"] else f" {part}"
         fig.add_trace(go.Scatter(x=epochs, y=[r["train"].get(part) for r in history], mode="lines+markers",
-                                 name=f"train {part}", line={"color": color, "width": width}))
+                                 name=f"train{suffix}", line={"color": color, "width": width}))
         if history[-1]["val"]:
             fig.add_trace(go.Scatter(x=epochs, y=[r["val"].get(part) for r in history], mode="lines+markers",
-                                     name=f"validation {part}", line={"color": color, "width": width, "dash": "dash"}))
+                                     name=f"validation{suffix}", line={"color": color, "width": width, "dash": "dash"}))
     fig.update_xaxes(title="epoch", rangemode="tozero")
     fig.update_yaxes(title="loss", type="log")
     return _layout(fig, "Loss", height=380)

@@ -51,7 +51,7 @@ def draw_learning(current: JobSnapshot) -> None:
     if preview.codes.size:
         dims = preview.codes.shape[1]
         points = project(preview.codes, "pca").points
-        title = "Latent space (2-D codes)" if dims == 2 else f"Latent space (PCA of {dims}-D codes)"
+        title = "Latent space (2-D codes)" if dims == 2 else f"Latent space (PCA of {dims}-D)"  # half a projector
         latent.plotly_chart(latent_figure(points, preview.code_labels, current.class_names, title),
                             theme=None, config=PLOTLY_CONFIG)
     seen, unseen = st.columns(2)
