@@ -156,6 +156,10 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     _wait_for(at, re.escape("This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5"))
     _wait_for(at, r"Epoch [2-9]\d* of 5000")  # at least one epoch done: something to save
     assert not at.info  # the device shares the progress line while it trains: no box above the charts
+    assert not any(m.value.startswith("Next run") for m in at.markdown)  # "This run" says it: a line less
+    at.slider(key=Keys.LATENT).set_value(4).run()
+    assert any(m.value.startswith("Next run") and "latent 4" in m.value for m in at.markdown)  # not the same now
+    at.slider(key=Keys.LATENT).set_value(3).run()
     assert "Training on CPU" in at.get("progress")[0].proto.text
     assert not at.exception
     _press_key(at, "train_stop")

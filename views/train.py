@@ -18,7 +18,7 @@ choice = current_config()
 st.title("Train")
 if choice.config is None:
     st.error(choice.error)
-else:
+elif not (job.snapshot().active and job.snapshot().config == choice.config):  # else "This run" says it
     st.markdown(f"Next run: {describe(choice.config)}")
 
 

@@ -66,6 +66,14 @@ def _layout(fig: go.Figure, title: str, height: int = 420) -> go.Figure:
     return fig
 
 
+# px: the Train page's two live charts; while presenting, less, so that the reconstructions under them show
+LIVE_HEIGHT, LIVE_PRESENT_HEIGHT = 380, 300
+
+
+def _live_height() -> int:
+    return LIVE_PRESENT_HEIGHT if presenter.presenting() else LIVE_HEIGHT
+
+
 def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Figure:
     """Train (per step and per epoch) and validation curves of every loss part, log scale."""
     fig = go.Figure()
@@ -88,7 +96,7 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
                                      name=f"validation{suffix}", line={"color": color, "width": width, "dash": "dash"}))
     fig.update_xaxes(title="epoch", rangemode="tozero")
     fig.update_yaxes(title="loss", type="log")
-    return _layout(fig, "Loss", height=380)
+    return _layout(fig, "Loss", height=_live_height())
 
 
 def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], title: str) -> go.Figure:
@@ -101,7 +109,7 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
                                    marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
     fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
-    return _layout(fig, title, height=380)
+    return _layout(fig, title, height=_live_height())
 
 
 DATA_TRACE = 1  # curve number of the first trace of points in latent_map_figure (0 is the invisible click grid)
