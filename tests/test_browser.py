@@ -395,6 +395,26 @@ def test_presenter_view_fits_each_main_picture_on_one_screen(browser, server, si
         context.close()
 
 
+def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions_on_one_screen(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = _visit(context, f"{server}/train?present=1")
+        page.get_by_role("button", name="Start new run").click()
+        reconstructions = page.get_by_test_id("stImage").last  # unseen test images over their reconstructions
+        expect(reconstructions).to_be_visible(timeout=90_000)
+        page.wait_for_timeout(1500)  # plotly's first draw of both charts
+        for chart in page.get_by_test_id("stPlotlyChart").all():
+            _fits(page, chart, 1280, 720)
+        _fits(page, reconstructions.locator("img"), 1280, 720)
+        expect(page.get_by_text(re.compile(r"^Next run:"))).to_have_count(0)  # "This run" says it while it trains
+        _shoot(page, "present-train-1280x720")
+        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("button", name="Start new run")).to_be_enabled(timeout=60_000)
+        _no_exceptions(page)
+    finally:
+        context.close()
+
+
 TOUR = json.loads((ROOT / "aecore" / "tours" / "lecture-001.json").read_text())  # home, explore, denoise, compare, ...
 
 
