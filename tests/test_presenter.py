@@ -48,7 +48,8 @@ def test_present_in_the_link_turns_the_presenter_view_on():
     assert root >= round(1.3 * presenter.base_font_px(), 1) and presenter.base_font_px() == 18  # config.toml
     assert 'data-testid="stMainMenu"' in css and "display: none" in css
     (the_map,) = _figures(at)
-    assert the_map["layout"]["height"] <= presenter.PRESENT_CHART_HEIGHT
+    assert the_map["layout"]["height"] == 470  # views/explore.py's PRESENTED_MAP_HEIGHT, not the usual 600
+    assert any(caption.value.startswith("2,000 of 10,000 test images") for caption in at.caption)  # under the map
     assert the_map["layout"]["font"]["size"] >= 1.3 * 18  # the charts' own text too
 
 

@@ -8,24 +8,25 @@ from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.hover import hover_images
 from aecore.ui.map_view import map_now, points_choice, show_map, show_pick
+from aecore.ui.presenter import presenting
 from aecore.ui.widgets import image_strip, map_choice, map_pick, png_download, two_dimensions
 
+PRESENTED_MAP_HEIGHT = 470  # px: under the title and the model picker, the map still ends above 720 px
 st.title("Explore the latent space")
 ref = cache.chosen_run()
 run = ref.run()
 latent_dim = run.model.latent_dim
-map_column, detail_column = st.columns([3, 2])  # the map, and beside it its controls, then what a pick shows
-mode_column = points_column = extra_column = detail_column  # (so the map fits one screen on a projector)
-mode = map_choice(mode_column, map_modes(latent_dim, dimensions=True), "explore_mode")
-split, cap = points_choice(points_column, ref, "explore")
+map_column, detail_column = st.columns([2, 1] if presenting() else [3, 2])  # the map; its controls, what a pick shows
+mode = map_choice(detail_column, map_modes(latent_dim, dimensions=True), "explore_mode")
+split, cap = points_choice(detail_column, ref, "explore")
 dims, grid_n, perplexity = (0, 1), 0, 30
 if mode == "dims":
-    dims = two_dimensions(extra_column, latent_dim, "explore_dim")
+    dims = two_dimensions(detail_column, latent_dim, "explore_dim")
 if mode in PLANE_MODES:
-    grid_n = extra_column.slider("Decoded grid under the map (0: off)", 0, 30, DEFAULT_GRID, key="explore_grid")
+    grid_n = detail_column.slider("Decoded grid under the map (0: off)", 0, 30, DEFAULT_GRID, key="explore_grid")
 elif mode == "tsne":
-    perplexity = extra_column.slider("Perplexity", 5, 50, 30, key="explore_perplexity")
-by_split = split == "all" and extra_column.toggle("Colour by split", key="explore_by_split")
+    perplexity = detail_column.slider("Perplexity", 5, 50, 30, key="explore_perplexity")
+by_split = split == "all" and detail_column.toggle("Colour by split", key="explore_by_split")
 points, shown = cache.map_points(ref, split, cap), map_now(ref, cap, mode, dims, perplexity, split)
 plane = shown.map.plane
 background = cache.decoded_grid_png(ref, plane, cell_centres(shown.map.bounds, grid_n), grid_n) if grid_n else None
@@ -34,9 +35,10 @@ colours, colour_names = (points.splits, SPLIT_NAMES) if by_split else (points.la
 pick = map_pick("explore_map", f"explore_pick_{mode}_{split}_{cap}")  # one pick per map (rows are its points)
 how = "Click anywhere" if plane is not None else "Click a point"
 solid = ", test ones outlined" if split == "all" and not by_split else ""
-map_column.caption(f"{len(points):,} of {cache.map_image_count(ref, split):,} {MAP_SPLITS[split]}, coloured by "
-                   f"{'split' if by_split else 'class'}{solid}. Hover a point to see its image; {how.lower()}, "
-                   "or use the box and lasso tools.")
+about = map_column.container()  # the caption: above the map, or under it while presenting (the map starts higher)
+about_text = (f"{len(points):,} of {cache.map_image_count(ref, split):,} {MAP_SPLITS[split]}, coloured by "
+              f"{'split' if by_split else 'class'}{solid}. Hover a point to see its image; {how.lower()}, "
+              "or use the box and lasso tools.")
 
 
 def draw(the_map):
@@ -44,13 +46,14 @@ def draw(the_map):
     return st.plotly_chart(latent_map_figure(
         the_map.points, colours, colour_names, axis_labels=the_map.axis_labels, background=background,
         bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices,
-        splits=None if by_split else points.splits, selectable=True),
+        splits=None if by_split else points.splits, selectable=True, presented_height=PRESENTED_MAP_HEIGHT),
         key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
 
 with map_column:
     show_map(shown, draw, pick, "explore")
     hover_images(ref, points, run.class_names, "explore_map", "explore_hover")
+    (st if presenting() else about).caption(about_text)
     if plane is None:
         st.caption("t-SNE and UMAP cannot be inverted: click a point to see its image and neighbours; "
                    "choose a plane map to decode any spot.")

@@ -46,7 +46,7 @@ def _class_colorscale(n: int) -> dict:
     return {"colorscale": scale, "cmin": -0.5, "cmax": n - 0.5, "showscale": False}
 
 
-def _layout_settings(title: str, height: int) -> dict:
+def _layout_settings(title: str, height: int, presented_height: int = presenter.PRESENT_CHART_HEIGHT) -> dict:
     """The layout every figure shares: projector-sized type (larger while presenting), margins, legend."""
     scale = presenter.type_scale()
     legend = {"font": {"size": math.ceil(16 * scale)}}
@@ -55,7 +55,8 @@ def _layout_settings(title: str, height: int) -> dict:
         legend |= {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
                    "traceorder": "normal"}
     return {"title": {"text": title, "font": {"size": math.ceil(22 * scale)}},
-            "font": {**FONT, "size": math.ceil(FONT["size"] * scale)}, "height": presenter.chart_height(height),
+            "font": {**FONT, "size": math.ceil(FONT["size"] * scale)},
+            "height": presenter.chart_height(height, presented_height),
             "margin": {"l": 60, "r": 20, "t": 60 if title else 30, "b": 50}, "legend": legend}
 
 
@@ -227,7 +228,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                       background=None, bounds: tuple[float, float, float, float] | None = None,
                       marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
                       point_ids: np.ndarray | None = None, splits: np.ndarray | None = None,
-                      split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False) -> go.Figure:
+                      split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False,
+                      presented_height: int = presenter.PRESENT_CHART_HEIGHT) -> go.Figure:
     """The latent map: its points coloured by class, a trace per class (and split, see below), WebGL above
     WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`read_pick`).
 
@@ -239,7 +241,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     into ``split_names``, 0 the test split) draws the test points solid and outlined and the others faint when
     there are several, and the legend says so. ``selectable``: for a chart drawn with ``on_select`` and the "points"
     selection mode, the figure names the modes Streamlit's chart would otherwise set after its first draw, a
-    second draw (0.75 s more at 70,000 points in software WebGL).
+    second draw (0.75 s more at 70,000 points in software WebGL). ``presented_height``: the figure's height in
+    pixels while presenting.
 
     The figure is written as one dict and checked once: built trace by trace, Plotly's checks took most of a rerun.
     Its margins leave room for the axes' labels: plotly.js draws a figure whose labels push a margin twice
@@ -259,7 +262,7 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                          "symbol": "star", "size": 28, "color": "#D55E00", "line": {"color": "#FFFFFF", "width": 2}}})
     x_axis = {"title": {"text": axis_labels[0]}, "automargin": True}
     y_axis = {"title": {"text": axis_labels[1]}, "automargin": True}
-    layout = _layout_settings(title, 600) | {"xaxis": x_axis, "yaxis": y_axis}
+    layout = _layout_settings(title, 600, presented_height) | {"xaxis": x_axis, "yaxis": y_axis}
     scale = presenter.type_scale()
     layout["margin"] |= {"l": math.ceil(MAP_MARGINS["l"] * scale), "b": math.ceil(MAP_MARGINS["b"] * scale)}
     if selectable:

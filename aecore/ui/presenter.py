@@ -60,9 +60,10 @@ def type_scale() -> float:
     return TYPE_SCALE if presenting() else 1.0
 
 
-def chart_height(height: int) -> int:
-    """A Plotly figure's height in pixels: ``height``, or at most :data:`PRESENT_CHART_HEIGHT` while presenting."""
-    return min(height, PRESENT_CHART_HEIGHT) if presenting() else height
+def chart_height(height: int, presented: int = PRESENT_CHART_HEIGHT) -> int:
+    """A Plotly figure's height in pixels: ``height``, or at most ``presented`` while presenting (a page whose chart
+    sits higher on the screen may give it more than :data:`PRESENT_CHART_HEIGHT`)."""
+    return min(height, presented) if presenting() else height
 
 
 def apply_style() -> None:
