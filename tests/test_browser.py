@@ -221,32 +221,39 @@ def test_clicking_empty_space_on_the_latent_map_decodes_it(page):
 
 
 # page coordinates of a point of the map's points (customdata [row, id]) well inside the plot area, and of the spot
-# of the plot area farthest from every point
+# of the plot area farthest from every point (a distance transform over 6 px cells: linear in the points)
 INNER_POINT_AND_EMPTY_SPOT = """(plot) => {
-    const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
-    const inner = (x, y) => x > xa._offset + 40 && x < xa._offset + xa._length - 40 && y > ya._offset + 40
-        && y < ya._offset + ya._length - 40;
-    const drawn = [];
+    const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis, box = plot.getBoundingClientRect(), cell = 6;
+    const columns = Math.floor(xa._length / cell), rows = Math.floor(ya._length / cell);
+    const distance = new Int32Array(columns * rows).fill(-1), queue = [];
+    let point = null, drawn = 0;
     for (const trace of plot._fullData) {
         if (trace.name !== 'images') continue;
-        for (let i = 0; i < trace.x.length; i++) {
-            drawn.push([xa._offset + xa.l2p(trace.x[i]), ya._offset + ya.l2p(trace.y[i])]);
-        }
-    }
-    const point = drawn.find(([x, y]) => inner(x, y));
-    let spot = null, farthest = 0;
-    for (let x = xa._offset + 10; x < xa._offset + xa._length - 10; x += 7) {
-        for (let y = ya._offset + 10; y < ya._offset + ya._length - 10; y += 7) {
-            let nearest = Infinity;
-            for (const [px, py] of drawn) {
-                nearest = Math.min(nearest, Math.hypot(px - x, py - y));
-                if (nearest < farthest) break;
+        for (let i = 0; i < trace.x.length; i++, drawn++) {
+            const x = xa.l2p(trace.x[i]), y = ya.l2p(trace.y[i]);
+            if (!point && x > 40 && x < xa._length - 40 && y > 40 && y < ya._length - 40) point = [x, y];
+            const c = Math.floor(x / cell), r = Math.floor(y / cell);
+            if (c >= 0 && c < columns && r >= 0 && r < rows && distance[r * columns + c] < 0) {
+                distance[r * columns + c] = 0;
+                queue.push(r * columns + c);
             }
-            if (nearest > farthest) { farthest = nearest; spot = [x, y]; }
         }
     }
-    return {point: [box.left + point[0], box.top + point[1]], spot: [box.left + spot[0], box.top + spot[1]],
-            drawn: drawn.length};
+    for (let head = 0; head < queue.length; head++) {  // breadth first: each cell's steps to the nearest point
+        const at = queue[head], r = Math.floor(at / columns), c = at % columns;
+        for (const [dr, dc] of [[1, 0], [-1, 0], [0, 1], [0, -1]]) {
+            const nr = r + dr, nc = c + dc, next = nr * columns + nc;
+            if (nr >= 0 && nr < rows && nc >= 0 && nc < columns && distance[next] < 0) {
+                distance[next] = distance[at] + 1;
+                queue.push(next);
+            }
+        }
+    }
+    let farthest = 0;
+    for (let i = 1; i < distance.length; i++) if (distance[i] > distance[farthest]) farthest = i;
+    const spot = [(farthest % columns + 0.5) * cell, (Math.floor(farthest / columns) + 0.5) * cell];
+    const page = ([x, y]) => [box.left + xa._offset + x, box.top + ya._offset + y];
+    return {point: page(point), spot: page(spot), drawn, clearance: distance[farthest] * cell};
 }"""
 
 
@@ -255,11 +262,14 @@ def test_every_mnist_image_on_the_map_hovers_with_its_image_and_a_click_on_empty
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = _visit(context, f"{server}/explore?images=all&cap=70000")
+        page.wait_for_function("""() => [...document.querySelectorAll('.st-key-explore_map .js-plotly-plot')].some(
+            (plot) => (plot._fullData || []).reduce((n, trace) => n + (trace.name === 'images' ? trace.x.length : 0),
+                                                     0) === 70000)""", timeout=120_000)
         plot = page.locator(".st-key-explore_map .js-plotly-plot")
-        expect(plot).to_be_visible()
-        page.wait_for_timeout(2000)  # plotly's first draw, then the hover script finds the chart
+        expect(plot).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)  # the hover script looks for the chart twice a second
         where = plot.evaluate(INNER_POINT_AND_EMPTY_SPOT)
-        assert where["drawn"] == 70_000
+        assert where["drawn"] == 70_000 and where["clearance"] >= 18, where  # a spot clear of every point
         page.mouse.move(where["point"][0] - 3, where["point"][1] - 3)
         page.mouse.move(*where["point"])
         tip = page.get_by_test_id("hover-image")
@@ -347,8 +357,12 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
 
 def _fits(page: Page, locator, width: int, height: int) -> None:
     """``locator`` is wholly inside the first screen of the page (nothing scrolled)."""
-    expect(locator).to_be_visible()
-    box = locator.bounding_box()
+    box = None
+    for _ in range(20):  # a live view redraws its elements every second: one may go between finding and measuring
+        expect(locator).to_be_visible()
+        if box := locator.bounding_box():
+            break
+        page.wait_for_timeout(100)
     scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0")
     assert scrolled == 0
     assert box["x"] >= 0 and box["y"] >= 0, box
@@ -403,7 +417,8 @@ def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions
         reconstructions = page.get_by_test_id("stImage").last  # unseen test images over their reconstructions
         expect(reconstructions).to_be_visible(timeout=90_000)
         page.wait_for_timeout(1500)  # plotly's first draw of both charts
-        for chart in page.get_by_test_id("stPlotlyChart").all():
+        charts = page.get_by_test_id("stPlotlyChart")  # located anew at each use: the live view redraws every second
+        for chart in (charts.first, charts.last):
             _fits(page, chart, 1280, 720)
         _fits(page, reconstructions.locator("img"), 1280, 720)
         expect(page.get_by_text(re.compile(r"^Next run:"))).to_have_count(0)  # "This run" says it while it trains
