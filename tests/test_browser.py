@@ -357,12 +357,8 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
 
 def _fits(page: Page, locator, width: int, height: int) -> None:
     """``locator`` is wholly inside the first screen of the page (nothing scrolled)."""
-    box = None
-    for _ in range(20):  # a live view redraws its elements every second: one may go between finding and measuring
-        expect(locator).to_be_visible()
-        if box := locator.bounding_box():
-            break
-        page.wait_for_timeout(100)
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
     scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0")
     assert scrolled == 0
     assert box["x"] >= 0 and box["y"] >= 0, box
@@ -409,6 +405,17 @@ def test_presenter_view_fits_each_main_picture_on_one_screen(browser, server, si
         context.close()
 
 
+# the live view redraws every second: its charts and images are measured in one go, in the page
+CHARTS_AND_IMAGES_ON_ONE_SCREEN = """([width, height]) => {
+    if ((document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0) !== 0) return false;
+    const boxes = (selector) => [...document.querySelectorAll(selector)]
+        .map((element) => element.getBoundingClientRect()).filter((box) => box.width > 0 && box.height > 0);
+    const charts = boxes('[data-testid=stPlotlyChart]'), images = boxes('[data-testid=stImage] img');
+    const inside = (box) => box.left >= 0 && box.top >= 0 && box.right <= width + 1 && box.bottom <= height + 1;
+    return charts.length >= 2 && images.length >= 2 && charts.every(inside) && images.every(inside);
+}"""
+
+
 def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions_on_one_screen(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
@@ -416,11 +423,7 @@ def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions
         page.get_by_role("button", name="Start new run").click()
         reconstructions = page.get_by_test_id("stImage").last  # unseen test images over their reconstructions
         expect(reconstructions).to_be_visible(timeout=90_000)
-        page.wait_for_timeout(1500)  # plotly's first draw of both charts
-        charts = page.get_by_test_id("stPlotlyChart")  # located anew at each use: the live view redraws every second
-        for chart in (charts.first, charts.last):
-            _fits(page, chart, 1280, 720)
-        _fits(page, reconstructions.locator("img"), 1280, 720)
+        page.wait_for_function(CHARTS_AND_IMAGES_ON_ONE_SCREEN, arg=[1280, 720], timeout=30_000)
         expect(page.get_by_text(re.compile(r"^Next run:"))).to_have_count(0)  # "This run" says it while it trains
         _shoot(page, "present-train-1280x720")
         page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
