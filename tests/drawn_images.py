@@ -1,5 +1,7 @@
 """Small drawn images of three classes, for the tests of image folders (in memory, streamed, mapped)."""
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -20,3 +22,13 @@ def draw_shape(kind: str, rng: np.random.Generator, side: int = 20) -> Image.Ima
         for y in range(int(low) % 4, side, 4):
             pen.line((0, y, side, y), fill=colour)
     return image
+
+
+def drawn_folder(root: Path, per_class: int, seed: int = 0) -> Path:
+    """``root`` made a folder of one sub-folder per class of CLASSES, ``per_class`` drawn PNGs in each."""
+    rng = np.random.default_rng(seed)
+    for kind in CLASSES:
+        (root / kind).mkdir(parents=True)
+        for i in range(per_class):
+            draw_shape(kind, rng).save(root / kind / f"{i:04d}.png")
+    return root

@@ -1,4 +1,5 @@
-"""The app served by `streamlit run` on a free local port, for the browser tests."""
+"""What the browser tests share: the app served by `streamlit run` on a free local port, Debian's Chromium
+(never `playwright install`), and a wait for a page's script to end."""
 
 import os
 import socket
@@ -10,7 +11,33 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+INSTALL_HINT = "install Debian's browser with `sudo apt-get install chromium` (never `playwright install`)"
+
+
+def require_chromium() -> None:
+    """Skip the calling test module when Chromium is missing; in CI, fail it instead."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing: {INSTALL_HINT}", pytrace=False)
+        pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}", allow_module_level=True)
+
+
+def launch_chromium(playwright):
+    """Headless Chromium, started by Playwright (a ``sync_playwright()`` context)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def settle(page) -> None:
+    """Wait until the app is connected and its script has finished running."""
+    page.wait_for_timeout(200)
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
 
 
 def _free_port() -> int:

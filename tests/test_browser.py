@@ -11,28 +11,21 @@ points of Compare's two maps for their images. Screenshots go to tests/screensho
 
 import io
 import json
-import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from streamlit_server import served_app
+from streamlit_server import launch_chromium, require_chromium, served_app, settle
 
 from aecore.presets import preset_config
 from aecore.ui.navigation import PAGES
 from aecore.ui.sidebar import describe
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
-INSTALL_HINT = "install Debian's browser with `sudo apt-get install chromium` (never `playwright install`)"
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser test, but {CHROMIUM} is missing: {INSTALL_HINT}", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}", allow_module_level=True)
+require_chromium()
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
@@ -48,10 +41,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
@@ -62,13 +52,6 @@ def page(browser, server) -> Page:
     page = _visit(context, server)
     yield page
     context.close()
-
-
-def _settle(page: Page) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_timeout(200)
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
 
 
 def _no_exceptions(page: Page) -> None:
@@ -85,13 +68,13 @@ def _visit(context, url: str) -> Page:
     page = context.new_page()
     page.set_default_timeout(60_000)
     page.goto(url)
-    _settle(page)
+    settle(page)
     return page
 
 
 def _open(page: Page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    _settle(page)
+    settle(page)
 
 
 def test_every_page_opens_without_an_exception(page):
@@ -112,7 +95,7 @@ def test_sidebar_values_persist_across_pages(page):
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
-    _settle(page)
+    settle(page)
     expect(slider).to_have_value("35")
     expect(page.get_by_text(re.compile(r"latent 35 ·")).first).to_be_visible()
     _open(page, "Home")
@@ -158,7 +141,7 @@ def _choose(page: Page, box, option: str, tries: int = 3) -> None:
             if attempt == tries - 1:
                 raise
             page.keyboard.press("Escape")
-            _settle(page)
+            settle(page)
 
 
 PRESET_KINDS = ("ae", "stacked-ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "lecture-002-toy")  # one of each
@@ -172,7 +155,7 @@ def test_each_kind_of_preset_trains_with_its_own_settings_after_a_page_switch(pa
         expected = describe(preset_config(name)).replace("**", "")
         preset_box = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Preset")
         _choose(page, preset_box, name)
-        _settle(page)
+        settle(page)
         _open(page, "Home")
         _open(page, "Train")
         expect(page.get_by_text(f"Next run: {expected}", exact=True)).to_be_visible()
@@ -213,7 +196,7 @@ def test_clicking_empty_space_on_the_latent_map_decodes_it(page):
     page.wait_for_timeout(1500)  # let plotly finish its first draw
     plot_area = page.locator(".nsewdrag").first.bounding_box()
     page.mouse.click(plot_area["x"] + 0.3 * plot_area["width"], plot_area["y"] + 0.2 * plot_area["height"])
-    _settle(page)
+    settle(page)
     expect(page.get_by_text(re.compile(r"decoded at \(-?\d+\.\d\d, -?\d+\.\d\d\)"))).to_be_visible(timeout=30_000)
     expect(page.get_by_text("nearest first", exact=False)).to_be_visible()
     _no_exceptions(page)
@@ -276,7 +259,7 @@ def test_every_mnist_image_on_the_map_hovers_with_its_image_and_a_click_on_empty
         expect(tip).to_be_visible()
         expect(tip.locator(".caption")).to_have_text(re.compile(r"^(test|training) image \d+, class \d$"))
         page.mouse.click(*where["spot"])
-        _settle(page)
+        settle(page)
         expect(page.get_by_text(re.compile(r"decoded at \(-?\d+\.\d\d, -?\d+\.\d\d\)"))).to_be_visible(timeout=30_000)
         _no_exceptions(page)
     finally:
@@ -295,7 +278,7 @@ def test_drawing_a_digit_shows_its_reconstruction(page):
     for i in range(18):  # ... and its stem
         page.mouse.move(box["x"] + 210 - 5 * i, box["y"] + 60 + 10 * i)
     page.mouse.up()
-    _settle(page)
+    settle(page)
     expect(page.get_by_text("its reconstruction")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Reconstruction error")).to_be_visible()
     _no_exceptions(page)
@@ -334,13 +317,13 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
     page.get_by_test_id("stMain").locator("input[type='file']").first.set_input_files(  # not the tours' loader
         files=[{"name": "faces.zip", "mimeType": "application/zip", "buffer": _faces_zip()}])
     page.get_by_role("button", name="Use these images").click()
-    _settle(page)
+    settle(page)
     expect(page.get_by_text(re.compile(r"angry: 6 images · happy: 6 images"))).to_be_visible(timeout=30_000)
     expect(page.get_by_text("1 file skipped", exact=False)).to_be_visible()
     epochs = page.get_by_test_id("stMainBlockContainer").get_by_label("Epochs", exact=True)
     epochs.fill("1")
     epochs.press("Enter")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Train on these images").click()
     expect(page.get_by_text(re.compile("Finished 1 epochs"))).to_be_visible(timeout=90_000)
     expect(page.get_by_role("button", name="Download codes and map as CSV")).to_be_visible(timeout=30_000)
@@ -388,7 +371,7 @@ def test_presenter_view_fits_each_main_picture_on_one_screen(browser, server, si
     try:
         for url_path, name, main_picture in PRESENTED:
             page.goto(f"{server}/{url_path}?present=1")  # a link opened by a new session
-            _settle(page)
+            settle(page)
             expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
             expect(page.get_by_test_id("stMainMenu")).to_be_hidden()
             expect(page.get_by_test_id("stExpandSidebarButton")).to_be_visible()  # the way back to the toggle
@@ -449,15 +432,15 @@ def test_a_lesson_tour_in_the_presenter_view_keeps_each_main_picture_on_one_scre
         expect(picker).to_be_visible()
         page.wait_for_timeout(300)  # the expander's animation
         _choose(page, picker, TOUR["title"])
-        _settle(page)
+        settle(page)
         sidebar.get_by_role("button", name="Start", exact=True).click()
-        _settle(page)
+        settle(page)
         page.get_by_test_id("stSidebarCollapseButton").click()
         bar = page.locator(".st-key-tour_bar").first
         for number, step in enumerate(TOUR["steps"], start=1):
             if number > 1:
                 page.locator(".st-key-tour_next button").first.click()  # under the header: the click goes through
-                _settle(page)
+                settle(page)
             expect(bar).to_contain_text(f"step {number} of {len(TOUR['steps'])}")
             expect(bar.locator(".tour-caption")).to_have_text(step["caption"])
             page.wait_for_timeout(1000)  # plotly's first draw
@@ -512,7 +495,7 @@ def test_the_drawn_digit_is_drawn_above_the_other_points(page):
     for i in range(20):  # a 1: where the ones crowd the map
         page.mouse.move(box["x"] + 140, box["y"] + 40 + 10 * i)
     page.mouse.up()
-    _settle(page)
+    settle(page)
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
@@ -553,17 +536,17 @@ def test_present_toggle_and_a_shared_link_that_opens_the_same_view_in_a_new_brow
         steps.focus()
         for _ in range(2):
             steps.press("ArrowRight")
-        _settle(page)
+        settle(page)
         expect(steps).to_have_value("12")
         expect(page).to_have_url(re.compile(r"/interpolate\?(.*&)?steps=12"))  # the URL follows the page
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text("Present", exact=True).click()
-        _settle(page)
+        settle(page)
         expect(sidebar).to_have_attribute("data-collapsed", "true")
         expect(page).to_have_url(re.compile(r"present=1"))
         page.get_by_test_id("stExpandSidebarButton").click()
         sidebar.get_by_role("button", name="Share").click()
-        _settle(page)
+        settle(page)
         dialog = page.get_by_test_id("stDialog")
         expect(dialog.get_by_test_id("stImage").locator("img")).to_be_visible()  # the QR code
         _shoot(page, "share-dialog")

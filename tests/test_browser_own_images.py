@@ -7,30 +7,23 @@ page), so the hover image must follow the chart from element to element. Each ru
 caches: a map found on disk would be drawn finished at once, never live.
 """
 
-import os
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-from drawn_images import CLASSES, draw_shape
-from streamlit_server import served_app
+from drawn_images import CLASSES, drawn_folder
+from streamlit_server import launch_chromium, require_chromium, served_app, settle
 
 from aecore import image_stream, projection_cache
 from aecore.uploads import IMAGE_ROOTS_ENV
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"
 PER_CLASS = 40  # 120 images: enough for a t-SNE map, one epoch in seconds
 
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing: `sudo apt-get install chromium` (never `playwright install`)",
-                allow_module_level=True)
+require_chromium()
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 # the finished t-SNE map, drawn by the page: one chart (a live one may stand beside it a moment), no Stop button
 FINISHED_MAP = """() => {
@@ -52,13 +45,7 @@ INNER_POINT = """(plot) => {
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory) -> Path:
     """A folder of three classes of PER_CLASS small drawn images each."""
-    root = tmp_path_factory.mktemp("images") / "shapes"
-    rng = np.random.default_rng(0)
-    for kind in CLASSES:
-        (root / kind).mkdir(parents=True)
-        for i in range(PER_CLASS):
-            draw_shape(kind, rng).save(root / kind / f"{i:02d}.png")
-    return root
+    return drawn_folder(tmp_path_factory.mktemp("images") / "shapes", PER_CLASS)
 
 
 @pytest.fixture(scope="module")
@@ -73,48 +60,39 @@ def server(tmp_path_factory, shapes):
 @pytest.fixture
 def page(server):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch_chromium(playwright)
         page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
         page.set_default_timeout(60_000)
         page.goto(server)
-        _settle(page)
+        settle(page)
         yield page
         browser.close()
-
-
-def _settle(page: Page) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_timeout(200)
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
 
 
 def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_its_image(page, shapes):
     script_errors = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Your images").click()
-    _settle(page)
+    settle(page)
     page.get_by_role("tab", name="A folder on the server").click()
     path = page.get_by_label("Path of a folder with one sub-folder per class")
     path.fill(str(shapes))
     path.press("Enter")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Use this folder").click()
-    _settle(page)
+    settle(page)
     epochs = page.get_by_test_id("stMainBlockContainer").get_by_label("Epochs", exact=True)
     epochs.fill("1")
     epochs.press("Enter")
-    _settle(page)
+    settle(page)
     page.get_by_role("button", name="Train on these images").click()
     expect(page.get_by_text(re.compile("Finished 1 epochs"))).to_be_visible(timeout=90_000)
     map_radio = page.get_by_test_id("stMain").get_by_role("radiogroup").filter(has_text="t-SNE")
     expect(map_radio).to_be_visible(timeout=30_000)
-    _settle(page)
+    settle(page)
     map_radio.get_by_text("t-SNE", exact=True).click()
     page.wait_for_function(FINISHED_MAP, timeout=90_000)
-    _settle(page)
+    settle(page)
     plot = page.locator(".st-key-own_map_chart .js-plotly-plot")
     plot.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)  # the hover component looks for a chart drawn anew twice a second

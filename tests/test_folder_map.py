@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from drawn_images import CLASSES, draw_shape
+from drawn_images import drawn_folder
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -36,13 +36,7 @@ PER_CLASS = 16  # 48 images
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """A folder of three classes of 16 small drawn images each."""
-    root = tmp_path_factory.mktemp("shapes") / "shapes"
-    rng = np.random.default_rng(0)
-    for kind in CLASSES:
-        (root / kind).mkdir(parents=True)
-        for i in range(PER_CLASS):
-            draw_shape(kind, rng).save(root / kind / f"{i:02d}.png")
-    return root
+    return drawn_folder(tmp_path_factory.mktemp("shapes") / "shapes", PER_CLASS)
 
 
 @pytest.fixture(autouse=True)

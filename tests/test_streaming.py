@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from drawn_images import CLASSES, draw_shape
+from drawn_images import CLASSES, drawn_folder
 
 from aecore import data as data_module
 from aecore import image_stream
@@ -26,12 +26,7 @@ PER_CLASS = 700  # 2,100 images: a few thousand small files
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("images")
-    rng = np.random.default_rng(0)
-    for kind in CLASSES:
-        (root / kind).mkdir()
-        for i in range(PER_CLASS):
-            draw_shape(kind, rng).save(root / kind / f"{i:04d}.png")
+    root = drawn_folder(tmp_path_factory.mktemp("images"), PER_CLASS)
     (root / "circles" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # a damaged file
     (root / "squares" / "notes.txt").write_text("not an image")
     return root

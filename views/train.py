@@ -14,11 +14,12 @@ from aecore.ui.widgets import run_label, save_run_form, selected_run
 ERROR_KEY = "train_error"
 job = session_job()
 choice = current_config()
+snapshot = job.snapshot()  # button callbacks have run: this is the job the page shows
 
 st.title("Train")
 if choice.config is None:
     st.error(choice.error)
-elif not (job.snapshot().active and job.snapshot().config == choice.config):  # else "This run" says it
+elif not (snapshot.active and snapshot.config == choice.config):  # else "This run" says it
     st.markdown(f"Next run: {describe(choice.config)}")
 
 
@@ -37,7 +38,6 @@ def start_new_run() -> None:
     job.start(choice.config)
 
 
-snapshot = job.snapshot()
 idle_with_model = not snapshot.active and snapshot.has_model
 chosen = selected_run()
 buttons = st.container(horizontal=True)  # one row that wraps: every label whole at 1024 px

@@ -17,15 +17,10 @@ from aecore.diagnostics import encoder_filters, to_display
 from aecore.pixels import decoded_pixels
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
-from aecore.ui.links import LABS_FIRST
+from aecore.ui.links import LABS_FIRST, lab_ran_key
 from aecore.ui.widgets import image_rows, image_strip
 
 Trained = list  # (model, data) per preset of the lab
-
-
-def ran_key(spec: labs.Lab) -> str:
-    """The session key that says a lab has run (a link sets it too)."""
-    return f"lab_{spec.key}_ran"
 
 
 def in_page_order() -> list[labs.Lab]:
@@ -40,8 +35,8 @@ def lab_heading(spec: labs.Lab) -> Trained | None:
     st.subheader(spec.title)
     st.markdown(spec.notice)
     if st.button("Run this lab", key=f"lab_{spec.key}", icon=":material/play_arrow:"):
-        st.session_state[ran_key(spec)] = True
-    if not st.session_state.get(ran_key(spec)):
+        st.session_state[lab_ran_key(spec)] = True
+    if not st.session_state.get(lab_ran_key(spec)):
         return None
     with st.spinner("Loading the lecture's set-up…"):
         return [cache.lab_run(preset) for preset in spec.presets]

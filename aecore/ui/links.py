@@ -309,13 +309,19 @@ PICKED = Link("picked", indices, read=lambda state: _pick(state).rows or None,
               store=lambda state, rows: _store_pick(state, rows=rows), format=lambda rows: ",".join(map(str, rows)),
               widget=False, clear=lambda state: _clear_pick(state, rows=()))
 LABS_FIRST = "labs_first"  # session key: the labs a link named, which the page shows first
+
+
+def lab_ran_key(lab: labs.Lab) -> str:
+    """The session key that says a lab of the Lecture labs page has run (its button, or a link)."""
+    return f"lab_{lab.key}_ran"
+
+
 LABS_RUN = Link("lab", lab_keys,
-                read=lambda state: tuple(lab.key for lab in labs.LABS if state.get(f"lab_{lab.key}_ran")) or None,
-                store=lambda state, keys: state.update({f"lab_{lab.key}_ran": lab.key in keys for lab in labs.LABS},
+                read=lambda state: tuple(lab.key for lab in labs.LABS if state.get(lab_ran_key(lab))) or None,
+                store=lambda state, keys: state.update({lab_ran_key(lab): lab.key in keys for lab in labs.LABS},
                                                        **{LABS_FIRST: keys}),
                 format=",".join, widget=False,
-                clear=lambda state: [state.pop(key, None)
-                                     for key in (LABS_FIRST, *(f"lab_{lab.key}_ran" for lab in labs.LABS))])
+                clear=lambda state: [state.pop(key, None) for key in (LABS_FIRST, *map(lab_ran_key, labs.LABS))])
 
 
 # views/inside.py keeps one input shape per model
