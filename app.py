@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from aecore.ui import cache, links, presenter, tour_bar
+from aecore.ui import cache, identity, links, presenter, tour_bar
 from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar
 from aecore.ui.startup import warm_up_pages_in_background
 
+identity.browser_key()  # first: a personal or teacher link's key leaves the URL before the link is read
 links.start_session()  # a session's first run: the link's settings and ?present=1
 # Before the navigation: set after it, the tab first shows the page's material icon, fetched from a font server
 st.set_page_config(page_title="Autoencoder Lab", page_icon=ICON, layout="wide",  # a local icon: works offline
@@ -24,6 +25,8 @@ presenter.apply_style()
 links.sidebar_tools(path, page.url_path)
 tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the caption and Next/Back
 render_sidebar(show_training_settings=path in TRAINING_PAGES)
+with st.sidebar:
+    identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
 warm_up_pages_in_background(cache.warm_up_default_explore)  # it waits a few seconds: the page drawn now goes first
 with links.kept_in_url(path), logged_duration(path):
     page.run()

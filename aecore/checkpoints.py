@@ -6,6 +6,9 @@
     history.json           epoch records (epoch, step, seconds, train / val loss parts), thinned to at
                            most MAX_HISTORY_RECORDS evenly spread ones, always with the last
     preview.png            train and test images over their reconstructions (optional)
+    progress.json          where a run stopped inside an epoch: batches done, the epoch's loss sums, the
+                           random generators' states and the seconds trained (optional; see
+                           :class:`aecore.training.TrainingState`), so a resume continues at that exact step
 
 Loading rebuilds the model from config.json alone and refuses, with one
 message naming the file, anything missing, corrupt or mismatched. Only
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +51,7 @@ READABLE_FORMATS = ("aecore-run/1", FORMAT)
 MAX_HISTORY_RECORDS = 200
 MODEL_FILE, OPTIMIZER_FILE = "model.safetensors", "optimizer.safetensors"
 CONFIG_FILE, HISTORY_FILE, PREVIEW_FILE = "config.json", "history.json", "preview.png"
+PROGRESS_FILE = "progress.json"
 NORMALIZER_PREFIX = "_normalizer."
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +72,7 @@ class LoadedRun:
     class_names: tuple[str, ...]
     normalizer: Normalizer = field(default_factory=Normalizer)
     optimizer_state: dict | None = None
+    progress: dict | None = None  # progress.json: where the run stopped inside an epoch
 
     @property
     def name(self) -> str:
@@ -117,11 +123,13 @@ def thin_history(history: list[dict], max_records: int = MAX_HISTORY_RECORDS) ->
 
 def save_run(folder: str | Path, *, config: RunConfig, model: AutoEncoder, history: list[dict],
              class_names: tuple[str, ...] = (), optimizer_state: dict | None = None,
-             normalizer: Normalizer | None = None, preview: Image.Image | None = None) -> Path:
+             normalizer: Normalizer | None = None, preview: Image.Image | None = None,
+             progress: dict | None = None) -> Path:
     """Write a run folder (created if needed) and return its path.
 
     ``optimizer_state`` is an optimiser's ``state_dict()``; without it the optimiser file is removed
     (the run still loads and trains on, with a fresh optimiser). ``preview`` is saved as preview.png.
+    ``progress`` (JSON-able) is saved as progress.json, or the file removed when None.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -145,7 +153,32 @@ def save_run(folder: str | Path, *, config: RunConfig, model: AutoEncoder, histo
     _write_json(folder / HISTORY_FILE, thin_history(history), indent=None)
     if preview is not None:
         _atomic_write(folder / PREVIEW_FILE, lambda tmp: preview.save(tmp, format="PNG"))
+    if progress is not None:
+        _write_json(folder / PROGRESS_FILE, progress, indent=None)
+    else:
+        (folder / PROGRESS_FILE).unlink(missing_ok=True)
     return folder
+
+
+def replace_run_folder(staged: Path, target: Path) -> None:
+    """Put the complete run folder ``staged`` in the place of ``target`` (its sibling), never leaving a half-written
+    run there: the old folder is renamed aside, the new one renamed in, then the old one deleted. A crash between
+    the two renames leaves the old folder at ``<target>.old``, where :func:`recovered_run_folder` finds it."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recovered_run_folder(target: Path) -> Path | None:
+    """The last complete folder :func:`replace_run_folder` put at ``target``: ``target`` itself, or the previous
+    one a crash left at ``<target>.old``; None when there is neither."""
+    for folder in (target, target.with_name(target.name + ".old")):
+        if (folder / MODEL_FILE).is_file() and (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
 
 
 def _flatten_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -396,7 +429,11 @@ def load_run(folder: str | Path, device: torch.device | str = "cpu") -> LoadedRu
                                                          json.loads(optimizer_metadata["state"]))
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise CheckpointError(f"{optimizer_path} has no readable optimiser state ({_one_line(exc)})") from None
-    return LoadedRun(folder, config, model.to(device).eval(), history, class_names, normalizer, optimizer_state)
+    progress = _read_json(folder / PROGRESS_FILE) if (folder / PROGRESS_FILE).is_file() else None
+    if progress is not None and not isinstance(progress, dict):
+        raise CheckpointError(f"{folder / PROGRESS_FILE} must hold an object")
+    return LoadedRun(folder, config, model.to(device).eval(), history, class_names, normalizer, optimizer_state,
+                     progress)
 
 
 def list_runs(*roots: str | Path) -> list[Path]:

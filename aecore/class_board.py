@@ -106,12 +106,13 @@ class ClassBoard:
 
     # ------------------------------------------------------------------------------ sessions
 
-    def register(self, job: Any) -> str:
-        """Put ``job`` on the board (again: nothing changes) and return its anonymous name."""
+    def register(self, job: Any, name: str | None = None) -> str:
+        """Put ``job`` on the board (again: nothing changes) and return its anonymous name: ``name`` when given (the
+        name its owner had before a server restart), else the next free one."""
         with self._lock:
             entry = self._live_entry(job)
             if entry is None:
-                entry = _Entry(next(self._ids), self._new_name(), weakref.ref(job), id(job))
+                entry = _Entry(next(self._ids), name or self._new_name(), weakref.ref(job), id(job))
                 self._entries[entry.id] = entry
                 self._by_job[id(job)] = entry.id
             return entry.name

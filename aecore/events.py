@@ -29,6 +29,8 @@ class Started:
     device_name: str  # human-readable, e.g. the GPU's name
     layerwise_losses: tuple[float, ...] = ()  # each layer pair's MSE after greedy pre-training, if any
     class_names: tuple[str, ...] = ()  # the names of the dataset's labels
+    start_batch: int = 0  # batches of epoch start_epoch + 1 done before this call (a run stopped mid-epoch)
+    seconds_before: float = 0.0  # seconds trained before this call
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ class Finished:
     stopped: bool  # True when a stop request ended the run early
     train: Losses  # the last finished epoch's losses (empty if none finished)
     val: Losses
-    seconds: float
+    seconds: float  # trained over the whole run, every call
+    batch: int = 0  # batches done in the epoch a stop interrupted
 
 
 @dataclass(frozen=True)

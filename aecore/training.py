@@ -10,8 +10,11 @@ indexed the same way, which reads each batch from its cache).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import math
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from aecore.checkpoints import OPTIMIZER_FILE, LoadedRun, save_run
+from aecore.checkpoints import OPTIMIZER_FILE, PROGRESS_FILE, LoadedRun, replace_run_folder, save_run
 from aecore.config import RunConfig, TrainConfig
 from aecore.data import Dataset, Normalizer, Split, load_dataset
 from aecore.errors import AecoreError, CheckpointError, ConfigError
@@ -76,6 +79,14 @@ class TrainingState:
     step: int = 0  # optimiser steps taken
     history: list[dict] = field(default_factory=list)  # one record per completed epoch
     class_names: tuple[str, ...] = ()
+    # Where a stop left the epoch in progress, so that a resume continues at the exact step: batches done in it,
+    # its loss sums so far, the corruption noise's and torch's generators (dropout, a VAE's sampling), and
+    # the seconds trained over every call.
+    batch: int = 0
+    epoch_sums: dict[str, float] = field(default_factory=dict)
+    noise_state: torch.Tensor | None = None
+    rng_state: torch.Tensor | None = None
+    seconds: float = 0.0
 
     @classmethod
     def create(cls, config: RunConfig, input_shape: tuple[int, int, int],
@@ -99,8 +110,28 @@ class TrainingState:
                 optimizer.load_state_dict(run.optimizer_state)
             except (ValueError, KeyError, RuntimeError) as exc:
                 raise CheckpointError(f"{run.path / OPTIMIZER_FILE} does not fit the model: {exc}") from None
-        return cls(run.config, model, optimizer, epoch=run.epochs, step=run.steps, history=list(run.history),
-                   class_names=run.class_names)
+        state = cls(run.config, model, optimizer, epoch=run.epochs, step=run.steps, history=list(run.history),
+                    class_names=run.class_names)
+        if run.progress is not None:
+            state._restore_progress(run.progress, run.path / PROGRESS_FILE)
+        return state
+
+    def progress(self) -> dict:
+        """Where this run stands inside its epoch, as JSON (the run folder's progress.json)."""
+        return {"batch": self.batch, "epoch_sums": self.epoch_sums, "seconds": round(self.seconds, 3),
+                "noise_state": _bytes_text(self.noise_state), "rng_state": _bytes_text(self.rng_state)}
+
+    def _restore_progress(self, progress: dict, path: Path) -> None:
+        try:
+            self.batch = int(progress.get("batch", 0))
+            self.epoch_sums = {str(name): float(value) for name, value in progress.get("epoch_sums", {}).items()}
+            self.seconds = float(progress.get("seconds", 0.0))
+            self.noise_state = _text_bytes(progress.get("noise_state"))
+            self.rng_state = _text_bytes(progress.get("rng_state"))
+        except (TypeError, ValueError, AttributeError, binascii.Error) as exc:
+            raise CheckpointError(f"{path} is not a readable training position ({exc})") from None
+        if self.batch < 0:
+            raise CheckpointError(f"{path} is not a readable training position (batch {self.batch})")
 
     def save(self, folder: str | Path, *, normalizer: Normalizer | None = None, preview: Preview | None = None,
              with_optimizer: bool = True) -> Path:
@@ -115,7 +146,19 @@ class TrainingState:
             picture = to_pil(rows, scale=2)
         return save_run(folder, config=self.config, model=self.model, history=self.history,
                         class_names=self.class_names, normalizer=normalizer, preview=picture,
-                        optimizer_state=self.optimizer.state_dict() if with_optimizer else None)
+                        optimizer_state=self.optimizer.state_dict() if with_optimizer else None,
+                        progress=self.progress() if with_optimizer else None)
+
+    def checkpoint(self, folder: str | Path, *, normalizer: Normalizer | None = None,
+                   preview: Preview | None = None) -> Path:
+        """Save this state to ``folder`` as a whole: written beside it, then renamed into its place, so a crash at
+        any moment leaves the previous checkpoint or this one (:func:`aecore.checkpoints.recovered_run_folder`)."""
+        folder = Path(folder)
+        staged = folder.with_name(folder.name + ".new")
+        shutil.rmtree(staged, ignore_errors=True)
+        self.save(staged, normalizer=normalizer, preview=preview)
+        replace_run_folder(staged, folder)
+        return folder
 
     @property
     def device(self) -> torch.device:
@@ -202,7 +245,9 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
 
     Checks ``stop`` before every step; a set stop ends the run with
     ``Finished(stopped=True)`` and calling ``fit`` again on the same state
-    resumes (the interrupted epoch starts over, the optimiser keeps its state).
+    resumes at the exact step: the state keeps the epoch's sample order and
+    position, its loss sums and the random generators, so a run stopped and
+    resumed gives the same losses as one that never stopped.
     A NaN or infinite loss ends it with :class:`Failed` and puts back the weights
     from the end of the last good epoch. With ``save_to``, the run is saved
     there (atomically) when it finishes or stops.
@@ -219,12 +264,20 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
     objective = Objective(config.objective, dataset.value_range)
     n_train, batch_size = len(dataset.train), config.train.batch_size
     steps_per_epoch = math.ceil(n_train / batch_size)
+    if state.batch >= steps_per_epoch:  # a position in an epoch of other data: start that epoch over
+        state.batch, state.epoch_sums = 0, {}
     train_idx = _preview_indices(n_train, config.train.preview_count)
     test_idx = _preview_indices(len(dataset.test), config.train.preview_count)
     values_per_image = math.prod(dataset.input_shape)
     code_idx = _preview_indices(len(dataset.test), max(100, min(LATENT_SAMPLE_COUNT,
                                                                 LATENT_SAMPLE_VALUES // values_per_image)))
-    noise = torch.Generator(device=device).manual_seed(config.train.seed + state.step)
+    noise = torch.Generator(device=device)
+    if state.noise_state is not None:  # a run stopped mid-way: its generators go on where they were
+        noise.set_state(state.noise_state)
+    else:
+        noise.manual_seed(config.train.seed + state.step)
+    if state.rng_state is not None:
+        _set_rng_state(device, state.rng_state)
     layerwise_losses: tuple[float, ...] = ()
     if config.train.layerwise_epochs and state.step == 0:
         if not isinstance(dataset.train.x, torch.Tensor):  # a folder streamed from its cache (aecore.image_stream)
@@ -235,7 +288,8 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
                                                  lr=config.train.lr, batch_size=batch_size, seed=config.train.seed))
     yield Started(config, state.epoch, target_epochs, steps_per_epoch, n_train, len(dataset.val),
                   str(device), device_description(device), layerwise_losses,
-                  tuple(state.class_names or dataset.class_names))
+                  tuple(state.class_names or dataset.class_names), state.batch, state.seconds)
+    seconds_before = state.seconds
 
     last: Epoch | None = None
     latest_preview: Preview | None = None
@@ -248,10 +302,14 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
             model.train()
         order = torch.randperm(n_train, generator=torch.Generator().manual_seed(config.train.seed + epoch_number))
         order = order.to(device)
-        sums: dict[str, float] = {}
-        for batch_number, start in enumerate(range(0, n_train, batch_size), start=1):
+        first_batch, sums = state.batch, dict(state.epoch_sums)  # 0 and {} unless a stop left this epoch half done
+        for batch_number, start in enumerate(range(first_batch * batch_size, n_train, batch_size),
+                                             start=first_batch + 1):
             if stop is not None and stop.is_set():
-                yield from _finish(state, dataset, save_to, last, latest_preview, stopped=True, started_at=started_at)
+                state.batch, state.epoch_sums = batch_number - 1, sums
+                state.seconds = seconds_before + time.perf_counter() - started_at
+                _capture_rng(state, noise)
+                yield from _finish(state, dataset, save_to, last, latest_preview, stopped=True)
                 return
             x = dataset.train.x[order[start:start + batch_size]]  # (B, C, H, W)
             try:
@@ -279,7 +337,9 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
                 step_preview = latest_preview = previews.take()
             yield Step(epoch_number, batch_number, state.step, losses, step_preview)
 
-        state.epoch = epoch_number
+        state.epoch, state.batch, state.epoch_sums = epoch_number, 0, {}
+        state.seconds = seconds_before + time.perf_counter() - started_at
+        _capture_rng(state, noise)
         train_losses = {name: total / n_train for name, total in sums.items()}
         val_losses = evaluate(model, objective, dataset.val)
         seconds = time.perf_counter() - epoch_started
@@ -290,17 +350,38 @@ def fit(state: TrainingState, dataset: Dataset, *, stop: threading.Event | None 
             preview = latest_preview = previews.take()
         last = Epoch(epoch_number, state.step, train_losses, val_losses, seconds, preview)
         yield last
-    yield from _finish(state, dataset, save_to, last, latest_preview, stopped=False, started_at=started_at)
+    yield from _finish(state, dataset, save_to, last, latest_preview, stopped=False)
 
 
 def _finish(state: TrainingState, dataset: Dataset, save_to: str | Path | None, last: Epoch | None,
-            preview: Preview | None, *,
-            stopped: bool, started_at: float) -> Iterator[Event]:
+            preview: Preview | None, *, stopped: bool) -> Iterator[Event]:
     if save_to is not None:
         path = state.save(save_to, normalizer=dataset.normalizer, preview=preview)
         yield CheckpointSaved(state.epoch, str(path))
     yield Finished(state.epoch, state.step, stopped, last.train if last else {}, last.val if last else {},
-                   time.perf_counter() - started_at)
+                   state.seconds, state.batch)
+
+
+def _capture_rng(state: TrainingState, noise: torch.Generator) -> None:
+    state.noise_state = noise.get_state()
+    state.rng_state = torch.cuda.get_rng_state(noise.device) if noise.device.type == "cuda" else torch.get_rng_state()
+
+
+def _set_rng_state(device: torch.device, rng_state: torch.Tensor) -> None:
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(rng_state, device)
+    else:
+        torch.set_rng_state(rng_state)
+
+
+def _bytes_text(tensor: torch.Tensor | None) -> str | None:
+    return None if tensor is None else base64.b64encode(tensor.cpu().numpy().tobytes()).decode("ascii")
+
+
+def _text_bytes(text: str | None) -> torch.Tensor | None:
+    if text is None:
+        return None
+    return torch.frombuffer(bytearray(base64.b64decode(text, validate=True)), dtype=torch.uint8)
 
 
 def train_to_end(config: RunConfig, device: torch.device | str | None = None,

@@ -138,7 +138,7 @@ def training_start(scale: Scale) -> dict:
     can draw, with a worker process already up and MNIST loaded in it, as after the server's warm-up (the
     page polls once a second)."""
     from aecore.jobs import LocalPool
-    from aecore.ui.jobs import TrainingJob
+    from aecore.jobs.training_job import TrainingJob
 
     config = preset_config("ae", epochs=1)
     pool = LocalPool({"cpu": 1})

@@ -1,5 +1,7 @@
 """Shared test set-up."""
 
+import os
+
 import pytest
 import torch
 
@@ -7,6 +9,12 @@ from aecore.config import DataConfig, ModelConfig
 from aecore.data import load_dataset
 from aecore.jobs import LocalPool
 from aecore.models import build_model
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _class_data_in_a_temporary_folder(tmp_path_factory):
+    """The job service's runs, uploads and database go to a folder of this test run, never the repository's."""
+    os.environ.setdefault("AECORE_DATA_DIR", str(tmp_path_factory.mktemp("class-data")))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -17,9 +17,9 @@ from aecore.class_board import ANIMALS, BOARD, COLOURS, ClassBoard
 from aecore.config import DataConfig
 from aecore.data import load_dataset
 from aecore.events import Preview
+from aecore.jobs.training_job import FINISHED, QUEUED, RUNNING, JobSnapshot, TrainingJob
 from aecore.presets import preset_config
 from aecore.ui.board import status_text
-from aecore.ui.jobs import FINISHED, QUEUED, RUNNING, JobSnapshot, TrainingJob
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120
@@ -263,10 +263,10 @@ def _share_script():
 
     from aecore.class_board import BOARD
     from aecore.ui.board import share_toggle
-    from aecore.ui.loaders import session_job
+    from aecore.ui.identity import my_job
 
     share_toggle()
-    st.markdown(f"shared: {BOARD.is_shared(session_job())}")
+    st.markdown(f"shared: {BOARD.is_shared(my_job())}")
 
 
 def test_the_share_toggle_shares_the_sessions_runs_on_own_images():

@@ -16,9 +16,9 @@ from aecore.data import load_dataset
 from aecore.events import Finished
 from aecore.jobs import JobFailed, LocalPool, TrainRequest
 from aecore.jobs import work as job_work
+from aecore.jobs.training_job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobError, TrainingJob
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
-from aecore.ui.jobs import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobError, TrainingJob
 
 
 @lru_cache(maxsize=2)

@@ -382,7 +382,6 @@ def test_the_copied_keys_and_options_are_the_pages_own():
     from aecore.ui import image_upload, slow_motion_view
 
     assert (links.OWN_FOLDER_KEY, links.OWN_REPORT_KEY) == (image_upload.FOLDER_KEY, image_upload.REPORT_KEY)
-    assert f'mkdtemp(prefix="{links.UPLOAD_PREFIX}")' in (ROOT / "aecore" / "ui" / "loaders.py").read_text()
     source = (ROOT / "views" / "own_images.py").read_text()
     assert f"SIZES = {links.OWN_SIZES}" in source and str(list(links.OWN_LATENTS)) in source
     assert slow_motion_view.RATE_KEY == "slowmo_rate"

@@ -5,10 +5,10 @@ import streamlit as st
 
 from aecore.class_board import BOARD
 from aecore.ui.board import REFRESH_S, draw_board
-from aecore.ui.loaders import session_job
+from aecore.ui.identity import my_job
 
 st.title("Class board")
-mine = session_job()
+mine = my_job()
 st.caption(f"Every run on this server, live, under an anonymous name (yours: **{BOARD.name_of(mine)}**). "
            "Runs on someone's own images show only if they share them. Tick two runs to compare their maps.")
 

@@ -4,9 +4,9 @@ import streamlit as st
 
 from aecore.errors import AecoreError
 from aecore.ui.board import share_toggle
+from aecore.ui.identity import my_job
 from aecore.ui.image_upload import choose_images, codes_map, read_images, show_images
 from aecore.ui.live import live_training
-from aecore.ui.loaders import session_job
 from aecore.ui.widgets import save_run_form
 from aecore.uploads import folder_run_config
 
@@ -14,7 +14,7 @@ SIZES = (32, 48, 64, 96, 128, 160, 192, 224)
 st.title("Your images")
 st.caption("Lecture 000's homework: bring a folder of images per class (happy/ and angry/ faces, Tom & Jerry "
            "frames…), train a convolutional autoencoder on them, and see what it makes of them.")
-job = session_job()
+job = my_job()
 
 folder = choose_images()
 if not folder:

@@ -4,15 +4,15 @@ import streamlit as st
 
 from aecore.data import expected_input_shape
 from aecore.errors import AecoreError
+from aecore.jobs.training_job import IDLE
 from aecore.models import build_model
-from aecore.ui.jobs import IDLE
+from aecore.ui.identity import my_job
 from aecore.ui.live import live_training
-from aecore.ui.loaders import session_job
 from aecore.ui.sidebar import current_config, describe
 from aecore.ui.widgets import run_label, save_run_form, selected_run
 
 ERROR_KEY = "train_error"
-job = session_job()
+job = my_job()
 choice = current_config()
 snapshot = job.snapshot()  # button callbacks have run: this is the job the page shows
 

@@ -4,8 +4,9 @@ A job is a :class:`TrainRequest`: train this config (or continue this run
 folder) up to this many epochs, and park the result in this folder. The worker
 runs :func:`aecore.training.fit` and sends back, in order: :class:`Claimed` when
 it starts, :class:`Events` (fit's events, a batch at a time), :class:`Parked`
-once the weights, optimiser state and history are saved, and the run's final
-event last. A request never shares a model with anything: the folder it parks
+each time the weights, optimiser state, history and position are saved (at
+an epoch's end, at most every CHECKPOINT_EVERY_S, and when the call ends), and
+the run's final event last. A request never shares a model with anything: the folder it parks
 in is the only thing the server and the next request read.
 """
 
@@ -23,11 +24,12 @@ from aecore.checkpoints import load_run
 from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset, load_dataset
 from aecore.errors import AecoreError
-from aecore.events import Event, Failed, Finished, Preview, Step
+from aecore.events import Epoch, Event, Failed, Finished, Preview, Step
 from aecore.training import TrainingState, fit, resolve_device
 
 EVENT_BATCH_S = 0.1  # steps are sent in batches at most this far apart: a GPU makes thousands a second
 WORKER_DATASETS = 2  # datasets a worker keeps loaded for the next job
+CHECKPOINT_EVERY_S = 2.0  # an epoch's end saves the state unless the last save is more recent (toy runs: 5,000 epochs)
 
 
 @dataclass(frozen=True)
@@ -129,17 +131,26 @@ def _train(request: TrainRequest, send: Callable[[Message], None], stop) -> None
     pending: list[Event] = []
     sent_at = time.monotonic()
     preview: Preview | None = None
+    checkpointed_at = time.monotonic()
     for event in fit(state, dataset, stop=stop, epochs=request.target_epochs):
         preview = getattr(event, "preview", None) or preview
         if isinstance(event, Finished | Failed):  # the state is parked before the run's last word
             if pending:
                 send(Events(request.job_id, tuple(pending)))
             if state.step > 0:
-                state.save(request.park_in, normalizer=dataset.normalizer, preview=preview)
+                state.checkpoint(request.park_in, normalizer=dataset.normalizer, preview=preview)
                 send(Parked(request.job_id, request.park_in))
             send(Events(request.job_id, (event,)))
             return
         pending.append(event)
+        if isinstance(event, Epoch) and time.monotonic() - checkpointed_at >= CHECKPOINT_EVERY_S:
+            # what a killed worker or server restarts from; sent after the epoch's events
+            send(Events(request.job_id, tuple(pending)))
+            pending = []
+            state.checkpoint(request.park_in, normalizer=dataset.normalizer, preview=preview)
+            send(Parked(request.job_id, request.park_in))
+            checkpointed_at = sent_at = time.monotonic()
+            continue
         if not isinstance(event, Step) or time.monotonic() - sent_at >= EVENT_BATCH_S:
             send(Events(request.job_id, tuple(pending)))
             pending, sent_at = [], time.monotonic()

@@ -23,9 +23,10 @@ from aecore.config import RunConfig
 from aecore.describe import model_kind, training_noise
 from aecore.errors import AecoreError
 from aecore.events import Preview
+from aecore.jobs import FAILED, FINISHED, LOADING, QUEUED, RUNNING, STOPPED, STOPPING, JobSnapshot, TrainingJob
 from aecore.pixels import png_bytes
-from aecore.ui.jobs import FAILED, FINISHED, LOADING, QUEUED, RUNNING, STOPPED, STOPPING, JobSnapshot, TrainingJob
-from aecore.ui.loaders import session_job
+from aecore.ui.identity import my_job, my_owner
+from aecore.ui.loaders import job_service
 from aecore.ui.widgets import image_rows
 
 REFRESH_S = 4.0  # how often an open board redraws
@@ -232,10 +233,11 @@ def draw_board(mine: TrainingJob | None) -> None:
 def share_toggle() -> bool:
     """A checkbox (key ``board_share``) that lets the class board show this session's runs on its own images, with a
     few of them and their reconstructions; off until ticked. For the page where those runs are trained."""
-    job = session_job()
+    job = my_job()
     shared = st.checkbox("Show my runs on these images on the class board", value=BOARD.is_shared(job),
                          key=SHARE_KEY, help=f"Off: the class board does not list them. On: it lists them as "
                                              f"**{BOARD.name_of(job)}**, with a few of your test images and their "
                                              "reconstructions, and the teacher can open them in Compare.")
-    BOARD.set_shared(job, shared)
+    if shared != BOARD.is_shared(job):
+        job_service().set_shared(my_owner(), shared)  # kept across restarts
     return shared

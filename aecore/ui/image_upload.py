@@ -30,7 +30,8 @@ from aecore.projection import METHODS, Projection, project
 from aecore.projection_cache import ProjectionKey, codes_digest
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.hover import hover_rows
-from aecore.ui.loaders import session_upload_folder
+from aecore.ui.identity import my_owner, my_upload_folder
+from aecore.ui.loaders import job_service
 from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
 from aecore.ui.widgets import image_strip, map_pick
 from aecore.uploads import (
@@ -69,7 +70,12 @@ def _upload() -> None:
     chosen = iter(str(c or DEFAULT_CLASS) for c in edited["class"])  # the loose images' classes, in order
     # the uploaded files themselves (seekable, in memory): archives are read in place, not copied
     uploads = [Upload(f.name, f, next(chosen)) if f in loose else Upload(f.name, f) for f in files]
-    folder = session_upload_folder()
+    try:
+        job_service().check_upload_room(my_owner())
+    except AecoreError as exc:
+        st.error(f"The upload was refused: {exc}")
+        return
+    folder = my_upload_folder()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:

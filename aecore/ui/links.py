@@ -43,6 +43,7 @@ from aecore import labs
 from aecore.checkpoints import PRETRAINED_DIR, list_runs
 from aecore.config import NOISE_KINDS
 from aecore.data import list_datasets
+from aecore.jobs.service import UPLOAD_FOLDER_PREFIX
 from aecore.latent_map import DEFAULT_MAP_SIZE, MAP_SPLITS, PLANE_MODES
 from aecore.layer_table import parse_shape
 from aecore.presets import list_presets
@@ -425,13 +426,12 @@ SWEEP_LINKS = (
 # --- Your images: its controls, and a folder on the server (never an upload: it is the session's own)
 
 OWN_FOLDER_KEY, OWN_REPORT_KEY = "own_folder", "own_report"  # aecore.ui.image_upload's FOLDER_KEY, REPORT_KEY
-UPLOAD_PREFIX = "aecore-upload-"  # the name of a session's upload folder (aecore.ui.loaders.session_upload_folder)
 OWN_SIZES = (32, 48, 64, 96, 128, 160, 192, 224)  # views/own_images.py's
 OWN_LATENTS = (8, 16, 20, 30, 50, 64)
 
 
 def _is_upload(path: Path) -> bool:
-    return any(part.startswith(UPLOAD_PREFIX) for part in path.parts)
+    return any(part.startswith(UPLOAD_FOLDER_PREFIX) for part in path.parts)
 
 
 def server_folder(text: str) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from aecore.jobs.training_job import FAILED, FINISHED, IDLE, JobSnapshot, TrainingJob
 from aecore.projection import project
 from aecore.ui.charts import latent_figure, loss_figure
-from aecore.ui.jobs import FAILED, FINISHED, IDLE, JobSnapshot, TrainingJob
 from aecore.ui.sidebar import describe
 from aecore.ui.widgets import format_eta, image_rows
 

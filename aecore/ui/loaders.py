@@ -1,21 +1,16 @@
-"""Shared resources: one copy of each dataset for the whole process, and each browser session's training job
-and upload folder (released when the session ends). Runs for display live in :mod:`aecore.ui.cache`."""
+"""Shared resources: one copy of each dataset for the whole process, and the job service that keeps every
+browser's runs and uploads. Runs for display live in :mod:`aecore.ui.cache`."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections import OrderedDict
-from pathlib import Path
 
-import streamlit as st
 import torch
 
-from aecore.class_board import BOARD
 from aecore.config import DataConfig
 from aecore.data import Dataset, load_dataset
-from aecore.ui.jobs import TrainingJob
+from aecore.jobs.service import JobService, shared_service
 
 MAX_SHARED_DATASETS = 4
 _datasets: OrderedDict[tuple[DataConfig, torch.device], Dataset] = OrderedDict()  # most recently used last
@@ -57,25 +52,6 @@ def dataset_is_loaded(config: DataConfig, device: torch.device | str = "cpu") ->
         return (config, torch.device(device)) in _datasets
 
 
-def _release_job(job: TrainingJob) -> None:
-    job.close()  # stops its run and deletes its folder
-    BOARD.retire(job)  # the class board shows its last state a while longer
-
-
-@st.cache_resource(scope="session", on_release=_release_job)
-def session_job() -> TrainingJob:
-    """This browser session's training job, on the class board; stopped when the session ends (the tab closed
-    and expired)."""
-    job = TrainingJob(shared_dataset)
-    BOARD.register(job)
-    return job
-
-
-def _remove_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@st.cache_resource(scope="session", on_release=_remove_folder)
-def session_upload_folder() -> Path:
-    """A private folder for this browser session's uploads, deleted when the session ends."""
-    return Path(tempfile.mkdtemp(prefix="aecore-upload-"))
+def job_service() -> JobService:
+    """The process's job service: every browser's run and uploads (see :mod:`aecore.jobs.service`)."""
+    return shared_service(shared_dataset)

@@ -15,16 +15,19 @@ Each runs at most once per process.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
+
+import streamlit as st
 
 from aecore.checkpoints import load_run
 from aecore.data import load_test_pixels
 from aecore.jobs import LocalPool, shared_pool
 from aecore.jobs.projection_work import shared_projections
 from aecore.projection import warm_up_tsne, warm_up_umap
-from aecore.ui.loaders import shared_dataset
+from aecore.ui.loaders import job_service, shared_dataset
 from aecore.ui.widgets import DEFAULT_RUN
 
 log = logging.getLogger(__name__)
@@ -65,9 +68,30 @@ def _read_homes_test_images() -> None:
         load_test_pixels(load_run(run).config.data)
 
 
+def lan_address() -> str:
+    """This machine's address on its network (what students type), or localhost when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # UDP: picks the outgoing interface, sends nothing
+            return probe.getsockname()[0]
+        except OSError:
+            return "localhost"
+
+
+def start_job_service() -> None:
+    """Make the job service, which puts back every run a restart interrupted (queued and training ones go on), and
+    print the class's links on the console, as Jupyter prints its token: the teacher's holds the teacher's key."""
+    service = job_service()
+    port = st.get_option("server.port")
+    print(f"\n  Autoencoder Lab: students open http://{lan_address()}:{port}\n"
+          f"  The teacher's link (keep it to yourself): http://localhost:{port}/?present=1&teacher={service.teacher_key}"
+          "\n", flush=True)
+
+
 def preload_in_background() -> threading.Thread | None:
-    """Read Home's test images in a daemon thread, once per process (None if already started)."""
-    return _once_in_background("preload", _read_homes_test_images)
+    """In a daemon thread, once per process (None if already started): start the job service (runs a restart
+    interrupted go on at once, with no browser open), then read Home's test images."""
+    return _once_in_background("preload", start_job_service, _read_homes_test_images)
 
 
 def _load_default_dataset() -> None:

@@ -14,9 +14,9 @@ from PIL import Image
 from aecore.checkpoints import PRETRAINED_DIR, list_runs
 from aecore.class_board import BOARD
 from aecore.errors import AecoreError
+from aecore.jobs.training_job import TrainingJob
 from aecore.pixels import png_bytes
 from aecore.ui.charts import MapPick, read_pick
-from aecore.ui.jobs import TrainingJob
 from aecore.viz import mosaic, stacked_rows, to_pil
 
 SELECTED_RUN = "selected_run"  # session key: the run every page shows (a path string)

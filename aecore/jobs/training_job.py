@@ -1,18 +1,22 @@
-"""A browser session's training job, as the page sees it: actions and a snapshot of progress.
+"""A student's training run, as the pages see it: actions and a snapshot of progress.
 
 Training never runs in the server's process (measured: with thirty sessions'
 scripts and Streamlit's collector sharing its GIL, a training thread there
 starved). A :class:`TrainingJob` sends each call of fit() to a
 :class:`~aecore.jobs.JobPool` of worker processes (or Ray), folds the messages
 that come back into a :class:`JobSnapshot` under a lock, and keeps the run's
-state in a private folder that the worker parks it in between calls. The page
-polls :meth:`TrainingJob.snapshot` from a fragment; nothing here calls
-streamlit. The pool's slots bound concurrent jobs per device, and a waiting
-job knows its place in line.
+state in its folder: the worker checkpoints it there (``state/``, at every
+epoch's end and when a call ends, replaced whole), and the job writes what a
+page shows (``job.json``: status, target, the thinned step-loss curve) beside
+it. :meth:`TrainingJob.restore` rebuilds a job from that folder after a server
+restart. The page polls :meth:`TrainingJob.snapshot` from a fragment; nothing
+here calls streamlit.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import re
 import shutil
@@ -28,17 +32,23 @@ from pathlib import Path
 import torch
 
 from aecore import checkpoints
-from aecore.checkpoints import PRETRAINED_DIR, load_run
+from aecore.checkpoints import PRETRAINED_DIR, load_run, recovered_run_folder
 from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset
-from aecore.errors import AecoreError
+from aecore.errors import AecoreError, CheckpointError, ConfigError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Preview, Started, Step
-from aecore.jobs import Claimed, Dropped, Events, JobFailed, JobPool, Message, Parked, TrainRequest, shared_pool
+from aecore.jobs.engines import shared_pool
+from aecore.jobs.pool import JobPool
+from aecore.jobs.work import Claimed, Dropped, Events, JobFailed, Message, Parked, TrainRequest
 from aecore.models import AutoEncoder
+
+log = logging.getLogger(__name__)
 
 MAX_STEP_POINTS = 1000  # the per-step loss curve is thinned to at most this many points
 RUN_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 QUEUED_POLL_S, RUNNING_POLL_S = 3.0, 1.0  # how often a page redraws a waiting or a running job
+JOB_FILE, STATE_FOLDER = "job.json", "state"  # in a job's folder: what the page shows, and the checkpoint
+PERSIST_EVERY_S = 2.0  # job.json is written on every change of status and checkpoint, and at most this often between
 
 # Job states, in the order a run goes through them.
 IDLE, QUEUED, LOADING, RUNNING, STOPPING, STOPPED, FINISHED, FAILED = (
@@ -111,30 +121,49 @@ class TrainingJob:
     the run's weights, optimiser state and history live in a private folder (deleted with the job).
     """
 
-    def __init__(self, load_dataset: DatasetLoader, pool: JobPool | None = None) -> None:
+    def __init__(self, load_dataset: DatasetLoader, pool: JobPool | None = None, *, folder: Path | None = None,
+                 guard: Callable[[str], None] | None = None) -> None:
+        """``folder``: where the run lives and stays (a server's job service gives one); without it, a private
+        temporary folder deleted with the job. ``guard(action)`` is asked before a run starts, resumes or is
+        loaded, and may refuse with a :class:`JobError` (a full disk quota, say)."""
         self._load_dataset = load_dataset
         self._pool = pool if pool is not None else shared_pool()
+        self._guard = guard
         self._lock = threading.Lock()
         self._snapshot = JobSnapshot()
         self._job_id: str | None = None
-        # AECORE_JOBS_DIR: a folder every Ray node can reach, when jobs run on a cluster
-        self._folder = Path(tempfile.mkdtemp(prefix="aecore-job-", dir=os.environ.get("AECORE_JOBS_DIR")))
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        if folder is None:  # AECORE_JOBS_DIR: a folder every Ray node can reach, when jobs run on a cluster
+            self._folder = Path(tempfile.mkdtemp(prefix="aecore-job-", dir=os.environ.get("AECORE_JOBS_DIR")))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        else:
+            self._folder = Path(folder)
+            self._folder.mkdir(parents=True, exist_ok=True)
+            self._cleanup = lambda: None  # kept: the service removes it when its retention ends
+        self._persisted_at = 0.0
+        self.on_persist: Callable[[dict], None] | None = None  # told each time job.json is written (the index)
         self._parked: Path | None = None  # the state the last call ended with
         self._trained: tuple[float, tuple[AutoEncoder, Dataset]] | None = None
         self._step_stride = 1
         self._call_start_step = 0
         self._call_started = 0.0
+        self._seconds_before = 0.0
         self._ended = threading.Event()
         self._ended.set()
         self._closing = False
 
     # ------------------------------------------------------------------------------ actions
 
+    @property
+    def folder(self) -> Path:
+        """The folder this run lives in (``job.json`` and the checkpoint ``state/``)."""
+        return self._folder
+
     def start(self, config: RunConfig) -> None:
         """Train a new model from ``config`` (the previous one, if any, is dropped)."""
         self._ensure_idle("start a new run")
+        self._check("start a new run")
         self._parked, self._trained, self._step_stride = None, None, 1
+        shutil.rmtree(self._folder / STATE_FOLDER, ignore_errors=True)
         self._snapshot = JobSnapshot(status=QUEUED, config=config, epochs=config.train.epochs,
                                      message="Waiting for a free training slot")
         self._launch(config, config.train.epochs, resume_from=None)
@@ -146,6 +175,7 @@ class TrainingJob:
         origin = self._parked or (Path(snapshot.source) if snapshot.source else None)
         if origin is None or snapshot.config is None:
             raise JobError("there is no run to resume: start one or load a saved run first")
+        self._check("resume")
         if snapshot.status == STOPPED and snapshot.epoch < snapshot.epochs and more_epochs is None:
             target = snapshot.epochs
         else:
@@ -157,12 +187,15 @@ class TrainingJob:
     def load(self, folder: str | Path) -> None:
         """Continue training a saved run: its weights, optimiser state and history."""
         self._ensure_idle("load a run")
+        self._check("load a run")
         run = load_run(folder)  # read to check it, and for its history: the worker loads its own copy
         self._parked, self._trained = None, None
         self._snapshot = JobSnapshot(status=STOPPED, config=run.config, epoch=run.epochs, epochs=run.epochs,
                                      history=tuple(run.history), step=run.steps, source=str(run.path),
                                      class_names=run.class_names,
-                                     message=f"Loaded {run.name} ({run.epochs} epochs): Resume trains it further")
+                                     message=f"Loaded {run.name} ({_count(run.epochs, 'epoch')}): Resume trains it "
+                                             "further")
+        self._persist(force=True)
 
     def stop(self) -> None:
         """Ask the worker to stop at its next step (a waiting job leaves the queue at once)."""
@@ -179,6 +212,8 @@ class TrainingJob:
         self.join(timeout=30)
         with self._lock:
             self._snapshot, self._parked, self._trained = JobSnapshot(), None, None
+        shutil.rmtree(self._folder / STATE_FOLDER, ignore_errors=True)
+        self._persist(force=True)
 
     def close(self) -> None:
         """Stop the run and delete its private folder once the worker is done with it (the session is over)."""
@@ -211,6 +246,7 @@ class TrainingJob:
         with self._lock:
             self._snapshot = replace(self._snapshot, saved_to=str(folder), source=str(folder),
                                      message=f"Saved as {name}")
+        self._persist(force=True)
         return folder
 
     def trained(self) -> tuple[AutoEncoder, Dataset] | None:
@@ -245,6 +281,89 @@ class TrainingJob:
                 snapshot = replace(snapshot, place_in_line=info.place, wait_s=info.wait_s, message=message)
         return snapshot
 
+    # ------------------------------------------------------------------------------ on disk
+
+    @classmethod
+    def restore(cls, folder: Path, load_dataset: DatasetLoader, pool: JobPool | None = None, *,
+                guard: Callable[[str], None] | None = None) -> TrainingJob:
+        """The job whose folder is ``folder``, as it was last written, after a server restart: a finished or
+        stopped run is shown as it ended; a queued or training one is queued again, from its last checkpoint
+        (or from the start when it had none). Raises :class:`CheckpointError` for a folder that is not a job's."""
+        job = cls(load_dataset, pool, folder=folder, guard=guard)
+        try:
+            record = json.loads((Path(folder) / JOB_FILE).read_text())
+            config = RunConfig.from_dict(record["config"]) if record.get("config") else None
+            status = str(record["status"])
+            saved = {name: record.get(name) for name in ("source", "saved_to")}
+            snapshot = JobSnapshot(status=status, message=str(record.get("message", "")), config=config,
+                                   epochs=int(record.get("epochs", 0)),
+                                   steps_per_epoch=int(record.get("steps_per_epoch", 0)),
+                                   seconds=float(record.get("seconds", 0.0)),
+                                   class_names=tuple(record.get("class_names", ())),
+                                   **{name: str(value) for name, value in saved.items() if value})
+            points = tuple((float(x), float(y)) for x, y in record.get("step_losses", ()))
+            job._step_stride = max(1, int(record.get("step_stride", 1)))
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            raise CheckpointError(f"{Path(folder) / JOB_FILE} is not a readable job ({exc})") from None
+        parked = recovered_run_folder(Path(folder) / STATE_FOLDER)
+        if parked is not None:
+            run = load_run(parked)
+            position = run.epochs + (run.progress or {}).get("batch", 0) / max(1, snapshot.steps_per_epoch)
+            snapshot = replace(snapshot, epoch=run.epochs, step=run.steps, history=tuple(run.history),
+                               batch=(run.progress or {}).get("batch", 0),
+                               seconds=(run.progress or {}).get("seconds", snapshot.seconds),
+                               step_losses=tuple(point for point in points if point[0] <= position + 1e-9))
+            job._parked = parked
+        elif snapshot.source:
+            snapshot = replace(snapshot, step_losses=())
+        else:
+            snapshot = replace(snapshot, step_losses=(), epoch=0, step=0)
+        was_active = status in ACTIVE_STATES and status != STOPPING
+        job._snapshot = replace(snapshot, status=STOPPED if status in ACTIVE_STATES else status)
+        if was_active and config is not None:
+            job._continue_after_restart()
+        return job
+
+    def _continue_after_restart(self) -> None:
+        snapshot = self._snapshot
+        origin = self._parked or (Path(snapshot.source) if snapshot.source else None)
+        message = "Waiting for a free training slot (the server restarted: the run goes on from its last checkpoint)"
+        self._snapshot = replace(snapshot, status=QUEUED, message=message)
+        self._launch(snapshot.config, snapshot.epochs or snapshot.config.train.epochs, resume_from=origin)
+
+    def record(self) -> dict:
+        """What job.json holds: the snapshot's status, settings, progress and thinned step-loss curve."""
+        snapshot = self._snapshot
+        return {"format": "aecore-job/1", "status": snapshot.status, "message": snapshot.message,
+                "config": snapshot.config.to_dict() if snapshot.config is not None else None,
+                "epochs": snapshot.epochs, "epoch": snapshot.epoch, "step": snapshot.step,
+                "steps_per_epoch": snapshot.steps_per_epoch, "seconds": round(snapshot.seconds, 3),
+                "class_names": list(snapshot.class_names), "source": snapshot.source,
+                "saved_to": snapshot.saved_to, "step_stride": self._step_stride,
+                "step_losses": [[round(x, 6), y] for x, y in snapshot.step_losses]}
+
+    def _persist(self, *, force: bool = False) -> None:
+        """Write job.json (atomically) and tell :attr:`on_persist`: on every change of status or checkpoint, else at
+        most every few seconds."""
+        now = time.monotonic()
+        if not force and now - self._persisted_at < PERSIST_EVERY_S:
+            return
+        self._persisted_at = now
+        record = self.record()
+        path = self._folder / JOB_FILE
+        temporary = path.with_name(f".{JOB_FILE}.{threading.get_ident()}.tmp")
+        try:
+            temporary.write_text(json.dumps(record, separators=(",", ":")))
+            os.replace(temporary, path)
+        except OSError:  # a folder removed under a closing job; the run itself is unaffected
+            temporary.unlink(missing_ok=True)
+            return
+        if self.on_persist is not None:
+            try:
+                self.on_persist(record)
+            except Exception:  # the index is rebuilt from job.json if need be: never fail the run for it
+                log.warning("could not index a run", exc_info=True)
+
     # ------------------------------------------------------------------------------ messages
 
     def _ensure_idle(self, action: str) -> None:
@@ -255,9 +374,10 @@ class TrainingJob:
         self._job_id = uuid.uuid4().hex
         self._call_start_step = self._snapshot.step
         self._ended.clear()
-        request = TrainRequest(self._job_id, config, target_epochs, park_in=str(self._folder / "state"),
+        request = TrainRequest(self._job_id, config, target_epochs, park_in=str(self._folder / STATE_FOLDER),
                                resume_from=str(resume_from) if resume_from else None)
         listener = lambda message, job_id=self._job_id: self._on_message(job_id, message)  # noqa: E731
+        self._persist(force=True)
         try:
             self._pool.submit(request, listener)
         except AecoreError as exc:
@@ -269,9 +389,14 @@ class TrainingJob:
 
     def _end(self, **changes) -> None:
         self._update(eta_s=None, place_in_line=None, wait_s=None, **changes)
+        self._persist(force=True)
         if self._closing:
             self._cleanup()
         self._ended.set()
+
+    def _check(self, action: str) -> None:
+        if self._guard is not None:
+            self._guard(action)
 
     def _on_message(self, job_id: str, message: Message) -> None:
         if job_id != self._job_id:  # a message of an earlier call (e.g. after Reset)
@@ -284,6 +409,7 @@ class TrainingJob:
                          place_in_line=None, wait_s=None)
         elif isinstance(message, Parked):
             self._parked, self._trained = Path(message.folder), None
+            self._persist(force=True)
         elif isinstance(message, JobFailed):
             self._end(status=FAILED, message=message.message)
         elif isinstance(message, Dropped):
@@ -297,10 +423,13 @@ class TrainingJob:
         if isinstance(event, Started):
             self._call_started = time.perf_counter()
             stopping = snapshot.status == STOPPING
+            self._seconds_before = event.seconds_before
             self._update(status=STOPPING if stopping else RUNNING,
                          message=snapshot.message if stopping else f"Training on {event.device_name}",
                          device_name=event.device_name, class_names=event.class_names,
-                         epochs=event.epochs, steps_per_epoch=event.steps_per_epoch, batch=0)
+                         epochs=event.epochs, steps_per_epoch=event.steps_per_epoch, batch=event.start_batch,
+                         seconds=event.seconds_before)
+            self._persist(force=True)
         elif isinstance(event, Step):
             elapsed = time.perf_counter() - self._call_started
             done = event.step - self._call_start_step
@@ -311,8 +440,8 @@ class TrainingJob:
                 if len(points) > MAX_STEP_POINTS:
                     points, self._step_stride = points[::2], self._step_stride * 2
             changes = {"preview": event.preview} if event.preview is not None else {}
-            self._update(batch=event.batch, step=event.step, seconds=elapsed, step_losses=points,
-                         eta_s=elapsed / done * remaining if done else None, **changes)
+            self._update(batch=event.batch, step=event.step, seconds=self._seconds_before + elapsed,
+                         step_losses=points, eta_s=elapsed / done * remaining if done else None, **changes)
         elif isinstance(event, Epoch):
             record = {"epoch": event.epoch, "step": event.step, "seconds": round(event.seconds, 3),
                       "train": event.train, "val": event.val}
@@ -320,13 +449,20 @@ class TrainingJob:
             if event.preview is not None:
                 changes["preview"] = event.preview
             self._update(**changes)
+            self._persist()
         elif isinstance(event, CheckpointSaved):
             self._update(saved_to=event.path)
         elif isinstance(event, Finished):
             status = STOPPED if event.stopped else FINISHED
-            text = (f"Stopped after {event.epoch} epochs" if event.stopped
-                    else f"Finished {event.epoch} epochs in {event.seconds:.0f} s")
-            self._end(status=status, message=text, epoch=event.epoch, step=event.step)
+            if not event.stopped:
+                text = f"Finished {_count(event.epoch, 'epoch')} in {event.seconds:.0f} s"
+            elif event.batch:
+                text = (f"Stopped in epoch {event.epoch + 1}, after step {event.batch} of {snapshot.steps_per_epoch}: "
+                        "Resume goes on from there")
+            else:
+                text = f"Stopped after {_count(event.epoch, 'epoch')}"
+            self._end(status=status, message=text, epoch=event.epoch, step=event.step, batch=event.batch,
+                      seconds=event.seconds)
         elif isinstance(event, Failed):
             self._end(status=FAILED, message=event.message, epoch=event.epoch, step=event.step)
 
@@ -341,6 +477,10 @@ def _copy_run(source: Path, target: Path) -> None:
             os.replace(temporary, target / path.name)
     if not (source / checkpoints.OPTIMIZER_FILE).exists():
         (target / checkpoints.OPTIMIZER_FILE).unlink(missing_ok=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _ordinal(n: int) -> str:

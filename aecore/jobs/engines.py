@@ -1,0 +1,33 @@
+"""Which engine runs the jobs: ``AECORE_JOBS`` unset or ``local`` (the default) for worker processes here;
+``ray`` for a local Ray instance; ``ray://HOST:PORT`` or ``auto`` for a running Ray cluster (needs ``pip install
+ray``). :func:`shared_pool` is the process's one pool, shared by every browser session."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from aecore.jobs.pool import JobPool, LocalPool
+from aecore.jobs.ray_pool import RayPool
+
+_pool: JobPool | None = None
+_pool_lock = threading.Lock()
+
+
+def pool_from_environment(setting: str | None = None) -> JobPool:
+    """The pool ``AECORE_JOBS`` (or ``setting``) asks for: local processes by default, else Ray."""
+    setting = (os.environ.get("AECORE_JOBS", "") if setting is None else setting).strip()
+    if setting in ("", "local"):
+        return LocalPool()
+    if setting == "ray":
+        return RayPool()
+    return RayPool(address=setting)
+
+
+def shared_pool() -> JobPool:
+    """This process's pool, made on first use and shared by every browser session."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = pool_from_environment()
+        return _pool

@@ -1,0 +1,82 @@
+"""Which browser this is: a key kept in a cookie, not the websocket, so that a reload finds the same runs.
+
+A page asks :func:`my_job` for this browser's run and :func:`my_upload_folder` for its images.
+
+A browser's first visit gets a new key (128 random bits) that the page stores
+in a cookie (:data:`COOKIE`, a year, same site); Streamlit reads it back
+(``st.context.cookies``) in every later session of that browser: a reload, a
+tab closed and opened again, a laptop that slept. A student's personal link
+(``?me=KEY``, :func:`personal_link`) carries the key to another device, which
+keeps it from then on. The teacher's link (``?present=1&teacher=KEY``, printed
+by the server at start) gives the teacher's key. Both parameters leave the
+address bar at once, so no Share link, screenshot or projector shows a key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import streamlit as st
+
+from aecore.jobs import TrainingJob
+from aecore.jobs.service import Owner, new_key, well_formed
+from aecore.ui.loaders import job_service
+
+COOKIE = "aelab_key"
+ME_PARAM, TEACHER_PARAM = "me", "teacher"
+COOKIE_DAYS = 365
+_KEY = "_browser_key"  # session state: this session's key
+_UNSTORED = "_browser_key_unstored"  # session state: the cookie is still to be written
+
+
+def browser_key() -> str:
+    """This browser's key: from a personal or teacher link, else the cookie, else a new one (see the module)."""
+    state = st.session_state
+    if _KEY in state:
+        return state[_KEY]
+    params = st.query_params
+    linked = None
+    teacher = params.get(TEACHER_PARAM)
+    if teacher and secrets.compare_digest(teacher, job_service().teacher_key):
+        linked = teacher
+    elif well_formed(params.get(ME_PARAM)):
+        linked = params.get(ME_PARAM)
+    for name in (ME_PARAM, TEACHER_PARAM):
+        if name in params:
+            del params[name]
+    cookie = st.context.cookies.get(COOKIE)
+    key = linked or (cookie if well_formed(cookie) else None) or new_key()
+    state[_KEY] = key
+    if key != cookie:
+        state[_UNSTORED] = True
+    return key
+
+
+def my_owner() -> Owner:
+    """The owner of this browser's runs and uploads."""
+    return job_service().owner(browser_key())
+
+
+def my_job() -> TrainingJob:
+    """This browser's training job, whichever session, tab or device asks (see :mod:`aecore.jobs.service`)."""
+    return job_service().job_for(my_owner())
+
+
+def my_upload_folder() -> Path:
+    """This browser's folder for uploaded images (kept with its run)."""
+    return job_service().upload_folder(my_owner())
+
+
+def keep_key_in_browser() -> None:
+    """Write the browser's key into its cookie, once per session that needs it (an invisible element)."""
+    if not st.session_state.pop(_UNSTORED, False):
+        return
+    key = browser_key()
+    st.html(f"<script>document.cookie = '{COOKIE}={key}; max-age={COOKIE_DAYS * 86400}; path=/; "
+            "samesite=strict';</script>", unsafe_allow_javascript=True, width="content")
+
+
+def personal_link(base_url: str) -> str:
+    """The link that opens this browser's runs on another device (it holds the key: for its owner only)."""
+    return f"{base_url.rstrip('/')}/?{ME_PARAM}={browser_key()}"
