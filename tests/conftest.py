@@ -18,6 +18,18 @@ def _class_data_in_a_temporary_folder(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _no_server_warm_up():
+    """AppTest runs app.py in this process: without this, its first run would start the server's warm-up here (load
+    MNIST, start a training and a projection worker, compile UMAP) beside the tests. tests/test_startup.py tests
+    the warm-up in a process of its own; the browser tests' servers still warm up."""
+    from aecore.ui import startup
+
+    startup.warm_up_pages = False
+    yield
+    startup.warm_up_pages = True
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     """Two cores run many tiny models: one intra-op thread each is faster than two fighting."""
     before = torch.get_num_threads()

@@ -124,3 +124,12 @@ def test_the_warm_up_hides_only_its_own_threads_missing_context_warnings(caplog)
     logger.warning("after the warm-up")
     assert [record.getMessage() for record in caplog.records if record.name == NO_CONTEXT_LOGGER] == [
         "from a session", "after the warm-up"]
+
+
+def test_the_tests_turn_the_pages_warm_up_off_in_their_own_process():
+    """AppTest runs of app.py (tests/conftest.py): no warm-up thread, no worker processes in the pytest worker."""
+    from aecore.ui import startup
+
+    assert startup.warm_up_pages is False
+    assert startup.warm_up_pages_in_background() is None
+    assert "pages-warm-up" not in startup._started

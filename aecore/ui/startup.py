@@ -9,7 +9,9 @@
   compiles UMAP's numba code and imports openTSNE. ``app.py`` starts it a few seconds
   after a page has been drawn, so that it does not compete with the first page.
 
-Each runs at most once per process.
+Each runs at most once per process. The tests' AppTest runs of ``app.py`` turn the pages' warm-up off
+(:data:`warm_up_pages`, set by tests/conftest.py): every pytest worker would otherwise load MNIST, start worker
+processes and compile UMAP beside the tests; tests/test_startup.py runs it in a process of its own.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from aecore.ui.widgets import DEFAULT_RUN
 log = logging.getLogger(__name__)
 
 PAGES_WARM_UP_DELAY_S = 8.0  # the first page is drawn before worker processes compete for the CPU
+warm_up_pages = True  # False: warm_up_pages_in_background starts nothing in this process (the tests' AppTest runs)
 _started: set[str] = set()
 _lock = threading.Lock()
 
@@ -113,6 +116,8 @@ def _start_a_projection_worker() -> None:
 def warm_up_pages_in_background(*page_steps: Callable[[], None]) -> threading.Thread | None:
     """In a daemon thread, after PAGES_WARM_UP_DELAY_S, once per process (None if already started): load the
     default run's dataset, run ``page_steps`` (the pages' caches to fill), start a training worker and a
-    projection worker, compile UMAP and import openTSNE."""
+    projection worker, compile UMAP and import openTSNE. Nothing (None) while :data:`warm_up_pages` is False."""
+    if not warm_up_pages:
+        return None
     return _once_in_background("pages-warm-up", _load_default_dataset, *page_steps, _start_a_training_worker,
                                _start_a_projection_worker, warm_up_umap, warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
