@@ -30,6 +30,25 @@ def _no_server_warm_up():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _components_scanned_once():
+    """Each new AppTest scans every installed distribution's metadata for Streamlit components (about 0.5 s on 2
+    cores, a hundred times a run); what is installed does not change during a test run, so scan once."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    found: list = []
+
+    def scan_once(*args, **kwargs):
+        if not found:
+            found.append(scan(*args, **kwargs))
+        return list(found[0])
+
+    manifest_scanner.scan_component_manifests = scan_once
+    yield
+    manifest_scanner.scan_component_manifests = scan
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _one_torch_thread():
     """Two cores run many tiny models: one intra-op thread each is faster than two fighting."""
     before = torch.get_num_threads()
