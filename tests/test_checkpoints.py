@@ -29,7 +29,8 @@ from aecore.models import build_model
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
 
-RUN_FILES = {"model.safetensors", "config.json", "history.json", "optimizer.safetensors", "preview.png", "progress.json"}
+RUN_FILES = {"model.safetensors", "config.json", "history.json", "optimizer.safetensors", "preview.png",
+             "progress.json"}
 
 
 @pytest.fixture(scope="module")

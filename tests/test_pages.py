@@ -163,11 +163,11 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     assert "Training on CPU" in at.get("progress")[0].proto.text
     assert not at.exception
     _press_key(at, "train_stop")
-    _wait_for(at, r"Stopped after [1-9]\d* epochs")
+    _wait_for(at, r"Stopped (after [1-9]\d* epochs?|in epoch [1-9])")
     _press_key(at, "train_resume")
     _wait_for(at, "Training on CPU")
     _press_key(at, "train_stop")
-    _wait_for(at, r"Stopped after [1-9]\d* epochs")
+    _wait_for(at, r"Stopped (after [1-9]\d* epochs?|in epoch [1-9])")
     at.text_input(key="train_save_name").set_value("apptest-run")
     _press_key(at, "train_save_submit")
     assert "Saved: pick **apptest-run**" in _texts(at)

@@ -27,7 +27,6 @@ COOKIE = "aelab_key"
 ME_PARAM, TEACHER_PARAM = "me", "teacher"
 COOKIE_DAYS = 365
 _KEY = "_browser_key"  # session state: this session's key
-_UNSTORED = "_browser_key_unstored"  # session state: the cookie is still to be written
 
 
 def browser_key() -> str:
@@ -48,8 +47,6 @@ def browser_key() -> str:
     cookie = st.context.cookies.get(COOKIE)
     key = linked or (cookie if well_formed(cookie) else None) or new_key()
     state[_KEY] = key
-    if key != cookie:
-        state[_UNSTORED] = True
     return key
 
 
@@ -69,10 +66,11 @@ def my_upload_folder() -> Path:
 
 
 def keep_key_in_browser() -> None:
-    """Write the browser's key into its cookie, once per session that needs it (an invisible element)."""
-    if not st.session_state.pop(_UNSTORED, False):
-        return
+    """Write the browser's key into its cookie (an invisible element), in every run of a session that did not
+    bring it: a run interrupted by a rerun can lose its elements before the browser runs them."""
     key = browser_key()
+    if st.context.cookies.get(COOKIE) == key:
+        return
     st.html(f"<script>document.cookie = '{COOKIE}={key}; max-age={COOKIE_DAYS * 86400}; path=/; "
             "samesite=strict';</script>", unsafe_allow_javascript=True, width="content")
 
