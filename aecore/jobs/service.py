@@ -134,6 +134,8 @@ class JobService:
             if now - self._seen_at.get(hashed, 0.0) >= SEEN_EVERY_S:
                 self._seen_at[hashed] = now
                 self.store.seen(hashed, now)
+            self.job_for(owner)  # on the board, with its name, from the first visit
+            owner = self._owners[hashed]
         self._sweep_if_due()
         return owner
 
