@@ -27,6 +27,7 @@ tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the 
 render_sidebar(show_training_settings=path in TRAINING_PAGES)
 with st.sidebar:
     identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
+identity.personal_link_popover()
 warm_up_pages_in_background(cache.warm_up_default_explore)  # it waits a few seconds: the page drawn now goes first
 with links.kept_in_url(path), logged_duration(path):
     page.run()

@@ -22,6 +22,7 @@ import streamlit as st
 from aecore.jobs import TrainingJob
 from aecore.jobs.service import Owner, new_key, well_formed
 from aecore.ui.loaders import job_service
+from aecore.ui.presenter import presenting
 
 COOKIE = "aelab_key"
 ME_PARAM, TEACHER_PARAM = "me", "teacher"
@@ -78,3 +79,17 @@ def keep_key_in_browser() -> None:
 def personal_link(base_url: str) -> str:
     """The link that opens this browser's runs on another device (it holds the key: for its owner only)."""
     return f"{base_url.rstrip('/')}/?{ME_PARAM}={browser_key()}"
+
+
+def personal_link_popover() -> None:
+    """In the sidebar, for a student and never in the presenter view: their personal link, to go on with their
+    runs on another device (a teacher's would hand over the teacher's role)."""
+    if presenting() or my_owner().is_teacher:
+        return
+    url = st.context.url or ""
+    base = url.split("?", 1)[0].rsplit("/", 1)[0] if "://" in url else ""
+    with st.sidebar.popover("My link", icon=":material/devices:", width="stretch",
+                            help="Open your runs on another device (keep it to yourself: it is your key)"):
+        st.caption("This browser keeps your runs even if you reload, close the tab or lose the Wi-Fi. To go on with "
+                   "them on another device, open this link there (it is yours alone: do not share it).")
+        st.code(personal_link(base or "http://localhost:8501"), language=None, wrap_lines=True)
