@@ -77,3 +77,35 @@ def model(digits):
     """An untrained, seeded 4-d MLP autoencoder for the digits, in eval mode."""
     torch.manual_seed(0)
     return build_model(ModelConfig(hidden=(32,), latent_dim=4), digits.input_shape).eval()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for a browser test module (tests/streamlit_server.py)."""
+    from playwright.sync_api import sync_playwright
+    from streamlit_server import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app served by `streamlit run` for a browser test module, saving runs to a temporary folder; its URL."""
+    from streamlit_server import served_app
+
+    env = {"AECORE_RUNS_DIR": str(tmp_path_factory.mktemp("runs"))}
+    with served_app(tmp_path_factory.mktemp("server") / "streamlit.log", env) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser, server):
+    """A new tab (a new session) on the served app's Home, 1600x1000, its script done."""
+    from streamlit_server import visit
+
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    yield visit(context, server)
+    context.close()

@@ -1,5 +1,7 @@
 """What the browser tests share: the app served by `streamlit run` on a free local port, Debian's Chromium
-(never `playwright install`), and a wait for a page's script to end."""
+(never `playwright install`), waits for a page's script to end and for its charts to be drawn, and the steps
+every browser test takes (a new tab, a page opened from the sidebar, a screenshot). Nothing here sleeps for a
+fixed time: each wait is for a condition the page shows."""
 
 import os
 import socket
@@ -8,12 +10,20 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import expect
+    expect.set_options(timeout=20_000)  # a condition met later on a loaded machine (2 cores, a server, Chromium)
+except ImportError:  # the browser tests skip (or fail in CI) on Chromium; playwright comes with requirements-dev.txt
+    PlaywrightTimeoutError, expect = TimeoutError, None
+
 ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"  # git-ignored: for people to look at
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -33,9 +43,17 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+RUN_STARTS_WITHIN_MS = 1500  # after a click or a key, even a loaded server starts the run it asks for within this
+
+
 def settle(page) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_timeout(200)
+    """Wait until the app is connected and its script has finished running: first for the run that an action just
+    asked for to start, then for it to end. Nearly every action the tests settle after asks for a run, and its
+    start is seen at once; one that asks for none (or whose run ended before this looked) waits
+    RUN_STARTS_WITHIN_MS."""
+    with suppress(PlaywrightTimeoutError):
+        page.locator("[data-testid='stApp']:not([data-test-script-state='notRunning'])").wait_for(
+            state="attached", timeout=RUN_STARTS_WITHIN_MS)
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(state="attached")
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached")
 
@@ -74,3 +92,86 @@ def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(15)
+
+
+# every chart on the page drawn by plotly.js: laid out, with its SVG (and, for WebGL points, its canvas) in place
+PLOTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')].every(
+    (plot) => plot._fullLayout && plot._fullData && plot.querySelector('.main-svg'))"""
+
+
+def plots_drawn(page) -> None:
+    """Wait until every Plotly chart on ``page`` is drawn (plotly.js draws after Streamlit adds the element)."""
+    page.wait_for_function(PLOTS_DRAWN)
+
+
+# the element's box two animation frames from now
+BOX_IN_TWO_FRAMES = """(element) => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => {
+    const box = element.getBoundingClientRect();
+    resolve([box.x, box.y, box.width, box.height]);
+})))"""
+
+
+def steady(locator, timeout_s: float = 20.0) -> None:
+    """Wait until ``locator``'s box stops moving: the same over two animation frames (a sidebar folding away, a
+    chart drawn again at its new width, an image loading above it)."""
+    deadline = time.monotonic() + timeout_s
+    previous = None
+    while (box := locator.evaluate(BOX_IN_TWO_FRAMES)) != previous:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{locator} kept moving: {previous} then {box}")
+        previous = box
+
+
+def visit(context, url: str):
+    """A new tab of ``context`` (a new session) on ``url``, its script done."""
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    settle(page)
+    return page
+
+
+def open_page(page, title: str) -> None:
+    """Open the page called ``title`` from the sidebar's navigation and wait for its script."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    settle(page)
+
+
+def no_exceptions(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def shoot(page, name: str) -> None:
+    """A full-page screenshot in tests/screenshots/, for people to look at."""
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def choose(page, box, option: str, tries: int = 3) -> None:
+    """Open the select ``box`` and click ``option``; a click that lands while the page reruns can leave the list
+    closed, so open it again."""
+    for attempt in range(tries):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+            settle(page)
+
+
+def hover_until_shown(page, x: float, y: float, tip, tries: int = 40) -> None:
+    """Move the mouse onto (``x``, ``y``) until the hover image ``tip`` shows. The hover component finds a chart
+    drawn anew within half a second (it looks twice a second): a hover before that shows nothing, so move off and
+    on again."""
+    for _ in range(tries):
+        page.mouse.move(x - 3, y - 3)
+        page.mouse.move(x, y)
+        try:
+            expect(tip).to_be_visible(timeout=250)
+            return
+        except AssertionError:
+            page.mouse.move(5, 5)
+    expect(tip).to_be_visible()

@@ -12,18 +12,16 @@ from pathlib import Path
 
 import pytest
 from drawn_images import CLASSES, drawn_folder
-from streamlit_server import launch_chromium, require_chromium, served_app, settle
+from streamlit_server import SHOTS, hover_until_shown, require_chromium, served_app, settle, visit
 
 from aecore import image_stream, projection_cache
 from aecore.uploads import IMAGE_ROOTS_ENV
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "tests" / "screenshots"
 PER_CLASS = 40  # 120 images: enough for a t-SNE map, one epoch in seconds
 
 require_chromium()
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 # the finished t-SNE map, drawn by the page: one chart (a live one may stand beside it a moment), no Stop button
 FINISHED_MAP = """() => {
@@ -58,15 +56,10 @@ def server(tmp_path_factory, shapes):
 
 
 @pytest.fixture
-def page(server):
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
-        page.set_default_timeout(60_000)
-        page.goto(server)
-        settle(page)
-        yield page
-        browser.close()
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    yield visit(context, server)
+    context.close()
 
 
 def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_its_image(page, shapes):
@@ -95,12 +88,9 @@ def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_it
     settle(page)
     plot = page.locator(".st-key-own_map_chart .js-plotly-plot")
     plot.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)  # the hover component looks for a chart drawn anew twice a second
     x, y = plot.evaluate(INNER_POINT)
-    page.mouse.move(x - 3, y - 3)
-    page.mouse.move(x, y)
     tip = page.get_by_test_id("hover-image")
-    expect(tip).to_be_visible()
+    hover_until_shown(page, x, y, tip)  # the hover component finds a chart drawn anew within half a second
     expect(tip.locator(".caption")).to_have_text(re.compile(rf"^(test|train|val)\w*:({'|'.join(CLASSES)})/\d+\.png, "
                                                             rf"class ({'|'.join(CLASSES)})$"))
     expect(tip.locator("img")).to_be_visible()
