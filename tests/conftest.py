@@ -1,5 +1,6 @@
 """Shared test set-up."""
 
+import importlib.util
 import os
 
 import pytest
@@ -109,3 +110,20 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1600, "height": 1000})
     yield visit(context, server)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray for the test run (starting one takes seconds and several processes): its module, initialised.
+    Ray comes with requirements-dev.txt: without it the tests that need it skip, saying so, and fail in CI."""
+    if importlib.util.find_spec("ray") is None:
+        message = "ray is not installed (pip install -r requirements-dev.txt)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Ray tests, but {message}", pytrace=False)
+        pytest.skip(f"{message}: the Ray tests are skipped")
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -92,8 +92,7 @@ def test_early_stopping_stops_a_hopeless_run_and_says_why(pool, tmp_path):
     assert hopeless.status == PRUNED and hopeless.epoch < 4 and "successive halving" in hopeless.message
 
 
-def test_the_same_sweep_runs_as_a_ray_tune_experiment(tmp_path):
-    pytest.importorskip("ray.tune")
+def test_the_same_sweep_runs_as_a_ray_tune_experiment(ray_local, tmp_path):
     from aecore.sweep import TuneSweep
 
     spec = SweepSpec.parse("ae", {"latent": "2,3", "noise": "0,0.3"}, epochs=1, **BASE)
