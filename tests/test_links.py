@@ -1,6 +1,7 @@
 """Links: every page's state goes into the query string as it changes, and a new session (a fresh browser)
 opening that link shows the same view; garbage in a link falls back to the default with a note, never a
-traceback; the Share dialog shows the link and a QR code of it."""
+traceback; the Share dialog shows the link and a QR code of it. That each page shows the defaults its link
+leaves out is checked where every page is rendered (tests/test_pages.py)."""
 
 import io
 from pathlib import Path
@@ -17,9 +18,11 @@ from aecore.presets import get_preset
 from aecore.settings import values_of
 from aecore.ui import links
 from aecore.ui.charts import MapPick
+from aecore.ui.image_upload import FOLDER_KEY, REPORT_KEY
 from aecore.ui.navigation import PAGES
 from aecore.ui.presenter import PRESENT_KEY
 from aecore.ui.sidebar import SETTINGS_KEY, Keys, settings_from_params, settings_params
+from aecore.ui.slow_motion_view import RATE_KEY
 from aecore.ui.widgets import SELECTED_RUN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -301,17 +304,6 @@ def test_the_share_dialog_shows_the_link_and_its_qr_code():
     assert any("Scan it" in caption for caption in _captions(at))
 
 
-@pytest.mark.parametrize("path", links.PAGE_LINKS)
-def test_the_defaults_a_link_leaves_out_are_what_the_page_shows_without_it(path):
-    at = _open(path)
-    assert not at.exception
-    state = dict(at.session_state.items())
-    shown = {link.param: (link.read(state), link.default) for link in links.PAGE_LINKS[path]
-             if link.default is not None and link.read(state) is not None}  # drawn widgets with a declared default
-    assert all(value == default for value, default in shown.values()), shown
-    assert set(at.query_params) <= {"slerp", "test_noise", "other", "shape"}  # defaults that follow the model
-
-
 # --- Sweep, Your images and Slow motion
 
 
@@ -378,15 +370,6 @@ def test_an_upload_or_a_folder_outside_the_allowed_ones_is_never_in_a_link(tmp_p
     assert notes == [f"folder={str(upload)!r}: reading folders on the server is off here"]
 
 
-def test_the_copied_keys_and_options_are_the_pages_own():
-    from aecore.ui import image_upload, slow_motion_view
-
-    assert (links.OWN_FOLDER_KEY, links.OWN_REPORT_KEY) == (image_upload.FOLDER_KEY, image_upload.REPORT_KEY)
-    source = (ROOT / "views" / "own_images.py").read_text()
-    assert f"SIZES = {links.OWN_SIZES}" in source and str(list(links.OWN_LATENTS)) in source
-    assert slow_motion_view.RATE_KEY == "slowmo_rate"
-
-
 @pytest.mark.parametrize(("path", "params", "shown"), [
     ("views/sweep.py", {"data": "imagenet", "base": "vae;drop", "run_epochs": "999", "vary": "latent",
                         "vary2": "lr:fast", "stopping": "maybe"},
@@ -437,9 +420,9 @@ def test_sweep_keeps_its_form_in_the_link():
 
 def test_slow_motion_keeps_its_rate_in_the_link():
     at = _open("views/slow_motion.py")
-    at.select_slider(key="slowmo_rate").set_value(2.0).run()
+    at.select_slider(key=RATE_KEY).set_value(2.0).run()  # the page's own key: the one the link reads and writes
     assert at.query_params["rate"] == "2"
-    assert _reopen(at, "views/slow_motion.py").select_slider(key="slowmo_rate").value == 2.0
+    assert _reopen(at, "views/slow_motion.py").select_slider(key=RATE_KEY).value == 2.0
 
 
 def test_your_images_opens_a_server_folder_link_with_its_controls(tmp_path, monkeypatch):
@@ -455,6 +438,10 @@ def test_your_images_opens_a_server_folder_link_with_its_controls(tmp_path, monk
               "kind": "conv-vae", "train_epochs": "3"}
     at = _open("views/own_images.py", params)
     assert not at.exception and not _toasts(at)
+    # links.py's copies of the page's keys and options: the link lands in the page's own keys, offers what it offers
+    assert (at.session_state[FOLDER_KEY], at.session_state[REPORT_KEY]) == (str(folder.resolve()), [])
+    for key, offered in (("own_size", links.OWN_SIZES), ("own_latent", links.OWN_LATENTS)):
+        assert at.select_slider(key=key).options == [str(value) for value in offered], key
     assert at.select_slider(key="own_size").value == 32 and at.radio(key="own_colour").value == "grey"
     assert at.select_slider(key="own_latent").value == 8 and at.slider(key="own_split").value == 0.25
     assert at.radio(key="own_model").value == "conv-vae" and at.number_input(key="own_epochs").value == 3

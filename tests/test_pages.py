@@ -1,5 +1,7 @@
-"""AppTest on the real app.py: every page renders; the sidebar reaches the engine and persists
-across pages; Start/Stop/Resume/Save work; bad input is explained, never raised; every widget has a key."""
+"""AppTest on the real app.py: every page renders (the one check of it in AppTest: opened by a new session,
+drawn again, showing what its link leaves out, no Plotly figure on a page that skips the import wait); the
+sidebar reaches the engine and persists across pages; Start/Stop/Resume/Save work; bad input is explained,
+never raised; every widget has a key."""
 
 import ast
 import re
@@ -12,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from aecore import checkpoints
 from aecore.checkpoints import load_run
+from aecore.ui import links
 from aecore.ui.navigation import PAGES
 from aecore.ui.sidebar import TRAINING_PAGES, Keys
 
@@ -74,10 +77,21 @@ def test_the_app_starts_on_home_and_the_training_settings_persist_across_pages()
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
-def test_every_page_renders_without_an_exception(spec):
-    at = _page(spec.path).run()
+def test_every_page_renders_for_a_new_session_and_again(spec):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if not spec.default:
+        at.switch_page(spec.path)
+    at.run()  # a new session opening the page's link, with nothing in it
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
+    # what a link leaves out is what the page shows: drawn widgets with a declared default show it
+    state = dict(at.session_state.items())
+    shown = {link.param: (link.read(state), link.default) for link in links.PAGE_LINKS.get(spec.path, ())
+             if link.default is not None and link.read(state) is not None}
+    assert all(value == default for value, default in shown.values()), shown
+    assert set(at.query_params) <= {"slerp", "test_noise", "other", "shape"}  # defaults that follow the model
+    if not spec.draws_figures:  # app.py lets it run before the server's first imports end (aecore/ui/boot.py): a
+        assert not at.get("plotly_chart")  # Plotly figure drawn then could meet a half-imported pandas
     at.run()  # and again, as after any click
     assert not at.exception
 
@@ -97,15 +111,6 @@ def test_home_draws_a_long_code_as_cells_so_that_the_strip_fits_a_projector():
     assert "the 32 numbers the encoder made of each (red positive, blue negative)" in at.caption[0].value
     assert len(at.get("image")) == 24  # inputs, codes as cells, reconstructions
     assert "<code>" not in _texts(at)
-
-
-@pytest.mark.parametrize("spec", [spec for spec in PAGES if not spec.draws_figures], ids=lambda spec: spec.title)
-def test_a_page_that_skips_the_import_wait_draws_no_plotly_figure(spec):
-    """app.py lets such a page run before the server's first imports end (aecore/ui/boot.py): a Plotly figure
-    drawn then could meet a half-imported pandas."""
-    at = _page(spec.path).run()
-    assert not at.exception
-    assert not at.get("plotly_chart")
 
 
 def test_choosing_a_preset_sets_the_sliders_and_the_sliders_set_the_next_run():

@@ -3,6 +3,7 @@ with one line; a recorded tour downloads and loads back the same; a tour plays e
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,16 @@ def test_one_tour_ships_per_lecture_and_every_step_restores_on_its_page_without_
                        for name, run in step.params.items() if name in ("model", "left", "right"))
 
 
-def test_shipped_tours_are_package_data():
-    text = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'aecore = \[[^]]*"tours/\*\.json"', text)
+def test_the_files_the_package_reads_are_package_data():
+    """The tours, the tab's icon and MNIST go into the wheel: each matches one of its package-data patterns."""
+    from aecore.data import MNIST_DIR
+    from aecore.ui.navigation import ICON
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["aecore"]
+    packaged = {path for pattern in patterns for path in (ROOT / "aecore").glob(pattern)}
+    read = {*tours.shipped_tour_files(), Path(ICON), *MNIST_DIR.glob("*.gz")}
+    assert tours.shipped_tour_files() and list(MNIST_DIR.glob("*.gz"))  # something to look for
+    assert read - packaged == set()
 
 
 # --- malformed files: refused with one line naming the file and the step
