@@ -34,11 +34,6 @@ RUN_FILES = {"model.safetensors", "config.json", "history.json", "optimizer.safe
 
 
 @pytest.fixture(scope="module")
-def digits():
-    return load_dataset(DataConfig(name="digits"))
-
-
-@pytest.fixture(scope="module")
 def digits_standard():
     return load_dataset(DataConfig(name="digits", normalization="standard"))
 

@@ -33,16 +33,6 @@ from aecore.errors import DataError
 N_DIGITS = 1797  # scikit-learn's digits set
 
 
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset(DataConfig())
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset(DataConfig(name="digits"))
-
-
 # ---------------------------------------------------------------------------------------- bundled MNIST
 
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from aecore.config import DataConfig, ModelConfig
-from aecore.data import load_dataset
+from aecore.config import ModelConfig
 from aecore.diagnostics import (
     code_image_shape,
     codes_as_images,
@@ -27,11 +26,6 @@ from aecore.models import build_model
 from aecore.presets import preset_config
 from aecore.probes import labelled_subset, linear_probe_accuracy, pretraining_comparison
 from aecore.training import TrainingState, fit
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset(DataConfig(name="digits"))
 
 
 @pytest.fixture(scope="module")

@@ -6,19 +6,12 @@ import torch
 
 from aecore.checkpoints import LABS_DIR, PRETRAINED_DIR, PREVIEW_FILE, load_run
 from aecore.cli import main
-from aecore.config import DataConfig
-from aecore.data import load_dataset
 from aecore.presets import preset_config
 from aecore.retrain_shipped import build_lab
 from aecore.scoring import reconstruction_mse
 from aecore.shipped import LAB_PRESETS, SHIPPED_RUNS, lab_model
 
 MAX_RUN_BYTES = 5 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_dataset(DataConfig())
 
 
 @pytest.fixture(scope="module")
