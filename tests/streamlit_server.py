@@ -64,30 +64,37 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@contextmanager
-def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
-    """serve.py running with ``env`` added to this process's environment, its output in ``log``; yields its URL
-    once its health check answers, and stops it afterwards."""
-    port = _free_port()
+def start_server(log: Path, env: Mapping[str, str], port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """serve.py started with ``env`` added to this process's environment (a fresh class data folder unless ``env``
+    names one), its output in ``log``; returns the process and its URL once its health check answers."""
+    port = port or _free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false", "--server.disconnectedSessionTTL", "2"]
-    with log.open("w") as output:
+    env = {"AECORE_DATA_DIR": str(log.parent / f"class-data-{port}"), **env}
+    with log.open("a") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
                                    env={**os.environ, **env})
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return process, url
+        except OSError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+        time.sleep(0.5)
+
+
+@contextmanager
+def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """:func:`start_server`; yields its URL, and stops it afterwards."""
+    process, url = start_server(log, env)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.5)
         yield url
     finally:
         process.terminate()
@@ -129,6 +136,17 @@ def visit(context, url: str):
     page.goto(url)
     settle(page)
     return page
+
+
+def stop_my_run(context, url: str) -> None:
+    """Stop the run of ``context``'s browser if it still trains: runs outlive their tabs, and one left training
+    would share the workers with the next tests."""
+    page = visit(context, url + "/train")
+    stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+    if stop.is_enabled():
+        stop.click()
+        settle(page)
+    page.close()
 
 
 def open_page(page, title: str) -> None:

@@ -169,6 +169,8 @@ def test_status_texts():
     config = preset_config("ae")
     assert status_text(JobSnapshot(status=QUEUED, config=config, place_in_line=2)) == "queued (2 in line)"
     assert status_text(JobSnapshot(status=RUNNING, epoch=2, epochs=10)) == "running epoch 3 of 10"
+    shared = JobSnapshot(status=RUNNING, epoch=2, epochs=10, watchers=4)
+    assert status_text(shared) == "running epoch 3 of 10 · shared by 4"
     assert status_text(JobSnapshot(status=FINISHED, epoch=1, epochs=1), ended=True) == "finished 1 epoch · left"
 
 

@@ -79,7 +79,7 @@ def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_it
     epochs.press("Enter")
     settle(page)
     page.get_by_role("button", name="Train on these images").click()
-    expect(page.get_by_text(re.compile("Finished 1 epochs"))).to_be_visible(timeout=90_000)
+    expect(page.get_by_text(re.compile("Finished 1 epoch "))).to_be_visible(timeout=90_000)
     map_radio = page.get_by_test_id("stMain").get_by_role("radiogroup").filter(has_text="t-SNE")
     expect(map_radio).to_be_visible(timeout=30_000)
     settle(page)

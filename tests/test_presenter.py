@@ -24,7 +24,7 @@ def _open(path: str, params: dict | None = None) -> AppTest:
 
 
 def _styles(at: AppTest) -> str:
-    return "\n".join(element.proto.body for element in at.get("html"))
+    return "\n".join(element.proto.body for element in at.get("html") if "<style" in element.proto.body)
 
 
 def _figures(at: AppTest) -> list[dict]:

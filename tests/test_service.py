@@ -11,7 +11,7 @@ from aecore.config import DataConfig
 from aecore.data import load_dataset
 from aecore.events import Step
 from aecore.jobs import FINISHED, JobError
-from aecore.jobs.service import STUDENT, TEACHER, JobService, key_hash, new_key
+from aecore.jobs.service import STUDENT, TEACHER, ClassLimits, JobService, key_hash, new_key
 from aecore.jobs.store import ClassStore, OwnerRow, RunRow, open_store
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
@@ -160,3 +160,18 @@ def test_the_store_indexes_owners_runs_and_saved_runs(tmp_path):
     again.forget_owner("h1")
     assert again.owners() == [] and again.runs() == [] and again.saved() == []
     assert isinstance(again, ClassStore)
+
+
+def test_class_limits_hold_for_students_and_only_the_teacher_changes_them(service):
+    student, teacher = service.owner(new_key()), service.owner(service.teacher_key)
+    with pytest.raises(JobError, match="only the teacher"):
+        service.set_limits(student, ClassLimits(max_epochs=2))
+    service.set_limits(teacher, ClassLimits(max_epochs=2))
+    assert service.limits().max_epochs == 2
+    with pytest.raises(JobError, match="at most 2 epochs"):
+        service.job_for(student).start(_config(3))
+    service.job_for(teacher).start(_config(3))  # the teacher's own runs are not limited
+    assert service.job_for(teacher).join(timeout=120) and service.job_for(teacher).snapshot().epoch == 3
+    assert service.job_for(teacher).priority == 1 and service.job_for(student).priority == 0
+    with pytest.raises(JobError, match="between 1 and"):
+        service.set_limits(teacher, ClassLimits(max_epochs=0))

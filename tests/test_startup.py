@@ -39,7 +39,7 @@ def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_pr
         "thread.join(300)\n"
         "assert 'umap' in sys.modules and 'openTSNE' in sys.modules\n"
         "from aecore.jobs import shared_pool\n"
-        "assert shared_pool()._executors['cpu'][0]._processes  # a training worker is up\n"
+        "assert shared_pool()._workers[0].process.is_alive()  # a training worker is up\n"
         "shared_pool().shutdown()\n"
     )
     _run_in_a_fresh_process(code, timeout=400)

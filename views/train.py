@@ -55,6 +55,10 @@ buttons.button("Reset", icon=":material/restart_alt:", width="content",
 buttons.button("Load chosen run", icon=":material/upload:", width="content",
                disabled=snapshot.active or chosen is None, on_click=act, args=(job.load, chosen), key="train_load",
                help=f"Load {run_label(chosen)} (chosen on Home) to train it further" if chosen else None)
+if snapshot.active and snapshot.watchers > 1:
+    buttons.button("My own copy", icon=":material/call_split:", width="content", on_click=act, args=(job.own_copy,),
+                   key="train_own_copy", help=f"This run is shared by the {snapshot.watchers} of you who started the "
+                                            "same settings: train your own, with another seed")
 if st.session_state.get(ERROR_KEY):
     st.error(st.session_state.pop(ERROR_KEY))
 

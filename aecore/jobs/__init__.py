@@ -12,6 +12,7 @@ browser or the server.
 from aecore.jobs.engines import pool_from_environment, shared_pool
 from aecore.jobs.pool import JobPool, LocalPool, QueueInfo, default_slots
 from aecore.jobs.ray_pool import RayPool
+from aecore.jobs.sliced_pool import SlicedPool
 from aecore.jobs.training_job import (
     ACTIVE_STATES,
     FAILED,
@@ -30,5 +31,5 @@ from aecore.jobs.work import Claimed, Dropped, Events, JobFailed, Message, Parke
 
 __all__ = ["ACTIVE_STATES", "FAILED", "FINISHED", "IDLE", "LOADING", "QUEUED", "RUNNING", "STOPPED", "STOPPING",
            "Claimed", "Dropped", "Events", "JobError", "JobFailed", "JobPool", "JobSnapshot", "LocalPool", "Message",
-           "Parked", "QueueInfo", "RayPool", "TrainRequest", "TrainingJob", "default_slots", "pool_from_environment",
-           "shared_pool"]
+           "Parked", "QueueInfo", "RayPool", "SlicedPool", "TrainRequest", "TrainingJob", "default_slots",
+           "pool_from_environment", "shared_pool"]

@@ -1,6 +1,11 @@
-"""Which engine runs the jobs: ``AECORE_JOBS`` unset or ``local`` (the default) for worker processes here;
-``ray`` for a local Ray instance; ``ray://HOST:PORT`` or ``auto`` for a running Ray cluster (needs ``pip install
-ray``). :func:`shared_pool` is the process's one pool, shared by every browser session."""
+"""Which engine runs the jobs, as ``AECORE_JOBS`` says:
+
+- unset or ``local`` (the default): worker processes here, every job at once in time slices
+  (:class:`~aecore.jobs.sliced_pool.SlicedPool`);
+- ``fifo``: worker processes here that run one job at a time each, first come first served;
+- ``ray``: a local Ray instance; ``ray://HOST:PORT`` or ``auto``: a running Ray cluster (needs ``pip install ray``).
+
+:func:`shared_pool` is the process's one pool, shared by every browser session."""
 
 from __future__ import annotations
 
@@ -9,15 +14,18 @@ import threading
 
 from aecore.jobs.pool import JobPool, LocalPool
 from aecore.jobs.ray_pool import RayPool
+from aecore.jobs.sliced_pool import SlicedPool
 
 _pool: JobPool | None = None
 _pool_lock = threading.Lock()
 
 
 def pool_from_environment(setting: str | None = None) -> JobPool:
-    """The pool ``AECORE_JOBS`` (or ``setting``) asks for: local processes by default, else Ray."""
+    """The pool ``AECORE_JOBS`` (or ``setting``) asks for: time-sliced local processes by default, else Ray."""
     setting = (os.environ.get("AECORE_JOBS", "") if setting is None else setting).strip()
     if setting in ("", "local"):
+        return SlicedPool()
+    if setting == "fifo":
         return LocalPool()
     if setting == "ray":
         return RayPool()

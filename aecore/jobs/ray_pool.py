@@ -56,6 +56,32 @@ def ray_work(request: TrainRequest, queue, board) -> None:
     run_training(request, queue.put, RayStopFlag(board, request.job_id))
 
 
+def init_ray_for_good(**options) -> None:
+    """``ray.init(**options)`` in a thread that lives as long as the process, whichever thread asks.
+
+    Ray's GCS and raylet end with the thread that called ``ray.init()``, and Ray then ends the process: a pool
+    first made by a page's script thread (which ends with the script) took the whole dashboard down about 60 s
+    after a student pressed Start ("Failed to connect to GCS within 60 seconds ... The program will terminate").
+    """
+    import ray
+
+    ready, errors = threading.Event(), []
+
+    def start_then_stay() -> None:
+        try:
+            ray.init(**options)
+        except Exception as exc:  # raised in the caller's thread below
+            errors.append(exc)
+        finally:
+            ready.set()
+        threading.Event().wait()  # this thread holds Ray's processes until the process exits
+
+    threading.Thread(target=start_then_stay, name="aecore-ray", daemon=True).start()
+    ready.wait()
+    if errors:
+        raise errors[0]
+
+
 class RayPool(JobPool):
     """Jobs as Ray tasks. ``address``: None or "local" starts a local Ray; "auto" or "ray://host:10001"
     joins a running cluster."""
@@ -68,9 +94,9 @@ class RayPool(JobPool):
         super().__init__(slots)
         if not ray.is_initialized():
             if local:
-                ray.init(num_cpus=self.slots.get("cpu", 1), include_dashboard=False, log_to_driver=False)
+                init_ray_for_good(num_cpus=self.slots.get("cpu", 1), include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(address=address, log_to_driver=False)
+                init_ray_for_good(address=address, log_to_driver=False)
         self._ray = ray
         self._gpus = ray.cluster_resources().get("GPU", 0)
         self._queue = Queue()

@@ -40,6 +40,7 @@ from aecore.checkpoints import PROJECT_ROOT
 from aecore.class_board import BOARD, ClassBoard
 from aecore.errors import AecoreError
 from aecore.jobs.pool import JobPool
+from aecore.jobs.sharing import SharedRuns
 from aecore.jobs.store import OwnerRow, RunRow, open_store
 from aecore.jobs.training_job import JOB_FILE, DatasetLoader, JobError, TrainingJob
 
@@ -55,6 +56,7 @@ TEACHER_KEY_FILE = "teacher.key"
 UPLOAD_FOLDER_PREFIX = "aecore-upload-"  # an owner's upload folder: never a "server folder" in a link
 STUDENT, TEACHER = "student", "teacher"
 MIN_KEY_CHARS = 22  # 22 URL-safe characters carry 132 bits
+DEFAULT_MAX_EPOCHS, MAX_EPOCHS_LIMIT = 5000, 1_000_000  # a run's epochs: every preset fits the default (toy: 5,000)
 
 
 def new_key() -> str:
@@ -71,6 +73,13 @@ def well_formed(key: str | None) -> bool:
     """Whether ``key`` could be a browser key (long enough, URL-safe characters only)."""
     return (isinstance(key, str) and MIN_KEY_CHARS <= len(key) <= 64
             and all(c.isalnum() or c in "-_" for c in key))
+
+
+@dataclass(frozen=True)
+class ClassLimits:
+    """What the teacher allows a student's run: ``max_epochs`` trained in one start or resume."""
+
+    max_epochs: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class JobService:
         self._seen_at: dict[str, float] = {}
         self._swept_at = clock()
         self.teacher_key = teacher_key or self._teacher_key()
+        shutil.rmtree(self.root / "shared", ignore_errors=True)  # a shared run's checkpoints go with its process
+        self.sharing = SharedRuns(self.root / "shared")
         self.store, fresh = open_store(self.root / "class.db")
         self.recover(rebuild_index=fresh)
 
@@ -146,7 +157,8 @@ class JobService:
             if job is None:
                 folder = self.root / "runs" / owner.id
                 job = self._adopt(owner, TrainingJob(self._load_dataset, self._pool, folder=folder,
-                                                     guard=lambda action: self._make_room(owner, action)))
+                                                     guard=lambda action, epochs: self._allow(owner, action, epochs),
+                                                     sharing=self.sharing))
             return job
 
     def upload_folder(self, owner: Owner) -> Path:
@@ -196,7 +208,8 @@ class JobService:
                 if owner.key_hash in self._jobs:
                     continue
                 job = TrainingJob.restore(folder, self._load_dataset, self._pool,
-                                          guard=lambda action, owner=owner: self._make_room(owner, action))
+                                          guard=lambda action, epochs, owner=owner: self._allow(owner, action, epochs),
+                                          sharing=self.sharing)
             except (AecoreError, OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("skipped the run folder %s: %s", folder.name, exc)
                 continue
@@ -246,6 +259,7 @@ class JobService:
         if shared:
             self._board.set_shared(job, True)
         self._jobs[owner.key_hash] = job
+        job.priority = 1 if owner.is_teacher else 0
         job.on_persist = lambda record, owner=owner, folder=job.folder: self._index(owner, folder, record)
         _write_owner_file(job.folder, owner, shared)
         self._index(owner, job.folder, job.record())
@@ -269,6 +283,27 @@ class JobService:
                            float(saved.get("created", self._clock())), self._clock())
             self.store.put_owner(row)
         return row
+
+    def limits(self) -> ClassLimits:
+        """The class's limits now (the teacher's settings, else the defaults)."""
+        return ClassLimits(max_epochs=int(self.store.setting("max_epochs", DEFAULT_MAX_EPOCHS)))
+
+    def set_limits(self, owner: Owner, limits: ClassLimits) -> None:
+        """Change the class's limits: the teacher only."""
+        if not owner.is_teacher:
+            raise JobError("only the teacher can change the class's limits")
+        if not 1 <= limits.max_epochs <= MAX_EPOCHS_LIMIT:
+            raise JobError(f"the most epochs a run may train is between 1 and {MAX_EPOCHS_LIMIT}")
+        self.store.set_setting("max_epochs", str(limits.max_epochs))
+
+    def _allow(self, owner: Owner, action: str, epochs: int) -> None:
+        """Before ``owner`` starts, resumes or loads a run of ``epochs`` epochs: the class's limits (not the
+        teacher's), then the disk quotas."""
+        limit = self.limits().max_epochs
+        if not owner.is_teacher and epochs > limit:
+            raise JobError(f"cannot {action}: a run trains at most {limit} epochs in this class (the teacher's "
+                           "limit, on the Class board); ask for fewer")
+        self._make_room(owner, action)
 
     def _make_room(self, owner: Owner, action: str) -> None:
         """Before ``owner`` starts, resumes or loads a run: evict the oldest unsaved runs of idle owners while

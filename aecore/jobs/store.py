@@ -1,4 +1,4 @@
-"""The class's index in SQLite (standard library, WAL mode): owners, their runs and what they saved.
+"""The class's index in SQLite (standard library, WAL mode): owners, their runs, what they saved, the class's limits.
 
 The run folders are the truth; this database indexes them so that a page or a
 restart finds a browser's runs at once. Owners are stored by the SHA-256 of
@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS runs_by_owner ON runs (owner);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, updated);
 CREATE TABLE IF NOT EXISTS saved_runs (
     path TEXT PRIMARY KEY, owner TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -144,6 +145,14 @@ class ClassStore:
             return [row[0] for row in self._read("SELECT path FROM saved_runs ORDER BY created")]
         return [row[0] for row in self._read("SELECT path FROM saved_runs WHERE owner = ? ORDER BY created",
                                              (owner,))]
+
+    def setting(self, name: str, default: object) -> str:
+        """A class setting (the teacher's limits), as text; ``default`` when it was never set."""
+        rows = self._read("SELECT value FROM settings WHERE name = ?", (name,))
+        return rows[0][0] if rows else str(default)
+
+    def set_setting(self, name: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
     def close(self) -> None:
         with self._lock:

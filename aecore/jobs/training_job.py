@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -39,6 +40,8 @@ from aecore.errors import AecoreError, CheckpointError, ConfigError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Preview, Started, Step
 from aecore.jobs.engines import shared_pool
 from aecore.jobs.pool import JobPool
+from aecore.jobs.sharing import SharedRuns
+from aecore.jobs.sliced_pool import SlicedPool
 from aecore.jobs.work import Claimed, Dropped, Events, JobFailed, Message, Parked, TrainRequest
 from aecore.models import AutoEncoder
 
@@ -84,6 +87,7 @@ class JobSnapshot:
     place_in_line: int | None = None  # 1 = next, while waiting for a slot
     wait_s: float | None = None  # a rough wait for a slot
     worker_pid: int | None = None  # the process training this run (local pool)
+    watchers: int = 1  # students watching this run: more than one when identical runs share one training
 
     @property
     def poll_every_s(self) -> float | None:
@@ -122,10 +126,13 @@ class TrainingJob:
     """
 
     def __init__(self, load_dataset: DatasetLoader, pool: JobPool | None = None, *, folder: Path | None = None,
-                 guard: Callable[[str], None] | None = None) -> None:
+                 guard: Callable[[str, int], None] | None = None, sharing: SharedRuns | None = None) -> None:
         """``folder``: where the run lives and stays (a server's job service gives one); without it, a private
-        temporary folder deleted with the job. ``guard(action)`` is asked before a run starts, resumes or is
-        loaded, and may refuse with a :class:`JobError` (a full disk quota, say)."""
+        temporary folder deleted with the job. ``guard(action, epochs)`` is asked before a run starts, resumes
+        or is loaded (with the epochs it would train), and may refuse with a :class:`JobError` (a full disk quota,
+        a class limit). With ``sharing``, a new run
+        that is the same as one training now watches that one (see :mod:`aecore.jobs.sharing`)."""
+        self._sharing = sharing
         self._load_dataset = load_dataset
         self._pool = pool if pool is not None else shared_pool()
         self._guard = guard
@@ -141,12 +148,15 @@ class TrainingJob:
             self._cleanup = lambda: None  # kept: the service removes it when its retention ends
         self._persisted_at = 0.0
         self.on_persist: Callable[[dict], None] | None = None  # told each time job.json is written (the index)
+        self.priority = 0  # 1: the teacher's, whose runs go before the class's where workers are shared
         self._parked: Path | None = None  # the state the last call ended with
         self._trained: tuple[float, tuple[AutoEncoder, Dataset]] | None = None
         self._step_stride = 1
         self._call_start_step = 0
         self._call_started = 0.0
         self._seconds_before = 0.0
+        self._shared = False  # the current call is a shared run (see aecore.jobs.sharing)
+        self._call: object | None = None  # the current call's token: messages of an earlier call are ignored
         self._ended = threading.Event()
         self._ended.set()
         self._closing = False
@@ -158,15 +168,27 @@ class TrainingJob:
         """The folder this run lives in (``job.json`` and the checkpoint ``state/``)."""
         return self._folder
 
-    def start(self, config: RunConfig) -> None:
-        """Train a new model from ``config`` (the previous one, if any, is dropped)."""
+    def start(self, config: RunConfig, *, share: bool = True) -> None:
+        """Train a new model from ``config`` (the previous one, if any, is dropped); with the job's ``sharing``
+        and ``share``, by watching the same run when one is training now."""
         self._ensure_idle("start a new run")
-        self._check("start a new run")
+        self._check("start a new run", config.train.epochs)
         self._parked, self._trained, self._step_stride = None, None, 1
         shutil.rmtree(self._folder / STATE_FOLDER, ignore_errors=True)
         self._snapshot = JobSnapshot(status=QUEUED, config=config, epochs=config.train.epochs,
                                      message="Waiting for a free training slot")
-        self._launch(config, config.train.epochs, resume_from=None)
+        self._launch(config, config.train.epochs, resume_from=None, share=share)
+
+    def own_copy(self) -> None:
+        """Leave a shared run and train the same settings alone, with another seed."""
+        config = self._snapshot.config
+        if config is None:
+            raise JobError("there is no run to copy: start one first")
+        if self._snapshot.active:
+            self.stop()
+            self.join(timeout=30)
+        seed = config.train.seed + 1 + secrets.randbelow(1_000_000)
+        self.start(replace(config, train=replace(config.train, seed=seed)), share=False)
 
     def resume(self, more_epochs: int | None = None) -> None:
         """Continue the same model and optimiser: a stopped run up to its target, or ``more_epochs`` more."""
@@ -175,11 +197,11 @@ class TrainingJob:
         origin = self._parked or (Path(snapshot.source) if snapshot.source else None)
         if origin is None or snapshot.config is None:
             raise JobError("there is no run to resume: start one or load a saved run first")
-        self._check("resume")
         if snapshot.status == STOPPED and snapshot.epoch < snapshot.epochs and more_epochs is None:
             target = snapshot.epochs
         else:
             target = snapshot.epoch + (more_epochs or snapshot.config.train.epochs)
+        self._check("resume", target - snapshot.epoch)
         self._snapshot = replace(snapshot, status=QUEUED, message="Waiting for a free training slot",
                                  epochs=target, saved_to=None)
         self._launch(snapshot.config, target, resume_from=origin)
@@ -187,7 +209,7 @@ class TrainingJob:
     def load(self, folder: str | Path) -> None:
         """Continue training a saved run: its weights, optimiser state and history."""
         self._ensure_idle("load a run")
-        self._check("load a run")
+        self._check("load a run", 0)
         run = load_run(folder)  # read to check it, and for its history: the worker loads its own copy
         self._parked, self._trained = None, None
         self._snapshot = JobSnapshot(status=STOPPED, config=run.config, epoch=run.epochs, epochs=run.epochs,
@@ -198,13 +220,27 @@ class TrainingJob:
         self._persist(force=True)
 
     def stop(self) -> None:
-        """Ask the worker to stop at its next step (a waiting job leaves the queue at once)."""
+        """Ask the worker to stop at its next step (a waiting job leaves the queue at once). A shared run that
+        others still watch goes on for them: this job leaves it with a copy of its last checkpoint."""
         with self._lock:
             job_id = self._job_id if self._snapshot.active else None
             if job_id is not None:
                 self._snapshot = replace(self._snapshot, status=STOPPING, message="Stopping after this step")
-        if job_id is not None:
-            self._pool.stop(job_id)
+        if job_id is None:
+            return
+        if self._shared and self._sharing.leave(self, job_id):
+            self._job_id = self._call = None  # its later messages are for the others
+            self._take_parked()
+            others = _count(self._sharing.watchers(job_id), "other")
+            if self._parked is None:  # left before the run's first checkpoint: nothing of it to keep
+                self._end(status=STOPPED, step=0, batch=0,
+                          message=f"You stopped: the shared run goes on for the {others} who started it")
+            else:
+                self._end(status=STOPPED, epoch=self._parked_epoch(), batch=0,
+                          message=f"You stopped: the shared run goes on for the {others} who started it; Resume "
+                                  "trains your copy on from its last epoch")
+            return
+        self._pool.stop(job_id)
 
     def reset(self) -> None:
         """Stop and forget the run."""
@@ -274,22 +310,38 @@ class TrainingJob:
             snapshot, job_id = self._snapshot, self._job_id
         if snapshot.status == QUEUED and job_id is not None:
             info = self._pool.queue_info(job_id)
-            if info is not None:
+            if info is not None and isinstance(self._pool, SlicedPool):
+                message = (f"Starting: {_ordinal(info.place)} of {info.waiting} new runs, first steps in about "
+                           f"{_minutes(info.wait_s)} ({info.busy} training now)")
+                snapshot = replace(snapshot, place_in_line=info.place, wait_s=info.wait_s, message=message)
+            elif info is not None:
                 wait = f", about {_minutes(info.wait_s)}" if info.wait_s else ""
                 message = (f"Waiting for a free training slot: {_ordinal(info.place)} in line of {info.waiting} "
                            f"({info.busy} of {info.slots} slots busy{wait})")
                 snapshot = replace(snapshot, place_in_line=info.place, wait_s=info.wait_s, message=message)
+        if snapshot.active and self._shared and job_id is not None:
+            watchers = self._sharing.watchers(job_id)
+            snapshot = replace(snapshot, watchers=watchers)
+            if watchers > 1 and snapshot.status == RUNNING:
+                snapshot = replace(snapshot, message=f"{snapshot.message} · one run for the {watchers} of you who "
+                                                     "started these same settings")
+        if snapshot.status == RUNNING and job_id is not None and isinstance(self._pool, SlicedPool):
+            share = self._pool.share(job_id)
+            if share is not None and share < 1:
+                others = round(1 / share) - 1
+                snapshot = replace(snapshot, message=f"{snapshot.message} · sharing a worker with {others} other "
+                                                     f"run{'s' if others > 1 else ''}")
         return snapshot
 
     # ------------------------------------------------------------------------------ on disk
 
     @classmethod
     def restore(cls, folder: Path, load_dataset: DatasetLoader, pool: JobPool | None = None, *,
-                guard: Callable[[str], None] | None = None) -> TrainingJob:
+                guard: Callable[[str, int], None] | None = None, sharing: SharedRuns | None = None) -> TrainingJob:
         """The job whose folder is ``folder``, as it was last written, after a server restart: a finished or
         stopped run is shown as it ended; a queued or training one is queued again, from its last checkpoint
         (or from the start when it had none). Raises :class:`CheckpointError` for a folder that is not a job's."""
-        job = cls(load_dataset, pool, folder=folder, guard=guard)
+        job = cls(load_dataset, pool, folder=folder, guard=guard, sharing=sharing)
         try:
             record = json.loads((Path(folder) / JOB_FILE).read_text())
             config = RunConfig.from_dict(record["config"]) if record.get("config") else None
@@ -329,7 +381,8 @@ class TrainingJob:
         origin = self._parked or (Path(snapshot.source) if snapshot.source else None)
         message = "Waiting for a free training slot (the server restarted: the run goes on from its last checkpoint)"
         self._snapshot = replace(snapshot, status=QUEUED, message=message)
-        self._launch(snapshot.config, snapshot.epochs or snapshot.config.train.epochs, resume_from=origin)
+        self._launch(snapshot.config, snapshot.epochs or snapshot.config.train.epochs, resume_from=origin,
+                     share=origin is None)  # identical runs started afresh share again
 
     def record(self) -> dict:
         """What job.json holds: the snapshot's status, settings, progress and thinned step-loss curve."""
@@ -370,18 +423,39 @@ class TrainingJob:
         if self._snapshot.active:
             raise JobError(f"cannot {action} while a run is training: stop it first")
 
-    def _launch(self, config: RunConfig, target_epochs: int, resume_from: Path | None) -> None:
+    def _launch(self, config: RunConfig, target_epochs: int, resume_from: Path | None, share: bool = False) -> None:
         self._job_id = uuid.uuid4().hex
         self._call_start_step = self._snapshot.step
         self._ended.clear()
         request = TrainRequest(self._job_id, config, target_epochs, park_in=str(self._folder / STATE_FOLDER),
-                               resume_from=str(resume_from) if resume_from else None)
-        listener = lambda message, job_id=self._job_id: self._on_message(job_id, message)  # noqa: E731
+                               resume_from=str(resume_from) if resume_from else None, priority=self.priority)
+        call = self._call = object()  # this call's messages, whatever job id a shared run gives them
+        listener = lambda message: self._on_message(call, message)  # noqa: E731
+        self._shared = share and self._sharing is not None and resume_from is None
         self._persist(force=True)
         try:
-            self._pool.submit(request, listener)
+            if self._shared:
+                run = self._sharing.start(self, request, listener, self._pool)
+                self._job_id = run.job_id
+            else:
+                self._pool.submit(request, listener)
         except AecoreError as exc:
             self._end(status=FAILED, message=str(exc))
+
+    def _take_parked(self) -> None:
+        """Copy a shared run's last checkpoint into this job's own folder (the shared one goes with the run)."""
+        parked = recovered_run_folder(self._parked) if self._parked is not None else None
+        own = self._folder / STATE_FOLDER
+        if parked is None or parked == own:
+            return
+        staged = own.with_name(own.name + ".new")
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(parked, staged)
+        checkpoints.replace_run_folder(staged, own)
+        self._parked, self._trained = own, None
+
+    def _parked_epoch(self) -> int:
+        return load_run(self._parked).epochs if self._parked is not None else 0
 
     def _update(self, **changes) -> None:
         with self._lock:
@@ -394,12 +468,12 @@ class TrainingJob:
             self._cleanup()
         self._ended.set()
 
-    def _check(self, action: str) -> None:
+    def _check(self, action: str, epochs: int) -> None:
         if self._guard is not None:
-            self._guard(action)
+            self._guard(action, epochs)
 
-    def _on_message(self, job_id: str, message: Message) -> None:
-        if job_id != self._job_id:  # a message of an earlier call (e.g. after Reset)
+    def _on_message(self, call: object, message: Message) -> None:
+        if call is not self._call:  # a message of an earlier call (after Reset, or a shared run left)
             return
         if isinstance(message, Claimed):
             snapshot = self._snapshot
@@ -453,6 +527,8 @@ class TrainingJob:
         elif isinstance(event, CheckpointSaved):
             self._update(saved_to=event.path)
         elif isinstance(event, Finished):
+            if self._shared:
+                self._take_parked()
             status = STOPPED if event.stopped else FINISHED
             if not event.stopped:
                 text = f"Finished {_count(event.epoch, 'epoch')} in {event.seconds:.0f} s"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +41,7 @@ class TrainRequest:
     target_epochs: int
     park_in: str  # the folder the state is saved to when the call ends
     resume_from: str | None = None  # a run folder to continue (a parked state or a saved run)
+    priority: int = 0  # the teacher's jobs (1) go before the class's (0) where slices are shared
 
 
 @dataclass(frozen=True)
@@ -107,50 +108,91 @@ def warm_up(config: DataConfig | None = None) -> int:
 
 
 def run_training(request: TrainRequest, send: Callable[[Message], None], stop) -> None:
-    """Run ``request`` and report through ``send``; ``stop`` has ``is_set()`` and is checked every step.
+    """Run ``request`` to its end and report through ``send``; ``stop`` has ``is_set()`` and is checked every step.
 
     Never raises: any error is sent as :class:`JobFailed` (or fit's own :class:`Failed`).
     """
-    send(Claimed(request.job_id, os.getpid()))
-    try:
-        _train(request, send, stop)
-    except AecoreError as exc:
-        send(JobFailed(request.job_id, str(exc)))
-    except Exception as exc:  # a worker reports every error instead of dying with it
-        send(JobFailed(request.job_id, f"training stopped by an unexpected error: {type(exc).__name__}: {exc}"))
+    TrainingCall(request, send, stop).advance(None)
 
 
-def _train(request: TrainRequest, send: Callable[[Message], None], stop) -> None:
-    config = request.config
-    device = resolve_device(config.train.device)
-    dataset = _dataset(config.data, device)
-    if request.resume_from is not None:
-        state = TrainingState.from_run(load_run(request.resume_from), device)
-    else:
-        state = TrainingState.create(config, dataset.input_shape, device, class_names=dataset.class_names)
-    pending: list[Event] = []
-    sent_at = time.monotonic()
-    preview: Preview | None = None
-    checkpointed_at = time.monotonic()
-    for event in fit(state, dataset, stop=stop, epochs=request.target_epochs):
-        preview = getattr(event, "preview", None) or preview
-        if isinstance(event, Finished | Failed):  # the state is parked before the run's last word
-            if pending:
-                send(Events(request.job_id, tuple(pending)))
-            if state.step > 0:
-                state.checkpoint(request.park_in, normalizer=dataset.normalizer, preview=preview)
-                send(Parked(request.job_id, request.park_in))
-            send(Events(request.job_id, (event,)))
-            return
-        pending.append(event)
-        if isinstance(event, Epoch) and time.monotonic() - checkpointed_at >= CHECKPOINT_EVERY_S:
-            # what a killed worker or server restarts from; sent after the epoch's events
-            send(Events(request.job_id, tuple(pending)))
-            pending = []
-            state.checkpoint(request.park_in, normalizer=dataset.normalizer, preview=preview)
-            send(Parked(request.job_id, request.park_in))
-            checkpointed_at = sent_at = time.monotonic()
-            continue
-        if not isinstance(event, Step) or time.monotonic() - sent_at >= EVENT_BATCH_S:
-            send(Events(request.job_id, tuple(pending)))
-            pending, sent_at = [], time.monotonic()
+class TrainingCall:
+    """One request's call of fit() in a worker, run to its end at once (:func:`run_training`) or a time slice at a
+    time (:class:`aecore.jobs.sliced_pool.SlicedPool`): between slices the call keeps its model, optimiser, data
+    position and torch's random state, so a sliced run gives the same losses as one run at once."""
+
+    def __init__(self, request: TrainRequest, send: Callable[[Message], None], stop) -> None:
+        self.request, self.send, self.stop = request, send, stop
+        self.ended = False
+        self._events: Iterator[Event] | None = None
+        self._rng_state: torch.Tensor | None = None  # torch's generator, this call's own between slices
+        self._state: TrainingState | None = None
+        self._dataset: Dataset | None = None
+        self._preview: Preview | None = None
+        self._checkpointed_at = 0.0
+
+    def advance(self, seconds: float | None) -> bool:
+        """Train for about ``seconds`` (None: to the end), stopping at a batch boundary; True once the call has
+        ended (its last message sent). Never raises: any error is sent as :class:`JobFailed`."""
+        if self.ended:
+            return True
+        try:
+            if self._events is None:
+                self.send(Claimed(self.request.job_id, os.getpid()))
+                self._begin()
+            elif self._rng_state is not None:
+                torch.set_rng_state(self._rng_state)
+            self._run(seconds)
+            self._rng_state = torch.get_rng_state()
+        except AecoreError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a worker reports every error instead of dying with it
+            self._fail(f"training stopped by an unexpected error: {type(exc).__name__}: {exc}")
+        return self.ended
+
+    def _fail(self, message: str) -> None:
+        self.ended = True
+        self.send(JobFailed(self.request.job_id, message))
+
+    def _begin(self) -> None:
+        request = self.request
+        config = request.config
+        device = resolve_device(config.train.device)
+        dataset = self._dataset = _dataset(config.data, device)
+        if request.resume_from is not None:
+            self._state = TrainingState.from_run(load_run(request.resume_from), device)
+        else:
+            self._state = TrainingState.create(config, dataset.input_shape, device, class_names=dataset.class_names)
+        self._checkpointed_at = time.monotonic()
+        self._events = fit(self._state, dataset, stop=self.stop, epochs=request.target_epochs)
+
+    def _run(self, seconds: float | None) -> None:
+        job_id, state, dataset = self.request.job_id, self._state, self._dataset
+        pending: list[Event] = []
+        started = sent_at = time.monotonic()
+        for event in self._events:
+            self._preview = getattr(event, "preview", None) or self._preview
+            if isinstance(event, Finished | Failed):  # the state is parked before the run's last word
+                if pending:
+                    self.send(Events(job_id, tuple(pending)))
+                if state.step > 0:
+                    state.checkpoint(self.request.park_in, normalizer=dataset.normalizer, preview=self._preview)
+                    self.send(Parked(job_id, self.request.park_in))
+                self.ended = True
+                self.send(Events(job_id, (event,)))
+                return
+            pending.append(event)
+            now = time.monotonic()
+            if isinstance(event, Epoch) and now - self._checkpointed_at >= CHECKPOINT_EVERY_S:
+                # what a killed worker or server restarts from; sent after the epoch's events
+                self.send(Events(job_id, tuple(pending)))
+                pending = []
+                state.checkpoint(self.request.park_in, normalizer=dataset.normalizer, preview=self._preview)
+                self.send(Parked(job_id, self.request.park_in))
+                self._checkpointed_at = sent_at = time.monotonic()
+            elif not isinstance(event, Step) or now - sent_at >= EVENT_BATCH_S:
+                self.send(Events(job_id, tuple(pending)))
+                pending, sent_at = [], now
+            if seconds is not None and isinstance(event, Step) and now - started >= seconds:
+                break  # the slice is over, at a batch boundary: the generator waits for the next one
+        if pending:
+            self.send(Events(job_id, tuple(pending)))

@@ -23,7 +23,19 @@ from aecore.config import RunConfig
 from aecore.describe import model_kind, training_noise
 from aecore.errors import AecoreError
 from aecore.events import Preview
-from aecore.jobs import FAILED, FINISHED, LOADING, QUEUED, RUNNING, STOPPED, STOPPING, JobSnapshot, TrainingJob
+from aecore.jobs import (
+    FAILED,
+    FINISHED,
+    LOADING,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    STOPPING,
+    JobSnapshot,
+    TrainingJob,
+    shared_pool,
+)
+from aecore.jobs.service import MAX_EPOCHS_LIMIT, ClassLimits
 from aecore.pixels import png_bytes
 from aecore.ui.identity import my_job, my_owner
 from aecore.ui.loaders import job_service
@@ -96,12 +108,15 @@ def board_rows(mine: TrainingJob | None = None) -> tuple[list[BoardRow], int]:
 
 
 def status_text(snapshot: JobSnapshot, ended: bool = False) -> str:
-    """``queued (2nd in line)``, ``running epoch 3 of 10``, ``finished 10 epochs``, ``stopped at epoch 4 of 10``..."""
+    """``queued (2nd in line)``, ``running epoch 3 of 10`` (``· shared by 4`` when one run trains for several
+    students), ``finished 10 epochs``, ``stopped at epoch 4 of 10``..."""
     status, epoch, epochs = snapshot.status, snapshot.epoch, snapshot.epochs
     if status == QUEUED:
         text = f"queued ({snapshot.place_in_line} in line)" if snapshot.place_in_line else "queued"
     elif status in (LOADING, RUNNING):
         text = f"running epoch {min(epoch + 1, epochs)} of {epochs}"
+        if snapshot.watchers > 1:
+            text += f" · shared by {snapshot.watchers}"
     elif status == STOPPING:
         text = "stopping"
     elif status == FINISHED:
@@ -241,3 +256,26 @@ def share_toggle() -> bool:
     if shared != BOARD.is_shared(job):
         job_service().set_shared(my_owner(), shared)  # kept across restarts
     return shared
+
+
+def class_limits() -> None:
+    """The class's limits as everyone sees them, and, for the teacher alone, a form to change them."""
+    service, owner = job_service(), my_owner()
+    limits = service.limits()
+    workers = shared_pool().slots.get("cpu", 1)
+    st.caption(f"Class limits: a student's run trains at most **{limits.max_epochs} epochs** at a time · "
+               f"{workers} training worker{'s' if workers > 1 else ''}: every run trains at once, in turns, and the "
+               "same settings started by several students train once for all of them.")
+    if not owner.is_teacher:
+        return
+    with st.popover("Change the limits", icon=":material/tune:"):
+        epochs = st.number_input("Most epochs a student's run trains", 1, MAX_EPOCHS_LIMIT, limits.max_epochs,
+                                 key="board_max_epochs")
+        if st.button("Apply", key="board_limits_apply", type="primary"):
+            try:
+                service.set_limits(owner, ClassLimits(max_epochs=int(epochs)))
+            except AecoreError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+

@@ -26,7 +26,7 @@ import streamlit as st
 
 from aecore.checkpoints import load_run
 from aecore.data import load_test_pixels
-from aecore.jobs import LocalPool, shared_pool
+from aecore.jobs import LocalPool, SlicedPool, shared_pool
 from aecore.jobs.projection_work import shared_projections
 from aecore.projection import warm_up_tsne, warm_up_umap
 from aecore.ui.loaders import job_service, shared_dataset
@@ -105,7 +105,7 @@ def _load_default_dataset() -> None:
 
 def _start_a_training_worker() -> None:
     pool, run = shared_pool(), _default_run()
-    if isinstance(pool, LocalPool):
+    if isinstance(pool, LocalPool | SlicedPool):
         pool.warm_up(load_run(run).config.data if run else None)
 
 
