@@ -4,7 +4,9 @@ Starts the dashboard the way `make run` does (`streamlit run serve.py`, the
 project's .streamlit/config.toml) and drives N headless Chromium contexts,
 each its own browser session, through three scenarios:
 
-- (a) ``start``: N sessions press Start together on the Train page;
+- (a) ``start``: N sessions press Start within a few seconds on the Train page, each with its own seed (N
+  different runs: identical ones would train once for all); per student, the seconds from the click to the
+  first step on their page, and each run's steps/s over the window (how fairly the turns are shared);
 - (b) ``mixed``: 2 sessions train while the others explore (switch pages,
   click the latent map, move sliders);
 - (c) ``idle``: N sessions open, half idle and half exploring.
@@ -33,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
-from bench import write_results
+from bench import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -174,6 +176,14 @@ class Session:
     def start_training(self) -> None:
         self.page.get_by_role("button", name="Start new run").click()
 
+    def stop_training(self) -> None:
+        """Stop this browser's run if it trains: a run outlives its tab, and would train on into the next
+        scenario."""
+        stop = self.page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+        if stop.count() and stop.is_enabled():
+            stop.click()
+            self.settle()
+
     def steps_done(self) -> int | None:
         text = self.page.get_by_test_id("stMain").inner_text()
         match = PROGRESS.search(text)
@@ -260,32 +270,55 @@ def scenario_alone(browser, server: Server, window: float) -> float:
         time.sleep(2)
         return _training_rate([session], window)
     finally:
+        session.stop_training()
         session.close()
 
 
+def _first_steps(sessions: list[Session], clicked: list[float], timeout: float = 180) -> list[float | None]:
+    """Seconds from each session's click on Start to the first step its page shows (None: none within
+    ``timeout``)."""
+    seen: list[float | None] = [None] * len(sessions)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and None in seen:
+        for i, session in enumerate(sessions):
+            if seen[i] is None and session.steps_done():
+                seen[i] = round(time.monotonic() - clicked[i], 2)
+        time.sleep(0.2)
+    return seen
+
+
 def scenario_start(browser, server: Server, sessions: int, window: float) -> dict:
-    opened = [Session(browser, server.url) for _ in range(sessions)]
+    opened = [Session(browser, f"{server.url}/train?seed={i + 1}") for i in range(sessions)]
     try:
-        for session in opened:
-            session.open("Train")
+        clicked = []
         for session in opened:
             session.start_training()
-        _wait_for_progress(opened)
+            clicked.append(time.monotonic())
+        firsts = _first_steps(opened, clicked)
         time.sleep(2)
-        rate = _training_rate(opened, window)
-        return {"steps_per_s": round(rate, 2), "page_exceptions": sum(s.exceptions() for s in opened),
-                "memory_mb": server.memory_mb()}
+        before, started = [s.steps_done() or 0 for s in opened], time.perf_counter()
+        time.sleep(window)
+        seconds = time.perf_counter() - started
+        rates = [((s.steps_done() or 0) - b) / seconds for s, b in zip(opened, before, strict=True)]
+        waited = sorted(t for t in firsts if t is not None)
+        return {"steps_per_s": round(sum(rates), 2), "per_run_steps_per_s": [round(r, 2) for r in rates],
+                "fairness_max_over_min": round(max(rates) / min(rates), 2) if min(rates) > 0 else None,
+                "first_step_s": firsts, "first_step_p95_s": waited[min(len(waited) - 1, int(0.95 * len(waited)))]
+                if waited else None, "first_step_max_s": waited[-1] if waited else None,
+                "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
+                "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
     finally:
         for session in opened:
+            session.stop_training()
             session.close()
 
 
 def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dict:
-    opened = [Session(browser, server.url) for _ in range(sessions)]
-    trainers, explorers = opened[:2], opened[2:]
+    trainers = [Session(browser, f"{server.url}/train?seed={i + 1}") for i in range(2)]  # two runs, not one shared
+    explorers = [Session(browser, server.url) for _ in range(sessions - 2)]
+    opened = trainers + explorers
     try:
         for session in trainers:
-            session.open("Train")
             session.start_training()
         _wait_for_progress(trainers)
         first, started, offset = sum(s.steps_done() or 0 for s in trainers), time.perf_counter(), server.log_size()
@@ -295,6 +328,8 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
                 "server_runs": _server_runs(server.runs_since(offset)),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
     finally:
+        for session in trainers:
+            session.stop_training()
         for session in opened:
             session.close()
 
@@ -330,8 +365,8 @@ def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, 
         browser_nice: bool = True) -> dict:
     from playwright.sync_api import sync_playwright
 
-    results: dict = {"sessions": sessions, "window_s": window, "cpus": os.cpu_count(), "options": list(options),
-                     "browser_nice": browser_nice}
+    results: dict = {"machine": machine(), "sessions": sessions, "window_s": window, "cpus": os.cpu_count(),
+                     "options": list(options), "browser_nice": browser_nice}
     executable = _niced_chromium(Path(tempfile.mkdtemp(prefix="aecore-chromium-"))) if browser_nice else CHROMIUM
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable,
