@@ -16,6 +16,7 @@ from aecore.models import build_model
 def _class_data_in_a_temporary_folder(tmp_path_factory):
     """The job service's runs, uploads and database go to a folder of this test run, never the repository's."""
     os.environ.setdefault("AECORE_DATA_DIR", str(tmp_path_factory.mktemp("class-data")))
+    os.environ.setdefault("AECORE_DATASET_CACHE", str(tmp_path_factory.mktemp("datasets")))  # the workers' maps
 
 
 @pytest.fixture(autouse=True, scope="session")

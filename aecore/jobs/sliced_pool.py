@@ -266,7 +266,7 @@ class SlicedPool(JobPool):
         while True:
             try:
                 message = self._messages.get()
-            except (EOFError, OSError):
+            except (EOFError, OSError, TypeError):  # the queue closed under it as the process exits
                 return
             if message is None:
                 return

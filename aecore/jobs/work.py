@@ -25,6 +25,7 @@ from aecore.config import DataConfig, RunConfig
 from aecore.data import Dataset, load_dataset
 from aecore.errors import AecoreError
 from aecore.events import Epoch, Event, Failed, Finished, Preview, Step
+from aecore.jobs.shared_data import mapped_dataset
 from aecore.training import TrainingState, fit, resolve_device
 
 EVENT_BATCH_S = 0.1  # steps are sent in batches at most this far apart: a GPU makes thousands a second
@@ -92,7 +93,8 @@ def _dataset(config: DataConfig, device: torch.device) -> Dataset:
     """The dataset on ``device``, kept for the next job of this worker (the last WORKER_DATASETS used)."""
     key = (config, str(device))
     if key not in _datasets:
-        _datasets[key] = load_dataset(config, device)
+        load = lambda: load_dataset(config, device)  # noqa: E731
+        _datasets[key] = mapped_dataset(config, load) if device.type == "cpu" else load()  # one copy for all workers
         while len(_datasets) > WORKER_DATASETS:
             _datasets.popitem(last=False)
     _datasets.move_to_end(key)
