@@ -15,8 +15,10 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # torch and torchvision come from this machine's local disk (pinned in requirements.txt).
-$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
-	$(PY) -m pip install -r requirements.txt
+# hatchling (the build backend) and editables come first: the editable install builds with no isolation, offline.
+$(RUNTIME_STAMP): requirements.txt pyproject.toml hatch_build.py | $(PY)
+	$(PY) -m pip install -r requirements.txt "hatchling>=1.25" editables
+	@$(PY) -m pip uninstall -y -q aecore 2>/dev/null || true  # the distribution's name before autoencoder-lab
 	$(PY) -m pip install --no-deps --no-build-isolation -e . || $(PY) -m pip install --no-deps -e .
 	@[ -d $(FASHION_MNIST) ] || [ -d $(HOME)/.cache/aecore/fashion-mnist ] || \
 		{ echo "installing Debian's dataset-fashion-mnist (the Fashion-MNIST files, from the package registry)"; \
@@ -30,8 +32,9 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
+# The console script's entry point (`autoencoder-lab`): `make run ARGS="--port 8600 --host 0.0.0.0"`.
 run: $(RUNTIME_STAMP)
-	$(PY) -m streamlit run serve.py
+	$(PY) -m aecore.ui.launcher $(ARGS)
 
 test: $(DEV_STAMP)
 	$(PY) -m ruff check .

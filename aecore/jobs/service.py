@@ -36,17 +36,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from aecore.checkpoints import PROJECT_ROOT
 from aecore.class_board import BOARD, ClassBoard
 from aecore.errors import AecoreError
 from aecore.jobs.pool import JobPool
 from aecore.jobs.sharing import SharedRuns
 from aecore.jobs.store import OwnerRow, RunRow, open_store
 from aecore.jobs.training_job import JOB_FILE, DatasetLoader, JobError, TrainingJob
+from aecore.paths import default_class_dir
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROOT = PROJECT_ROOT / "checkpoints" / "class"  # AECORE_DATA_DIR moves it
+# checkpoints/class in a checkout, the user's data folder once installed (aecore/paths.py); AECORE_DATA_DIR moves it
+DEFAULT_ROOT = default_class_dir()
 RETENTION_S = 24 * 3600.0
 STUDENT_QUOTA_MB, CLASS_QUOTA_MB = 200, 5000  # AECORE_STUDENT_QUOTA_MB, AECORE_CLASS_QUOTA_MB
 SWEEP_EVERY_S = 60.0
