@@ -20,7 +20,7 @@ Imports nothing of aecore but its leaves (limits, errors).
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import os
@@ -37,6 +37,23 @@ import torch
 
 from aecore.errors import DataError
 from aecore.limits import DISK_RESERVE_BYTES, MEMORY_BUDGET_BYTES, MIB, gigabytes
+
+if os.name == "nt":  # Windows: no flock; msvcrt locks a byte range of the open file
+    import msvcrt
+
+    def _lock_exclusively(file) -> None:
+        while True:
+            try:
+                msvcrt.locking(file.fileno(), msvcrt.LK_LOCK, 1)  # tries for about 10 s, then raises
+                return
+            except OSError:
+                continue  # another process is still writing the cache: wait on
+else:
+    import fcntl
+
+    def _lock_exclusively(file) -> None:
+        fcntl.flock(file, fcntl.LOCK_EX)
+
 
 CACHE_DIR_ENV = "AECORE_IMAGE_CACHE"
 MEMORY_BUDGET_ENV = "AECORE_MEMORY_BUDGET_MB"
@@ -142,12 +159,13 @@ def cached_images(files: Sequence[Path], image_shape: tuple[int, int, int], deco
     key = cache_key(files, image_shape, identity)
     data_path, index_path = folder / f"{key}.u8", folder / f"{key}.json"
     with open(folder / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second process waits here, then finds the cache written
+        _lock_exclusively(lock)  # a second process waits here, then finds the cache written
         cache = _open_cache(data_path, index_path, len(files), image_shape)
         if cache is None:
             check_disk_space(folder, len(files) * int(np.prod(image_shape)), "the image cache")
             cache = _write_cache(files, image_shape, decode, data_path, index_path, progress)
-    (folder / f"{key}.lock").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # Windows: another process may hold it open
+        (folder / f"{key}.lock").unlink(missing_ok=True)
     os.utime(index_path)  # most recently used
     _prune(folder, keep=KEEP_CACHES)
     return cache
