@@ -11,6 +11,21 @@ from aecore.data import load_dataset
 from aecore.jobs import LocalPool
 from aecore.models import build_model
 
+# The files that take a minute or more of a worker on 2 cores, longest first (measured with --durations=0). xdist
+# (pyproject.toml: --dist loadfile --no-loadscope-reorder) hands whole files to the two workers in this order, then
+# the rest in their usual order: started first, none of them is left for one worker at the end while the other
+# idles. A file missing here only runs later; update the list from a run's durations when the times change.
+LONGEST_FIRST = ("test_browser_training.py", "test_browser.py", "test_jobs.py", "test_browser_keeping_work.py",
+                 "test_projection_cache.py", "test_bench.py", "test_browser_own_images.py", "test_sweep.py",
+                 "test_shipped.py", "test_startup.py", "test_pages.py", "test_latent.py", "test_cli.py",
+                 "test_fuzz.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Put the longest files first (LONGEST_FIRST), keeping the order of the tests within each file."""
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _class_data_in_a_temporary_folder(tmp_path_factory):
