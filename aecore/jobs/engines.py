@@ -3,7 +3,8 @@
 - unset or ``local`` (the default): worker processes here, every job at once in time slices
   (:class:`~aecore.jobs.sliced_pool.SlicedPool`);
 - ``fifo``: worker processes here that run one job at a time each, first come first served;
-- ``ray``: a local Ray instance; ``ray://HOST:PORT`` or ``auto``: a running Ray cluster (needs ``pip install ray``).
+- ``ray``: the same turns on Ray actors, on a local Ray instance; ``ray://HOST:PORT`` or ``auto``: on a running Ray
+  cluster (needs ``pip install ray``); ``ray-fifo``: each run a Ray task to its end, first come first served.
 
 :func:`shared_pool` is the process's one pool, shared by every browser session."""
 
@@ -13,7 +14,7 @@ import os
 import threading
 
 from aecore.jobs.pool import JobPool, LocalPool
-from aecore.jobs.ray_pool import RayPool
+from aecore.jobs.ray_pool import RayPool, RaySlicedPool
 from aecore.jobs.sliced_pool import SlicedPool
 
 _pool: JobPool | None = None
@@ -28,8 +29,10 @@ def pool_from_environment(setting: str | None = None) -> JobPool:
     if setting == "fifo":
         return LocalPool()
     if setting == "ray":
+        return RaySlicedPool()
+    if setting == "ray-fifo":
         return RayPool()
-    return RayPool(address=setting)
+    return RaySlicedPool(address=setting)
 
 
 def shared_pool() -> JobPool:

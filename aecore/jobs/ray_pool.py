@@ -1,21 +1,28 @@
-"""The same job pool on Ray: a local Ray instance or a cluster of GPU machines.
+"""The job pools on Ray: a local Ray instance or a cluster of GPU machines.
 
-Each :class:`~aecore.jobs.work.TrainRequest` becomes a Ray task that asks for
-one CPU, or half a GPU when the run wants one and the cluster has GPUs (two
-jobs per GPU, as on one machine). Messages come back through a
-``ray.util.queue.Queue``; Stop is a flag in a small actor that the task reads
-at most every STOP_POLL_S seconds. Ray is optional: this module imports it only
-when a pool is made.
+:class:`RaySlicedPool` (what ``AECORE_JOBS=ray`` gives) is the class's
+time-sliced pool with Ray actors for workers: Ray places the actors on the
+cluster's nodes, and the turns stay the pool's (least attained service first,
+the teacher first; :mod:`aecore.jobs.sliced_pool`). :class:`RayPool` runs each
+:class:`~aecore.jobs.work.TrainRequest` to its end as a Ray task that asks for
+one CPU, or half a GPU when the run wants one and the cluster has GPUs; Stop is
+a flag in a small actor that the task reads at most every STOP_POLL_S seconds.
+Messages come back through a ``ray.util.queue.Queue``. Ray is optional: this
+module imports it only when a pool is made.
 """
 
 from __future__ import annotations
 
 import logging
+import queue as queues
 import threading
 import time
 
+import torch
+
 from aecore.jobs.pool import JobPool, _Entry
-from aecore.jobs.work import JobFailed, TrainRequest, run_training
+from aecore.jobs.sliced_pool import SLICE_S, SlicedPool, SliceRunner
+from aecore.jobs.work import JobFailed, TrainRequest, run_training, warm_up
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +152,95 @@ class RayPool(JobPool):
         while not self._closed:
             try:
                 message = self._queue.get(block=True, timeout=1.0)
+            except Exception:  # ray.util.queue.Empty, or the queue actor is gone at shutdown
+                continue
+            if message is None:
+                return
+            self._handle(message)
+
+
+class SliceActor:
+    """A Ray actor that runs a :class:`RaySlicedPool`'s slices, keeping each job's call between them."""
+
+    def __init__(self, messages, threads: int) -> None:
+        torch.set_num_threads(threads)
+        self._runner = SliceRunner(messages.put)
+
+    def warm_up(self, data) -> None:
+        warm_up(data)
+
+    def run(self, job_id: str, request: TrainRequest, seconds: float, stop: bool) -> tuple[str, bool]:
+        return self._runner.run(job_id, request, seconds, stop)
+
+
+class _ActorWorker:
+    """A :class:`SliceActor` as a :class:`~aecore.jobs.sliced_pool.SlicedPool` worker: ``send`` a command,
+    ``receive`` a slice's answer (EOFError once the actor died)."""
+
+    def __init__(self, index: int, actor) -> None:
+        self.index, self.actor = index, actor
+        self.busy: str | None = None
+        self._answers: queues.Queue = queues.Queue()  # the slices' results, in the order they were asked
+
+    def send(self, command) -> None:
+        kind, job_id, payload = command
+        if kind == "warm-up":
+            self.actor.warm_up.remote(payload)
+        else:
+            self._answers.put(self.actor.run.remote(job_id, *payload))
+
+    def receive(self) -> tuple[str, bool]:
+        import ray
+
+        answer = self._answers.get()
+        if answer is None:
+            raise EOFError("the worker was closed")
+        try:
+            return ray.get(answer)
+        except ray.exceptions.RayActorError as exc:  # the actor died (killed, out of memory, its node lost)
+            raise EOFError(str(exc)) from None
+
+    def close(self) -> None:
+        import ray
+
+        self._answers.put(None)
+        ray.kill(self.actor)
+
+
+class RaySlicedPool(SlicedPool):
+    """:class:`~aecore.jobs.sliced_pool.SlicedPool` with Ray actors for workers (one CPU each; ``workers`` defaults
+    to the cluster's CPUs less one). ``address``: None or "local" starts a local Ray; "auto" or "ray://host:10001"
+    joins a running cluster."""
+
+    def __init__(self, address: str | None = None, workers: int | None = None, *, slice_s: float = SLICE_S) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            if address in (None, "", "local"):
+                init_ray_for_good(include_dashboard=False, log_to_driver=False)
+            else:
+                init_ray_for_good(address=address, log_to_driver=False)
+        self._ray = ray
+        self._actor_class = ray.remote(num_cpus=1, max_restarts=0)(SliceActor)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        super().__init__(workers or max(1, cpus - 1), slice_s=slice_s, threads=1)
+
+    def _open_messages(self) -> None:
+        from ray.util.queue import Queue
+
+        self._messages = Queue()
+        threading.Thread(target=self._collect_from_ray, name="aecore-ray-slice-messages", daemon=True).start()
+
+    def _close_messages(self) -> None:
+        self._messages.put(None)
+
+    def _new_worker(self, index: int) -> _ActorWorker:
+        return _ActorWorker(index, self._actor_class.remote(self._messages, 1))
+
+    def _collect_from_ray(self) -> None:
+        while not self._closed:
+            try:
+                message = self._messages.get(block=True, timeout=1.0)
             except Exception:  # ray.util.queue.Empty, or the queue actor is gone at shutdown
                 continue
             if message is None:

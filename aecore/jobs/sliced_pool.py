@@ -58,11 +58,32 @@ class _Stop:
         return self.value
 
 
+class SliceRunner:
+    """What a worker does with the slices it is given: each job's call kept between its slices (a process here,
+    a Ray actor in :mod:`aecore.jobs.ray_pool`)."""
+
+    def __init__(self, send) -> None:
+        self._send = send
+        self._calls: dict[str, tuple[TrainingCall, _Stop]] = {}
+
+    def run(self, job_id: str, request, seconds: float, stop: bool) -> tuple[str, bool]:
+        """Give ``job_id`` a slice of ``seconds`` (its stop flag set to ``stop``); (job id, whether it ended)."""
+        if job_id not in self._calls:
+            flag = _Stop()
+            self._calls[job_id] = TrainingCall(request, self._send, flag), flag
+        call, flag = self._calls[job_id]
+        flag.value = stop
+        ended = call.advance(seconds)
+        if ended:
+            del self._calls[job_id]
+        return job_id, ended
+
+
 def _worker_main(connection, messages, threads: int) -> None:
     """A worker process: run the slices the server sends, keeping each job's call between its slices."""
     torch.set_num_threads(threads)
     exit_with_parent()
-    calls: dict[str, tuple[TrainingCall, _Stop]] = {}
+    runner = SliceRunner(messages.put)
     while True:
         try:
             command = connection.recv()
@@ -74,16 +95,7 @@ def _worker_main(connection, messages, threads: int) -> None:
         if kind == "warm-up":
             warm_up(payload)
             continue
-        request, seconds, stop = payload
-        if job_id not in calls:
-            flag = _Stop()
-            calls[job_id] = TrainingCall(request, messages.put, flag), flag
-        call, flag = calls[job_id]
-        flag.value = stop
-        ended = call.advance(seconds)
-        if ended:
-            del calls[job_id]
-        connection.send((job_id, ended))
+        connection.send(runner.run(job_id, *payload))
 
 
 @dataclass
@@ -98,6 +110,8 @@ class _Job:
 
 
 class _Worker:
+    """A worker process and its pipe: ``send`` a command, ``receive`` a slice's answer (EOFError once it died)."""
+
     def __init__(self, index: int, context, messages, threads: int) -> None:
         self.index = index
         self.connection, child = context.Pipe()
@@ -105,6 +119,16 @@ class _Worker:
         self.process.start()
         child.close()
         self.busy: str | None = None  # the job whose slice runs now
+
+    def send(self, command) -> None:
+        self.connection.send(command)
+
+    def receive(self) -> tuple[str, bool]:
+        return self.connection.recv()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(None)
 
 
 class SlicedPool(JobPool):
@@ -115,14 +139,12 @@ class SlicedPool(JobPool):
         super().__init__({"cpu": workers, "cuda": workers})
         self.slice_s = slice_s
         self._threads = threads or max(1, ((os.cpu_count() or 1) - 1) // workers)
-        self._context = _WorkerContext()
-        self._messages = self._context.Queue()
         self._order = itertools.count()
         self._sliced: dict[str, _Job] = {}
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        self._open_messages()
         self._workers = [self._start_worker(i) for i in range(workers)]
-        threading.Thread(target=self._collect, name="aecore-slice-messages", daemon=True).start()
         threading.Thread(target=self._schedule, name="aecore-slice-scheduler", daemon=True).start()
 
     # ------------------------------------------------------------------------------ interface
@@ -131,7 +153,7 @@ class SlicedPool(JobPool):
         """Import torch's optimisers and load ``data`` in every worker ahead of the first job."""
         with self._lock:
             for worker in self._workers:
-                worker.connection.send(("warm-up", "", data))
+                worker.send(("warm-up", "", data))
 
     def share(self, job_id: str) -> float | None:
         """The share of its worker ``job_id`` trains with now (1.0 alone, 0.1 beside nine others); None if unknown."""
@@ -164,9 +186,8 @@ class SlicedPool(JobPool):
             self._closed = True
             self._wake.notify_all()
             for worker in self._workers:
-                with contextlib.suppress(OSError):
-                    worker.connection.send(None)
-        self._messages.put(None)
+                worker.close()
+        self._close_messages()
 
     # ------------------------------------------------------------------------------ JobPool hooks
 
@@ -191,8 +212,20 @@ class SlicedPool(JobPool):
 
     # ------------------------------------------------------------------------------ inside
 
+    def _open_messages(self) -> None:
+        """The queue fit()'s messages come back through, and the thread that hands them on."""
+        self._context = _WorkerContext()
+        self._messages = self._context.Queue()
+        threading.Thread(target=self._collect, name="aecore-slice-messages", daemon=True).start()
+
+    def _close_messages(self) -> None:
+        self._messages.put(None)
+
+    def _new_worker(self, index: int) -> _Worker:
+        return _Worker(index, self._context, self._messages, self._threads)
+
     def _start_worker(self, index: int) -> _Worker:
-        worker = _Worker(index, self._context, self._messages, self._threads)
+        worker = self._new_worker(index)
         threading.Thread(target=self._answers, args=(worker,), name=f"aecore-slice-answers-{index}",
                          daemon=True).start()
         return worker
@@ -217,13 +250,13 @@ class SlicedPool(JobPool):
                     job.running, job.sliced, worker.busy = True, True, job.entry.request.job_id
                     job.attained += seconds
                     with contextlib.suppress(OSError):  # a worker gone: its answers thread says what to do
-                        worker.connection.send(("slice", worker.busy, (job.entry.request, seconds, job.stop)))
+                        worker.send(("slice", worker.busy, (job.entry.request, seconds, job.stop)))
                 self._wake.wait(timeout=1.0)
 
     def _answers(self, worker: _Worker) -> None:
         while True:
             try:
-                job_id, ended = worker.connection.recv()
+                job_id, ended = worker.receive()
             except (EOFError, OSError):
                 self._worker_died(worker)
                 return
