@@ -137,3 +137,34 @@ def test_a_run_trained_through_the_installed_package_lands_in_the_data_folder(in
     assert not (installed["site"] / "checkpoints" / "runs").exists()
     listed = _run(installed, str(installed["python"]), "-m", "aecore", "checkpoints")
     assert saved[0].name in listed and "mnist-ae-latent2" in listed  # the shipped runs, from site-packages
+
+
+def test_launcher_options_come_before_a_command_and_the_rest_goes_to_it():
+    from aecore.ui.launcher import _split
+
+    assert _split(["--port", "8600", "--host", "0.0.0.0"]) == (["--port", "8600", "--host", "0.0.0.0"], [])
+    assert _split(["--data-dir", "d", "train", "--epochs", "1"]) == (["--data-dir", "d"], ["train", "--epochs", "1"])
+    assert _split(["--port=8600", "--", "--server.maxUploadSize", "9"]) == (["--port=8600"],
+                                                                             ["--", "--server.maxUploadSize", "9"])
+
+
+def test_data_dir_moves_every_writable_folder(tmp_path, monkeypatch):
+    from aecore.ui.launcher import use_data_dir
+
+    for name in ("AECORE_HOME", "AECORE_RUNS_DIR", "AECORE_DATA_DIR", "AECORE_PROJECTION_CACHE",
+                 "AECORE_IMAGE_CACHE", "AECORE_DATASET_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    use_data_dir(tmp_path)
+    assert os.environ["AECORE_RUNS_DIR"] == str(tmp_path / "runs")
+    assert os.environ["AECORE_DATA_DIR"] == str(tmp_path / "class")
+    assert all(os.environ[name].startswith(str(tmp_path)) for name in ("AECORE_PROJECTION_CACHE",
+                                                                       "AECORE_IMAGE_CACHE", "AECORE_DATASET_CACHE"))
+
+
+def test_a_checkout_keeps_its_folders():
+    from aecore.paths import default_class_dir, default_runs_dir, in_source_checkout
+
+    assert in_source_checkout()
+    if not os.environ.get("AECORE_HOME"):
+        assert default_runs_dir() == ROOT / "checkpoints" / "runs"
+        assert default_class_dir() == ROOT / "checkpoints" / "class"

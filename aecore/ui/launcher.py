@@ -92,6 +92,7 @@ def use_data_dir(folder: Path) -> None:
     os.environ.setdefault("AECORE_DATA_DIR", str(folder / "class"))
     os.environ.setdefault("AECORE_PROJECTION_CACHE", str(folder / "cache" / "projections"))
     os.environ.setdefault("AECORE_IMAGE_CACHE", str(folder / "cache" / "images"))
+    os.environ.setdefault("AECORE_DATASET_CACHE", str(folder / "cache" / "datasets"))
 
 
 def fetch_data(argv: list[str]) -> int:
