@@ -16,9 +16,9 @@ from aecore.models import build_model
 # the rest in their usual order: started first, none of them is left for one worker at the end while the other
 # idles. A file missing here only runs later; update the list from a run's durations when the times change.
 LONGEST_FIRST = ("test_browser_training.py", "test_browser.py", "test_jobs.py", "test_browser_keeping_work.py",
-                 "test_projection_cache.py", "test_bench.py", "test_browser_own_images.py", "test_sweep.py",
-                 "test_shipped.py", "test_startup.py", "test_pages.py", "test_latent.py", "test_cli.py",
-                 "test_fuzz.py")
+                 "test_projection_cache.py", "test_bench.py", "test_ray.py", "test_browser_own_images.py",
+                 "test_sweep.py", "test_shipped.py", "test_startup.py", "test_pages.py", "test_latent.py",
+                 "test_cli.py", "test_fuzz.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -137,7 +137,8 @@ def page(browser, server):
 @pytest.fixture(scope="session")
 def ray_local():
     """One local Ray for the test run (starting one takes seconds and several processes): its module, initialised.
-    Ray comes with requirements-dev.txt: without it the tests that need it skip, saying so, and fail in CI."""
+    The tests that take it live in tests/test_ray.py, so that one worker starts it. Ray comes with
+    requirements-dev.txt: without it the tests that need it skip, saying so, and fail in CI."""
     if importlib.util.find_spec("ray") is None:
         message = "ray is not installed (pip install -r requirements-dev.txt)"
         if os.environ.get("CI"):

@@ -90,17 +90,3 @@ def test_early_stopping_stops_a_hopeless_run_and_says_why(pool, tmp_path):
     good, hopeless = sweep.results()
     assert good.status == DONE and good.epoch == 4
     assert hopeless.status == PRUNED and hopeless.epoch < 4 and "successive halving" in hopeless.message
-
-
-def test_the_same_sweep_runs_as_a_ray_tune_experiment(ray_local, tmp_path):
-    from aecore.sweep import TuneSweep
-
-    spec = SweepSpec.parse("ae", {"latent": "2,3", "noise": "0,0.3"}, epochs=1, **BASE)
-    sweep = TuneSweep(spec, tmp_path, early_stopping=False, max_concurrent=1)
-    sweep.start()
-    assert sweep.wait(timeout=600)
-    results = sweep.results()
-    assert [r.status for r in results] == [DONE] * 4
-    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith("sweep-")) == sorted(
-        spec.run_name(r.combination) for r in results)
-    assert all(r.preview is not None and r.val_loss is not None for r in results)
