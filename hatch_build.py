@@ -4,9 +4,9 @@
 - The wheel keeps the repo's layout apart from the package: ``aecore/`` is the package (with its bundled MNIST,
   tours and icon); the dashboard's entry file, pages and Streamlit config go to ``site-packages/autoencoder_lab/``
   (Streamlit 1.67 reads ``.streamlit/config.toml`` beside the entry file, and ``st.Page`` paths are relative to
-  it; aecore.ui.launcher runs it); the shipped runs go where aecore.checkpoints looks for them (``PRETRAINED_DIR``,
-  ``LABS_DIR``: ``checkpoints/`` beside ``aecore/``). An editable install (``make``) maps nothing: the checkout
-  is the app folder.
+  it; aecore.ui.launcher runs it); the shipped runs go beside them, in ``autoencoder_lab/checkpoints/``
+  (aecore.paths.shipped_runs_dir), never as a top-level ``checkpoints`` folder in site-packages. An editable
+  install (``make``) maps nothing: the checkout is the app folder.
 """
 
 from pathlib import Path
@@ -19,8 +19,8 @@ APP_FILES = {  # repo path -> path in the wheel
     "serve.py": "autoencoder_lab/serve.py",
     "views": "autoencoder_lab/views",
     ".streamlit/config.toml": "autoencoder_lab/.streamlit/config.toml",
-    "checkpoints/pretrained": "checkpoints/pretrained",
-    "checkpoints/labs": "checkpoints/labs",
+    "checkpoints/pretrained": "autoencoder_lab/checkpoints/pretrained",
+    "checkpoints/labs": "autoencoder_lab/checkpoints/labs",
 }
 
 

@@ -45,7 +45,7 @@ from aecore.limits import (
     MAX_SAFETENSORS_HEADER_BYTES,
 )
 from aecore.models import AutoEncoder, build_model
-from aecore.paths import default_runs_dir
+from aecore.paths import default_runs_dir, shipped_runs_dir
 
 FORMAT = "aecore-run/2"  # /2: history.json is thinned and compact; /1 (one record per epoch) still loads
 READABLE_FORMATS = ("aecore-run/1", FORMAT)
@@ -56,8 +56,8 @@ PROGRESS_FILE = "progress.json"
 NORMALIZER_PREFIX = "_normalizer."
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PRETRAINED_DIR = PROJECT_ROOT / "checkpoints" / "pretrained"  # shipped with the project
-LABS_DIR = PROJECT_ROOT / "checkpoints" / "labs"  # the lecture labs' runs, shipped so a first click is instant
+PRETRAINED_DIR = shipped_runs_dir() / "pretrained"  # shipped with the project
+LABS_DIR = shipped_runs_dir() / "labs"  # the lecture labs' runs, shipped so a first click is instant
 # written by users: checkpoints/runs (git-ignored) in a checkout, the user's data folder once installed (never
 # site-packages); AECORE_RUNS_DIR moves it (tests, shared servers), --data-dir too (aecore/paths.py)
 USER_RUNS_DIR = Path(os.environ.get("AECORE_RUNS_DIR") or default_runs_dir())

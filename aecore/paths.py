@@ -24,6 +24,14 @@ def in_source_checkout(root: Path = PROJECT_ROOT) -> bool:
     return (root / "pyproject.toml").is_file() and (root / "aecore").is_dir()
 
 
+def shipped_runs_dir() -> Path:
+    """The folder of the runs that ship with the app (``pretrained/``, ``labs/``): the checkout's
+    ``checkpoints/``, or ``autoencoder_lab/checkpoints/`` in site-packages once installed."""
+    if in_source_checkout():
+        return PROJECT_ROOT / "checkpoints"
+    return PROJECT_ROOT / "autoencoder_lab" / "checkpoints"
+
+
 def data_home() -> Path:
     """The folder for everything the app writes: ``AECORE_HOME`` (what ``--data-dir`` sets), else the
     checkout's ``checkpoints/`` in a source checkout, else the user's data folder."""

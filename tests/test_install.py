@@ -74,10 +74,11 @@ def test_the_wheel_carries_the_app_and_its_runs_but_no_tests(wheel):
     for expected in ("autoencoder_lab/serve.py", "autoencoder_lab/app.py", "autoencoder_lab/views/home.py",
                      "autoencoder_lab/.streamlit/config.toml", "aecore/ui/icon.png", "aecore/tours/lecture-001.json",
                      "aecore/bundled/mnist/t10k-images-idx3-ubyte.gz",
-                     "checkpoints/pretrained/mnist-ae-latent2/model.safetensors",
-                     "checkpoints/labs/lecture-003-ae/config.json"):
+                     "autoencoder_lab/checkpoints/pretrained/mnist-ae-latent2/model.safetensors",
+                     "autoencoder_lab/checkpoints/labs/lecture-003-ae/config.json"):
         assert expected in names
-    assert not [name for name in names if name.startswith(("tests/", "bench/")) or "__pycache__" in name]
+    outside = ("tests/", "bench/", "checkpoints/")  # no top-level checkpoints/ in site-packages either
+    assert not [name for name in names if name.startswith(outside) or "__pycache__" in name]
 
 
 def test_the_installed_package_is_the_wheels_not_the_repos(installed):
