@@ -3,7 +3,6 @@ with one line; a recorded tour downloads and loads back the same; a tour plays e
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -55,18 +54,6 @@ def test_one_tour_ships_per_lecture_and_every_step_restores_on_its_page_without_
             assert len(re.findall(r"[.!?](\s|$)", step.caption)) <= 2, step.caption  # one or two sentences
             assert all((PRETRAINED_DIR / run).is_dir()  # on the shipped runs, found on any machine
                        for name, run in step.params.items() if name in ("model", "left", "right"))
-
-
-def test_the_files_the_package_reads_are_package_data():
-    """The tours, the tab's icon and MNIST go into the wheel: each matches one of its package-data patterns."""
-    from aecore.data import MNIST_DIR
-    from aecore.ui.navigation import ICON
-
-    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["aecore"]
-    packaged = {path for pattern in patterns for path in (ROOT / "aecore").glob(pattern)}
-    read = {*tours.shipped_tour_files(), Path(ICON), *MNIST_DIR.glob("*.gz")}
-    assert tours.shipped_tour_files() and list(MNIST_DIR.glob("*.gz"))  # something to look for
-    assert read - packaged == set()
 
 
 # --- malformed files: refused with one line naming the file and the step
