@@ -10,8 +10,10 @@ first script does the imports itself, a second or so slower to the first page.
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from aecore.ui.boot import import_in_background
+from aecore.ui.browser_cookie import BrowserKeyCookie
 
 
 @asynccontextmanager
@@ -20,4 +22,4 @@ async def _lifespan(_app):
     yield
 
 
-app = st.App("app.py", lifespan=_lifespan)
+app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(BrowserKeyCookie)])  # the key with the page

@@ -149,7 +149,7 @@ def test_runs_survive_a_closed_tab_a_kill_9_and_a_lost_database(browser, tmp_pat
         page = visit(long, url + f"/train?dataset=digits&epochs={LONG_EPOCHS}")
         page.get_by_role("button", name="Start new run").click()
         _training(page)
-        _wait_for(lambda: _checkpointed_epoch(data) >= 10, 60, page)
+        _wait_for(lambda: _checkpointed_epoch(data) >= 10, 150, page)
         checkpoint = _checkpointed_epoch(data)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(15)
@@ -157,7 +157,7 @@ def test_runs_survive_a_closed_tab_a_kill_9_and_a_lost_database(browser, tmp_pat
         page = visit(long, url + "/train")
         expect(page.get_by_text(f"{LONG_EPOCHS} epochs", exact=False).first).to_be_visible(timeout=30_000)
         finished = page.get_by_text(re.compile(rf"Finished {LONG_EPOCHS} epochs"))
-        _wait_for(lambda: _steps(page) >= checkpoint * 11 or finished.count(), 120, page)  # on from its checkpoint
+        _wait_for(lambda: _steps(page) >= checkpoint * 11 or finished.count(), 180, page)  # on from its checkpoint
         expect(page.get_by_text(re.compile(rf"Finished {LONG_EPOCHS} epochs"))).to_be_visible(timeout=300_000)
         _open_board_and_expect_two_runs(page)
 

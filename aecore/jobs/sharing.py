@@ -40,8 +40,8 @@ class SharedRun:
     folder: Path
     listeners: dict[int, Listener] = field(default_factory=dict)  # by id() of the watching job
     ended: bool = False
-    log: list[Message] = field(default_factory=list)  # every message so far, without pictures: a newcomer's replay
-    picture: Message | None = None  # the last message with a preview (reconstructions, latent map)
+    log: list[Message] = field(default_factory=list)  # every message so far: a newcomer's replay
+    picture_at: int | None = None  # the one message of the log that keeps its previews: the latest with any
 
     @property
     def park_in(self) -> Path:
@@ -69,7 +69,7 @@ class SharedRuns:
         with self._lock:
             run = self._runs.get(key)
             if run is not None and not run.ended:
-                for message in (*run.log, *([run.picture] if run.picture is not None else [])):
+                for message in run.log:
                     listener(message)  # the run so far, in order, before anything new (under the lock)
                 run.listeners[id(watcher)] = listener
                 return run
@@ -103,10 +103,12 @@ class SharedRuns:
         final = isinstance(message, JobFailed | Dropped) or (
             isinstance(message, Events) and any(isinstance(event, Finished | Failed) for event in message.events))
         with self._lock:
-            run.log.append(_without_pictures(message))
+            run.log.append(message)
             if isinstance(message, Events) and any(getattr(event, "preview", None) is not None
                                                    for event in message.events):
-                run.picture = message
+                if run.picture_at is not None:  # only the latest pictures are kept for a newcomer
+                    run.log[run.picture_at] = _without_pictures(run.log[run.picture_at])
+                run.picture_at = len(run.log) - 1
             if final:
                 run.ended = True
                 if self._runs.get(run.signature) is run:
