@@ -85,13 +85,13 @@ def digits_pool():
 
 @pytest.fixture(scope="session")
 def digits():
-    """The small digits dataset (8x8, about 1,800 images), loaded once per test run: tests only read it."""
+    """The small digits dataset (8x8, about 1,800 images), loaded once per pytest worker: tests only read it."""
     return load_dataset(DataConfig(name="digits"))
 
 
 @pytest.fixture(scope="session")
 def mnist():
-    """MNIST (54,000 train, 6,000 validation, 10,000 test images), loaded once per test run: tests only read it."""
+    """MNIST (54,000 train, 6,000 validation, 10,000 test images), loaded once per pytest worker: tests only read it."""
     return load_dataset(DataConfig())
 
 
