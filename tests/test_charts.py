@@ -8,17 +8,10 @@ import numpy as np
 from PIL import Image
 
 from aecore.pixels import png_bytes
-from aecore.ui.charts import (
-    DATA_TRACE,
-    WEBGL_ABOVE,
-    MapPanel,
-    MapPick,
-    class_color,
-    latent_map_figure,
-    maps_side_by_side,
-    read_pick,
-)
+from aecore.ui.charts import WEBGL_ABOVE, MapPanel, latent_map_figure, maps_side_by_side
 from aecore.ui.hover import wanted_row
+from aecore.ui.map_pick import DATA_TRACE, MapPick, read_pick
+from aecore.ui.palette import class_color
 
 
 def _drawn(figure) -> dict[int, dict]:

@@ -17,8 +17,8 @@ from aecore.checkpoints import PRETRAINED_DIR
 from aecore.presets import get_preset
 from aecore.settings import values_of
 from aecore.ui import links
-from aecore.ui.charts import MapPick
 from aecore.ui.image_upload import FOLDER_KEY, REPORT_KEY
+from aecore.ui.map_pick import MapPick
 from aecore.ui.navigation import PAGES
 from aecore.ui.presenter import PRESENT_KEY
 from aecore.ui.sidebar import SETTINGS_KEY, Keys, settings_from_params, settings_params

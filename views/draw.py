@@ -7,6 +7,7 @@ from aecore.latent_map import map_modes
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.neighbours import neighbour_strip
+from aecore.ui.palette import BLACK, WHITE
 from aecore.ui.widgets import image_strip, map_choice
 
 st.title("Draw a digit")
@@ -20,7 +21,7 @@ from streamlit_drawable_canvas import st_canvas  # noqa: E402  (a component: imp
 
 draw_column, result_column = st.columns([1, 2])
 with draw_column:
-    canvas = st_canvas(stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", width=280, height=280,
+    canvas = st_canvas(stroke_width=20, stroke_color=WHITE, background_color=BLACK, width=280, height=280,
                        drawing_mode="freedraw", key="digit_canvas", return_image_data=True)
     st.caption("Draw with the mouse or a finger; the bin icon clears the square.")
 image = mnist_style(ink_from_canvas(canvas.image_data)) if canvas is not None and canvas.image_data is not None \

@@ -1,4 +1,4 @@
-"""Plotly figures for the pages, sized and coloured for a projector, and what a selection on the latent map picked.
+"""Plotly figures for the pages, sized and coloured for a projector (colours: :mod:`aecore.ui.palette`).
 
 In the presenter view (:mod:`aecore.ui.presenter`) every figure's text is larger and its height capped, so that a
 page's main chart fits a 1280x720 screen.
@@ -17,21 +17,14 @@ from plotly.subplots import make_subplots
 
 from aecore.latent import class_name
 from aecore.latent_map import SPLIT_NAMES
-from aecore.ui import presenter
+from aecore.ui import palette, presenter
+from aecore.ui.palette import class_color
 
-# Paul Tol's "muted" scheme, colour-blind safe, plus black for the tenth class.
-CLASS_COLORS = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
-                "#DDCC77", "#CC6677", "#882255", "#AA4499", "#000000")
-PART_COLORS = {"total": "#332288", "reconstruction": "#117733", "kl": "#CC6677", "sparsity": "#AA4499"}
 FONT = {"size": 18}
 TEMPLATE = "plotly_white"
 # The default template is applied as the figure is written out, with no checks; a template named on each figure
 # is validated and deep-copied there, 12 ms of a latent map's 30.
 pio.templates.default = TEMPLATE
-
-
-def class_color(label: int) -> str:
-    return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
 
 
 def _class_colorscale(n: int) -> dict:
@@ -81,13 +74,13 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
     if step_losses:
         x, y = zip(*step_losses, strict=True)
         fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="each step",
-                                   line={"color": "#BBBBBB", "width": 1}))
+                                   line={"color": palette.LIGHT_GREY, "width": 1}))
     epochs = [record["epoch"] for record in history]
     parts = list(history[-1]["train"]) if history else []
     if set(parts) == {"total", "reconstruction"}:  # no other term: the two curves are one
         parts = ["total"]
     for part in parts:
-        color = PART_COLORS.get(part, "#555555")
+        color = palette.LOSS_PART_COLORS.get(part, palette.DARK_GREY)
         width = 4 if part == "total" else 2
         suffix = "" if parts == ["total"] else f" {part}"
         fig.add_trace(go.Scatter(x=epochs, y=[r["train"].get(part) for r in history], mode="lines+markers",
@@ -113,13 +106,12 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
     return _layout(fig, title, height=_live_height())
 
 
-DATA_TRACE = 1  # curve number of the first trace of points in latent_map_figure (0 is the invisible click grid)
 # what Streamlit's chart sets when a figure with on_select and the "points" mode leaves them out (its PlotlyChart)
 SELECTABLE_MODES = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}
 MAP_MARGINS = {"l": 96, "b": 72}  # px: the widest tick labels (t-SNE's "-100") and the axis titles fit
 WEBGL_ABOVE = 3000  # more points than this are drawn with WebGL (fast); fewer as SVG, which takes no WebGL context
 OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
-SPLIT_OUTLINE = "#222222"
+SPLIT_OUTLINE = palette.NEAR_BLACK
 
 
 def scatter_type(n: int) -> type[go.Scatter] | type[go.Scattergl]:
@@ -218,7 +210,7 @@ def _legend_entries(labels: np.ndarray, class_names: tuple[str, ...], splits: np
         entries.append({
             "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip", **group("split"),
             "name": f"{split_names[split]} (outlined)" if test else f"{split_names[split]} (faint)",
-            "marker": {"color": "#888888", "size": 10, "opacity": 0.95 if test else OTHER_SPLITS_OPACITY,
+            "marker": {"color": palette.MID_GREY, "size": 10, "opacity": 0.95 if test else OTHER_SPLITS_OPACITY,
                        "line": {"width": 1 if test else 0, "color": SPLIT_OUTLINE}}})
     return entries
 
@@ -231,7 +223,7 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                       split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False,
                       presented_height: int = presenter.PRESENT_CHART_HEIGHT) -> go.Figure:
     """The latent map: its points coloured by class, a trace per class (and split, see below), WebGL above
-    WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`read_pick`).
+    WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`aecore.ui.map_pick.read_pick`).
 
     ``click_grid`` (G, 2) adds an invisible dense grid under the points so that a click on empty
     space still selects something (Plotly reports points, not positions); ``background`` (PNG bytes, or a PIL
@@ -253,13 +245,14 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
         grid = _clear_of_points(grid, points)
     data = [  # SVG, not WebGL: invisible WebGL markers are not picked by clicks
         {"type": "scatter", "x": grid[:, 0], "y": grid[:, 1], "mode": "markers", "hoverinfo": "none",
-         "showlegend": False, "marker": {"size": 14, "opacity": 0.0, "color": "#000000"}, "name": "anywhere"},
+         "showlegend": False, "marker": {"size": 14, "opacity": 0.0, "color": palette.BLACK}, "name": "anywhere"},
         *_class_traces(points, labels, class_names, point_ids=point_ids, splits=splits, split_names=split_names),
         *_legend_entries(labels, class_names, splits, split_names)]
     if marker is not None:  # the last trace, of the points' kind: drawn above them (a WebGL layer covers SVG traces)
         data.append({"type": _trace_type(len(points)), "x": [marker[0]], "y": [marker[1]], "mode": "markers",
                      "name": marker_name, "hoverinfo": "skip", "marker": {
-                         "symbol": "star", "size": 28, "color": "#D55E00", "line": {"color": "#FFFFFF", "width": 2}}})
+                         "symbol": "star", "size": 28, "color": palette.VERMILION,
+                         "line": {"color": palette.WHITE, "width": 2}}})
     x_axis = {"title": {"text": axis_labels[0]}, "automargin": True}
     y_axis = {"title": {"text": axis_labels[1]}, "automargin": True}
     layout = _layout_settings(title, 600, presented_height) | {"xaxis": x_axis, "yaxis": y_axis}
@@ -310,59 +303,26 @@ def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figur
     return _layout(fig, "", height=560)
 
 
-@dataclass(frozen=True)
-class MapPick:
-    """What a click or a box/lasso on the latent map picked."""
-
-    position: tuple[float, float] | None = None  # the clicked spot (single click only)
-    rows: tuple[int, ...] = ()  # data points picked (rows of the map's sample)
-
-
-def _row(point: dict, data_trace: int) -> int | None:
-    """The map row of a selected point: the first number of its customdata in :func:`latent_map_figure`, the point
-    index in a map drawn as the one trace ``data_trace``; None for other points (the click grid)."""
-    data = point.get("customdata")
-    if isinstance(data, dict):  # a typed array as the browser writes it to JSON: {"0": row, "1": id}
-        data = [data[key] for key in sorted(data, key=int)]
-    if isinstance(data, (list, tuple)) and len(data) == 2:
-        return int(data[0])
-    return int(point["point_index"]) if point.get("curve_number") == data_trace else None
-
-
-def read_pick(event, data_trace: int = DATA_TRACE) -> MapPick:
-    """Interpret a Plotly selection event on :func:`latent_map_figure` (a PlotlyState, or the plain dict
-    AppTest injects)."""
-    selection = event["selection"] if event else None
-    if not selection:
-        return MapPick()
-    points = selection.get("points", [])
-    rows = tuple(row for row in (_row(point, data_trace) for point in points) if row is not None)
-    dragged = bool(selection.get("box") or selection.get("lasso"))
-    if len(points) == 1 and not dragged:
-        return MapPick(position=(float(points[0]["x"]), float(points[0]["y"])), rows=rows)
-    return MapPick(rows=rows)
-
-
 def path_distance_figure(distances: np.ndarray, typical: float, position: float | None = None) -> go.Figure:
     """Distance to the nearest training code along an interpolation path, with the typical distance
     and, optionally, the position of the image shown."""
     steps = np.linspace(0, 1, len(distances))
     fig = go.Figure(go.Scatter(x=steps, y=distances, mode="lines+markers", name="along the path",
-                               line={"color": "#332288", "width": 4}))
-    fig.add_hline(y=typical, line={"color": "#CC6677", "dash": "dash", "width": 3},
+                               line={"color": palette.INDIGO, "width": 4}))
+    fig.add_hline(y=typical, line={"color": palette.ROSE, "dash": "dash", "width": 3},
                   annotation_text="a typical test image", annotation_font_size=16)
     fig.update_xaxes(title="position along the path (0 = start, 1 = end)")
     if position is not None:
-        fig.add_vline(x=position, line={"color": "#117733", "width": 3})
+        fig.add_vline(x=position, line={"color": palette.GREEN, "width": 3})
     fig.update_yaxes(title="distance to data", rangemode="tozero")
     return _layout(fig, "Where the decoder leaves the data", height=340)
 
 
 def activation_histogram(rho_hat: np.ndarray, rho: float | None, title: str) -> go.Figure:
     """Histogram of each code unit's mean activation, with the sparsity target rho when there is one."""
-    fig = go.Figure(go.Histogram(x=rho_hat, nbinsx=40, marker={"color": "#332288"}, name="units"))
+    fig = go.Figure(go.Histogram(x=rho_hat, nbinsx=40, marker={"color": palette.INDIGO}, name="units"))
     if rho is not None:
-        fig.add_vline(x=rho, line={"color": "#CC6677", "dash": "dash", "width": 3},
+        fig.add_vline(x=rho, line={"color": palette.ROSE, "dash": "dash", "width": 3},
                       annotation_text=f"target ρ = {rho:g}", annotation_font_size=16)
     fig.update_xaxes(title="mean activation ρ̂ of a unit")
     fig.update_yaxes(title="units")
@@ -371,9 +331,9 @@ def activation_histogram(rho_hat: np.ndarray, rho: float | None, title: str) -> 
 
 def bar_figure(values: np.ndarray, title: str, x_title: str, y_title: str, threshold: float | None = None) -> go.Figure:
     """One bar per item (e.g. KL per latent dimension), with an optional threshold line."""
-    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(values))], y=values, marker={"color": "#117733"}))
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(len(values))], y=values, marker={"color": palette.GREEN}))
     if threshold is not None:
-        fig.add_hline(y=threshold, line={"color": "#CC6677", "dash": "dash", "width": 3})
+        fig.add_hline(y=threshold, line={"color": palette.ROSE, "dash": "dash", "width": 3})
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title=y_title)
     return _layout(fig, title, height=340)
@@ -383,8 +343,10 @@ def psnr_figure(rows: list[tuple[float, float, float]], kind: str) -> go.Figure:
     """PSNR of noisy inputs and of their reconstructions against the noise level."""
     levels, noisy, denoised = (list(column) for column in zip(*rows, strict=True))
     fig = go.Figure([
-        go.Scatter(x=levels, y=noisy, mode="lines+markers", name="noisy input", line={"color": "#CC6677", "width": 3}),
-        go.Scatter(x=levels, y=denoised, mode="lines+markers", name="denoised", line={"color": "#117733", "width": 4}),
+        go.Scatter(x=levels, y=noisy, mode="lines+markers", name="noisy input",
+                   line={"color": palette.ROSE, "width": 3}),
+        go.Scatter(x=levels, y=denoised, mode="lines+markers", name="denoised",
+                   line={"color": palette.GREEN, "width": 4}),
     ])
     fig.update_xaxes(title=f"{kind.replace('_', ' ')} noise level")
     fig.update_yaxes(title="PSNR (dB)")
@@ -402,8 +364,8 @@ def heatmap_figure(values: np.ndarray, rows: list[str], columns: list[str], titl
 
 def accuracy_figure(scores: dict[str, float], title: str) -> go.Figure:
     """One bar per method, labelled with its accuracy."""
-    colors = ["#117733", "#44AA99", "#999999", "#332288"]
-    fig = go.Figure(go.Bar(x=list(scores), y=list(scores.values()), marker={"color": colors[:len(scores)]},
+    fig = go.Figure(go.Bar(x=list(scores), y=list(scores.values()),
+                           marker={"color": list(palette.METHOD_COLORS[:len(scores)])},
                            text=[f"{value:.1%}" for value in scores.values()], textposition="outside",
                            textfont={"size": 18}))
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title="test accuracy")

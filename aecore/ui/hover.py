@@ -21,8 +21,8 @@ import streamlit as st
 from aecore.latent import class_name
 from aecore.latent_map import MapPoints
 from aecore.pixels import png_bytes
-from aecore.ui import cache
-from aecore.ui.charts import DATA_TRACE
+from aecore.ui import cache, palette
+from aecore.ui.map_pick import DATA_TRACE
 from aecore.ui.widgets import image_strip
 
 _JS = """
@@ -97,12 +97,12 @@ export default function ({ data, key, parentElement, setStateValue }) {
   return () => { clearInterval(watch); clearTimeout(timer); detach(); };
 }
 """
-_CSS = """
-.tip { position: fixed; z-index: 1000; display: none; padding: 6px; background: #ffffff; pointer-events: none;
-       border: 2px solid #332288; border-radius: 6px; box-shadow: 0 2px 8px rgba(0,0,0,.35);
-       font: 15px sans-serif; color: #222222; text-align: center; }
-.tip img { display: block; image-rendering: pixelated; }
-.caption { margin-top: 4px; max-width: 200px; }
+_CSS = f"""
+.tip {{ position: fixed; z-index: 1000; display: none; padding: 6px; background: {palette.WHITE}; pointer-events: none;
+       border: 2px solid {palette.INDIGO}; border-radius: 6px; box-shadow: 0 2px 8px rgba(0,0,0,.35);
+       font: 15px sans-serif; color: {palette.NEAR_BLACK}; text-align: center; }}
+.tip img {{ display: block; image-rendering: pixelated; }}
+.caption {{ margin-top: 4px; max-width: 200px; }}
 """
 _HTML = "<div class='tip' data-testid='hover-image'><img alt='hovered image'><div class='caption'></div></div>"
 _hover = st.components.v2.component("aecore_hover_image", html=_HTML, css=_CSS, js=_JS)

@@ -50,7 +50,7 @@ from aecore.presets import list_presets
 from aecore.projection import METHODS
 from aecore.settings import BY_NAME, get_setting
 from aecore.slow_motion import RATES
-from aecore.ui.charts import MapPick
+from aecore.ui.map_pick import MapPick
 from aecore.ui.presenter import PRESENT_KEY, present_toggle
 from aecore.ui.sidebar import (
     PRESET_ENTRY,

@@ -27,7 +27,7 @@ from aecore.latent_map import DEFAULT_MAP_SIZE, MAP_SPLITS, PLANE_MODES, LatentM
 from aecore.projection import METHODS
 from aecore.projection_cache import ProjectionKey
 from aecore.ui import cache
-from aecore.ui.charts import MapPick, read_pick
+from aecore.ui.map_pick import MapPick, read_pick
 from aecore.ui.neighbours import neighbour_strip
 from aecore.ui.widgets import image_strip, interpolation_buttons
 

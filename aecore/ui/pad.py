@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from aecore.ui import palette
 from aecore.ui.links import sync_url
 
 _JS = """
@@ -56,12 +57,12 @@ export default function ({ data, parentElement, setStateValue, setTriggerValue }
   };
 }
 """
-_CSS = """
-.pad { position: relative; box-sizing: border-box; max-width: calc(100% - 28px); margin: 14px;
-       background: linear-gradient(90deg, #dde6f5, #f5e6dd); border: 2px solid #1F4E9C; border-radius: 8px;
-       touch-action: none; cursor: grab; }
-.dot { position: absolute; box-sizing: border-box; width: 28px; height: 28px; margin: -14px; border-radius: 50%;
-       background: #D55E00; border: 3px solid #ffffff; box-shadow: 0 0 4px rgba(0,0,0,.5); }
+_CSS = f"""
+.pad {{ position: relative; box-sizing: border-box; max-width: calc(100% - 28px); margin: 14px;
+       background: linear-gradient(90deg, {palette.PAD_LEFT}, {palette.PAD_RIGHT});
+       border: 2px solid {palette.DEEP_BLUE}; border-radius: 8px; touch-action: none; cursor: grab; }}
+.dot {{ position: absolute; box-sizing: border-box; width: 28px; height: 28px; margin: -14px; border-radius: 50%;
+       background: {palette.VERMILION}; border: 3px solid {palette.WHITE}; box-shadow: 0 0 4px rgba(0,0,0,.5); }}
 """
 _HTML = "<div class='pad' data-testid='drag-pad'><div class='dot'></div></div>"
 _pad = st.components.v2.component("aecore_drag_pad", html=_HTML, css=_CSS, js=_JS)

@@ -22,9 +22,9 @@ import streamlit as st
 from aecore.errors import AecoreError
 from aecore.latent import class_name
 from aecore.slow_motion import PACER, RATES, SlowMotion, Snapshot, map_bounds
-from aecore.ui import presenter
-from aecore.ui.charts import class_color
+from aecore.ui import palette, presenter
 from aecore.ui.loaders import shared_dataset
+from aecore.ui.palette import LAYER_PART_COLORS, class_color
 from aecore.ui.sidebar import current_config
 from aecore.ui.widgets import image_rows
 
@@ -37,7 +37,6 @@ VIEW_KEY = "slowmo_view_step"  # select_slider over the kept steps
 ERROR_KEY = "slowmo_error"  # session key: a message to show once
 PLAY_LIMIT = 200  # steps per press of Play
 CHART_HEIGHT = 360
-PART_COLORS = {"enc": "#332288", "code": "#CC6677", "dec": "#117733"}
 
 
 def engine() -> SlowMotion | None:
@@ -198,11 +197,11 @@ def _loss(motion: SlowMotion, snapshot: Snapshot, index: int) -> None:
     losses = [(s.step, s.losses["total"]) for s in motion.snapshots if s.losses]
     data = pd.DataFrame(losses, columns=["step", "batch loss"]).assign(shown=lambda d: d["step"] == snapshot.step)
     spec = {"height": 90 if presenter.presenting() else 120, "config": _text_config(), "layer": [
-        {"mark": {"type": "line", "color": "#888888"}, "encoding": {
+        {"mark": {"type": "line", "color": palette.MID_GREY}, "encoding": {
             "x": {"field": "step", "type": "quantitative", "axis": {"tickMinStep": 1}},
             "y": {"field": "batch loss", "type": "quantitative", "scale": {"zero": False}}}},
         {"transform": [{"filter": "datum.shown"}], "mark": {"type": "point", "filled": True, "size": 90,
-                                                           "color": "#CC6677"},
+                                                           "color": palette.ROSE},
          "encoding": {"x": {"field": "step", "type": "quantitative"},
                       "y": {"field": "batch loss", "type": "quantitative"}}}]}
     st.vega_lite_chart(data, spec, key="slowmo_losses", width="stretch")
@@ -257,6 +256,6 @@ def gradient_chart(motion: SlowMotion, snapshot: Snapshot, height: int) -> tuple
                       "scale": {"type": "log", "domain": domain}},
                 "x2": {"datum": domain[0]},  # log axis: bars start at its left end, not at 0
                 "color": {"field": "part", "type": "nominal", "legend": None, "scale": {
-                    "domain": list(PART_COLORS), "range": list(PART_COLORS.values())}},
+                    "domain": list(LAYER_PART_COLORS), "range": list(LAYER_PART_COLORS.values())}},
                 "tooltip": [{"field": "layer"}, {"field": "norm", "format": ".3g"}]}}
     return data, spec

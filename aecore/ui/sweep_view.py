@@ -15,7 +15,8 @@ from aecore.presets import list_presets
 from aecore.projection import project
 from aecore.settings import SETTINGS, get_setting
 from aecore.sweep import DONE, PRUNED, Sweep, SweepSpec, estimated_seconds, results_table, sweep_in
-from aecore.ui.charts import CLASS_COLORS, FONT
+from aecore.ui import palette
+from aecore.ui.charts import FONT
 from aecore.ui.widgets import SELECTED_RUN, format_eta, image_strip
 
 VARIABLE = [s.name for s in SETTINGS if s.name not in ("epochs", "dataset", "device")]
@@ -140,7 +141,7 @@ def loss_grid_figure(spec: SweepSpec, losses: list[float | None]) -> go.Figure:
                                    texttemplate="%{text}", colorbar={"title": "val loss"}))
         fig.update_xaxes(title=get_setting(second).label, type="category")
     else:
-        fig = go.Figure(go.Bar(x=[str(v) for v in first_values], y=values, marker={"color": "#117733"}))
+        fig = go.Figure(go.Bar(x=[str(v) for v in first_values], y=values, marker={"color": palette.GREEN}))
         fig.update_xaxes(title=get_setting(first).label, type="category")
     fig.update_yaxes(title=get_setting(first).label if rest else "validation loss", type="category" if rest else None)
     fig.update_layout(title="Validation loss", font=FONT, height=360,
@@ -157,7 +158,7 @@ def maps_figure(results) -> go.Figure:
         if result.preview is None or not result.preview.codes.size:
             continue
         points = project(result.preview.codes, "pca").points
-        colors = [CLASS_COLORS[int(label) % len(CLASS_COLORS)] for label in result.preview.code_labels]
+        colors = [palette.class_color(label) for label in result.preview.code_labels]
         fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False,
                                    marker={"size": 3, "color": colors}), row=i // columns + 1, col=i % columns + 1)
     fig.update_xaxes(showticklabels=False)

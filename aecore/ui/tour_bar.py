@@ -23,7 +23,7 @@ import streamlit as st
 
 from aecore import tours
 from aecore.tours import Step, Tour, TourError
-from aecore.ui import links, presenter
+from aecore.ui import links, palette, presenter
 from aecore.ui.navigation import PAGES
 
 TOUR_KEY = "tour_playing"  # session key: the Tour playing, absent when none
@@ -35,13 +35,14 @@ MESSAGE_KEY = "tour_message"  # session key: (kind, text) the recorder or the lo
 PICK_KEY, CAPTION_KEY, TITLE_KEY, UPLOAD_KEY = "tour_pick", "tour_caption", "tour_title", "tour_upload"
 UPLOAD_MB = 1  # a browser's tour file; parse_tour's own cap (tours.MAX_TOUR_BYTES) is far below it
 
-_CSS = """
+_CSS = f"""
 <style>
-.st-key-tour_bar { background: #EEF3FB; padding: 0.2rem 0.5rem !important; }
-.st-key-tour_bar button { min-height: 2rem; padding: 0.1rem 0.7rem; }
-.st-key-tour_bar [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
-.tour-where { font-size: 0.85rem; color: #1F4E9C; font-weight: 600; white-space: nowrap; padding: 0 0.15rem; }
-.tour-caption { font-size: 1rem; line-height: 1.25; color: #111111; }
+.st-key-tour_bar {{ background: {palette.PALE_BLUE}; padding: 0.2rem 0.5rem !important; }}
+.st-key-tour_bar button {{ min-height: 2rem; padding: 0.1rem 0.7rem; }}
+.st-key-tour_bar [data-testid="stMarkdownContainer"] {{ margin-bottom: 0 !important; }}
+.tour-where {{ font-size: 0.85rem; color: {palette.DEEP_BLUE}; font-weight: 600; white-space: nowrap;
+               padding: 0 0.15rem; }}
+.tour-caption {{ font-size: 1rem; line-height: 1.25; color: {palette.INK}; }}
 </style>
 """
 # While a tour plays in the presenter view the bar stands in for the page's title (its tooltip names the page) and

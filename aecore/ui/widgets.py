@@ -16,7 +16,7 @@ from aecore.class_board import BOARD
 from aecore.errors import AecoreError
 from aecore.jobs.training_job import TrainingJob
 from aecore.pixels import png_bytes
-from aecore.ui.charts import MapPick, read_pick
+from aecore.ui.map_pick import MapPick, read_pick
 from aecore.viz import mosaic, stacked_rows, to_pil
 
 SELECTED_RUN = "selected_run"  # session key: the run every page shows (a path string)
