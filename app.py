@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from aecore.ui import cache, identity, links, presenter, tour_bar
+from aecore.ui import cache, identity, links, presenter, share, tour_bar
 from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
 from aecore.ui.run_timing import logged_duration
-from aecore.ui.sidebar import TRAINING_PAGES, render_sidebar
+from aecore.ui.sidebar import render_sidebar
 from aecore.ui.startup import warm_up_pages_in_background
 
 identity.browser_key()  # first: a personal or teacher link's key leaves the URL before the link is read
@@ -22,9 +22,9 @@ if spec.draws_figures:
     wait_until_imported()  # no Plotly figure while another thread still imports pandas (aecore/ui/boot.py)
 links.restore(path)  # a session's first run: the page's values in the link
 presenter.apply_style()
-links.sidebar_tools(path, page.url_path)
+share.sidebar_tools(path, page.url_path)
 tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the caption and Next/Back
-render_sidebar(show_training_settings=path in TRAINING_PAGES)
+render_sidebar(show_training_settings=spec.training_settings)
 with st.sidebar:
     identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
 identity.personal_link_popover()

@@ -1,7 +1,8 @@
 """Links: every page's state goes into the query string as it changes, and a new session (a fresh browser)
 opening that link shows the same view; garbage in a link falls back to the default with a note, never a
-traceback; the Share dialog shows the link and a QR code of it. That each page shows the defaults its link
-leaves out is checked where every page is rendered (tests/test_pages.py)."""
+traceback, and no widget is drawn with a default that a link's value then overrides (Streamlit's warning); the
+Share dialog shows the link and a QR code of it. That each page shows the defaults its link leaves out is checked
+where every page is rendered (tests/test_pages.py)."""
 
 import io
 from pathlib import Path
@@ -11,15 +12,17 @@ import pytest
 import segno
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from widget_warnings import no_widget_default_overridden  # noqa: F401  (an autouse fixture)
 
 from aecore import checkpoints, image_stream, labs
 from aecore.checkpoints import PRETRAINED_DIR
 from aecore.presets import get_preset
 from aecore.settings import values_of
-from aecore.ui import links
+from aecore.ui import composite_state, links, share, state_values
 from aecore.ui.image_upload import FOLDER_KEY, REPORT_KEY
 from aecore.ui.map_pick import MapPick
 from aecore.ui.navigation import PAGES
+from aecore.ui.page_state import input_shape
 from aecore.ui.presenter import PRESENT_KEY
 from aecore.ui.sidebar import SETTINGS_KEY, Keys, settings_from_params, settings_params
 from aecore.ui.slow_motion_view import RATE_KEY
@@ -77,15 +80,15 @@ def test_every_page_is_known_and_its_parameters_are_unique_and_not_the_settings(
 
 
 @pytest.mark.parametrize(("parse", "good", "bad"), [
-    (links.integer(500, 10_000, 500), {"1500": 1500}, ["abc", "1499", "0", "10500", "1.5", ""]),
-    (links.number(0.0, 1.0), {"0.25": 0.25, "1": 1.0}, ["nan", "inf", "-0.1", "x"]),
-    (links.boolean, {"1": True, "off": False, "TRUE": True}, ["2", "maybe"]),
-    (links.choice(("plane", "tsne")), {"tsne": "tsne"}, ["TSNE", "pca"]),
-    (links.point, {"1.5,-2": (1.5, -2.0)}, ["1", "1,2,3", "a,b", "nan,1"]),
-    (links.indices, {"3,17": (3, 17)}, ["", "-1", "a", "1.5", ",".join(["1"] * 501)]),
-    (links.lab_keys, {"two_d,toy": ("toy", "two_d")}, ["toy,nope"]),
-    (links.shape, {"3x64x64": "3x64x64"}, ["64x64", "0x1x1"]),
-    (links.run_path, {"mnist-ae-latent2": PRETRAINED_DIR / "mnist-ae-latent2"}, ["no-such-run", "../etc"]),
+    (state_values.integer(500, 10_000, 500), {"1500": 1500}, ["abc", "1499", "0", "10500", "1.5", ""]),
+    (state_values.number(0.0, 1.0), {"0.25": 0.25, "1": 1.0}, ["nan", "inf", "-0.1", "x"]),
+    (state_values.boolean, {"1": True, "off": False, "TRUE": True}, ["2", "maybe"]),
+    (state_values.choice(("plane", "tsne")), {"tsne": "tsne"}, ["TSNE", "pca"]),
+    (composite_state.point, {"1.5,-2": (1.5, -2.0)}, ["1", "1,2,3", "a,b", "nan,1"]),
+    (composite_state.indices, {"3,17": (3, 17)}, ["", "-1", "a", "1.5", ",".join(["1"] * 501)]),
+    (composite_state.lab_keys, {"two_d,toy": ("toy", "two_d")}, ["toy,nope"]),
+    (input_shape, {"3x64x64": "3x64x64"}, ["64x64", "0x1x1"]),
+    (state_values.run_path, {"mnist-ae-latent2": PRETRAINED_DIR / "mnist-ae-latent2"}, ["no-such-run", "../etc"]),
 ])
 def test_parsers_take_good_text_and_refuse_garbage_with_what_they_expect(parse, good, bad):
     for text, value in good.items():
@@ -134,7 +137,7 @@ def test_garbage_settings_keep_the_preset_value_with_a_note_each():
 
 def test_the_qr_code_is_the_link_with_whole_pixel_modules_and_a_quiet_zone():
     link = "http://192.168.1.20:8501/interpolate?model=mnist-ae-latent2&from=7&to=1&steps=12&mix=0.3"
-    image = np.asarray(Image.open(io.BytesIO(links.qr_png(link))).convert("L"))
+    image = np.asarray(Image.open(io.BytesIO(share.qr_png(link))).convert("L"))
     matrix = np.array(segno.make_qr(link, error="l", boost_error=True).matrix, dtype=bool)  # True: a dark module
     modules = len(matrix) + 8
     assert image.shape[0] == image.shape[1] and image.shape[0] % modules == 0
@@ -325,7 +328,7 @@ def test_a_sweep_written_as_parameters_reads_back_the_same():
         "data": "digits", "base": "lecture-003-ae", "run_epochs": "1", "vary": "classes:1,5,6;0,1",
         "vary2": "lr:0.01,0.001", "stopping": "on"}
     assert _round_trip("views/sweep.py", state) == state
-    one_axis = {"sweep_axis_0": "noise", "sweep_values_noise": "0,0.2", "sweep_axis_1": links.NOTHING}
+    one_axis = {"sweep_axis_0": "noise", "sweep_values_noise": "0,0.2", "sweep_axis_1": composite_state.NOTHING}
     assert links.page_params("views/sweep.py", one_axis) == {"vary": "noise:0,0.2", "vary2": "none"}
     assert _round_trip("views/sweep.py", one_axis) == one_axis
 
@@ -337,9 +340,9 @@ def test_a_sweep_link_never_varies_one_setting_on_both_axes():
     assert (state["sweep_axis_0"], state.get("sweep_axis_1", "noise")) == ("latent", "noise")
     state = {}
     links.restore_page("views/sweep.py", {"vary": "noise:0,0.1"}, state)  # the second axis's default is noise
-    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", links.NOTHING)
+    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", composite_state.NOTHING)
     links.restore_view("views/sweep.py", {"vary": "noise:0,0.1"}, state)  # mid-session: the same
-    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", links.NOTHING)
+    assert (state["sweep_axis_0"], state["sweep_axis_1"]) == ("noise", composite_state.NOTHING)
 
 
 def test_your_images_and_slow_motion_written_as_parameters_read_back_the_same(tmp_path, monkeypatch):
@@ -415,7 +418,7 @@ def test_sweep_keeps_its_form_in_the_link():
     assert fresh.text_input(key="sweep_values_lr").value == "0.01,0.003"
     assert fresh.radio(key="sweep_stopping").value == "off" and fresh.metric[0].value == "2"
     fresh.selectbox(key="sweep_axis_0").select("sparsity_beta").run()  # a setting with no values of its own yet
-    assert fresh.text_input(key="sweep_values_sparsity_beta").value == links.sweep_values_default("sparsity_beta")
+    assert fresh.text_input(key="sweep_values_sparsity_beta").value == composite_state.default_values("sparsity_beta")
 
 
 def test_slow_motion_keeps_its_rate_in_the_link():
@@ -438,10 +441,7 @@ def test_your_images_opens_a_server_folder_link_with_its_controls(tmp_path, monk
               "kind": "conv-vae", "train_epochs": "3"}
     at = _open("views/own_images.py", params)
     assert not at.exception and not _toasts(at)
-    # links.py's copies of the page's keys and options: the link lands in the page's own keys, offers what it offers
     assert (at.session_state[FOLDER_KEY], at.session_state[REPORT_KEY]) == (str(folder.resolve()), [])
-    for key, offered in (("own_size", links.OWN_SIZES), ("own_latent", links.OWN_LATENTS)):
-        assert at.select_slider(key=key).options == [str(value) for value in offered], key
     assert at.select_slider(key="own_size").value == 32 and at.radio(key="own_colour").value == "grey"
     assert at.select_slider(key="own_latent").value == 8 and at.slider(key="own_split").value == 0.25
     assert at.radio(key="own_model").value == "conv-vae" and at.number_input(key="own_epochs").value == 3

@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 from aecore import checkpoints
 from aecore.checkpoints import load_run
 from aecore.ui import links
-from aecore.ui.navigation import PAGES
-from aecore.ui.sidebar import TRAINING_PAGES, Keys
+from aecore.ui.navigation import PAGES, TRAINING_PAGES
+from aecore.ui.sidebar import Keys
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 120

@@ -10,10 +10,10 @@ from streamlit.testing.v1 import AppTest
 from aecore.cli import build_parser, train_config
 from aecore.presets import get_preset, preset_config
 from aecore.settings import BY_NAME, SETTINGS, values_of
+from aecore.ui.navigation import TRAINING_PAGES
 from aecore.ui.sidebar import (
     FOLDER_CHOICE,
     SETTINGS_KEY,
-    TRAINING_PAGES,
     Keys,
     choice_from,
     describe,

@@ -1,5 +1,6 @@
 """Lesson tours: one ships per lecture and every step is a view its page can show; a malformed tour file is refused
-with one line; a recorded tour downloads and loads back the same; a tour plays end to end, Next and Back."""
+with one line; a recorded tour downloads and loads back the same; a tour plays end to end, Next and Back, and sets
+its views without Streamlit's warning about widget defaults."""
 
 import json
 import re
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from widget_warnings import no_widget_default_overridden  # noqa: F401  (an autouse fixture)
 
 from aecore import checkpoints, tours
 from aecore.checkpoints import PRETRAINED_DIR

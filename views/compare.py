@@ -3,10 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from aecore.checkpoints import PRETRAINED_DIR
 from aecore.describe import model_kind
 from aecore.latent_map import map_modes
-from aecore.ui import cache
+from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.charts import MapPanel, maps_side_by_side
 from aecore.ui.hover import hover_images
 from aecore.ui.widgets import comparable_runs, map_choice, run_label
@@ -16,15 +15,14 @@ runs = comparable_runs()  # shipped, saved, and class board runs opened here
 if len(runs) < 2:
     st.info("Two runs are needed: train and save one on the Train page.")
     st.stop()
-defaults = [PRETRAINED_DIR / "mnist-ae-latent2", PRETRAINED_DIR / "mnist-vae-latent2"]
 mode_column, cap_column = st.columns(2)
-mode = map_choice(mode_column, map_modes(None), "compare_mode", label="Maps")
-cap = cap_column.slider("Test images per map", 500, 5000, 1500, step=500, key="compare_cap")
+mode = map_choice(mode_column, map_modes(None), page_state.COMPARE_MODE)
+cap = state_widgets.draw(cap_column, page_state.COMPARE_CAP)
 
 paths = []
-for side, default, column in zip(("left", "right"), defaults, st.columns(2), strict=True):
-    path = column.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, format_func=run_label,
-                            key=f"compare_{side}", label_visibility="collapsed")  # the maps high: one screen
+for side, column in zip(page_state.COMPARE_RUNS, st.columns(2), strict=True):
+    path = state_widgets.draw(column, side, options=runs, default=side.default if side.default in runs else runs[0],
+                              format_func=run_label, label_visibility="collapsed")  # the maps high: one screen
     paths.append(path)
 panels, facts, shown = [], [], []
 for path in paths:

@@ -3,9 +3,8 @@
 import numpy as np
 import streamlit as st
 
-from aecore.config import NOISE_KINDS
 from aecore.describe import noise_name, training_noise_sentence
-from aecore.ui import cache
+from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.charts import heatmap_figure, psnr_figure
 from aecore.ui.widgets import image_rows
 
@@ -15,12 +14,12 @@ MATRIX_LEVELS = (0.0, 0.25, 0.5, 0.75)
 st.title("Denoising lab")
 ref = cache.chosen_run()
 run = ref.run()
-kinds = [kind for kind in NOISE_KINDS if kind != "none"]
+kinds = page_state.DENOISE_KIND.offered
 trained_with = run.config.objective
 kind_column, level_column = st.columns(2)
-kind = kind_column.radio("Noise", kinds, index=kinds.index(trained_with.noise) if trained_with.noise in kinds else 0,
-                         format_func=noise_name, horizontal=True, key="denoise_kind")
-level = level_column.slider("Noise level", 0.0, 1.0, 0.5, 0.05, key="denoise_level")
+kind = state_widgets.draw(kind_column, page_state.DENOISE_KIND, format_func=noise_name,
+                          default=trained_with.noise if trained_with.noise in kinds else kinds[0])
+level = state_widgets.draw(level_column, page_state.DENOISE_LEVEL)
 st.caption(training_noise_sentence(trained_with))
 
 example = cache.denoising(ref, kind, level)

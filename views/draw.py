@@ -7,6 +7,7 @@ from aecore.latent_map import map_modes
 from aecore.ui import cache
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.neighbours import neighbour_strip
+from aecore.ui.page_state import DRAW_MAP
 from aecore.ui.palette import BLACK, WHITE
 from aecore.ui.widgets import image_strip, map_choice
 
@@ -41,7 +42,7 @@ with result_column:
     numbers.caption("of the test digits' reconstructions")
     neighbour_strip(ref, report.code, 8, caption="its nearest training images in latent space")
 
-mode = map_choice(st, map_modes(run.model.latent_dim, methods=("umap", "tsne")), "draw_map", label="Where it lands")
+mode = map_choice(st, map_modes(run.model.latent_dim, methods=("umap", "tsne")), DRAW_MAP)
 the_map = cache.latent_map(ref, cache.DEFAULT_SAMPLE, mode)
 spot = the_map.place(report.code)[0]
 st.plotly_chart(latent_map_figure(the_map.points, cache.test_sample(ref, cache.DEFAULT_SAMPLE).labels,

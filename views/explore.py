@@ -3,8 +3,8 @@
 import streamlit as st
 
 from aecore.latent import LatentPlane, gaussian_quantile_points, latent_csv_text
-from aecore.latent_map import DEFAULT_GRID, MAP_SPLITS, PLANE_MODES, SPLIT_NAMES, cell_centres, map_modes
-from aecore.ui import cache
+from aecore.latent_map import MAP_SPLITS, PLANE_MODES, SPLIT_NAMES, cell_centres, map_modes
+from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.hover import hover_images
 from aecore.ui.map_view import map_now, points_choice, show_map, show_pick
@@ -17,22 +17,22 @@ ref = cache.chosen_run()
 run = ref.run()
 latent_dim = run.model.latent_dim
 map_column, detail_column = st.columns([2, 1] if presenting() else [3, 2])  # the map; its controls, what a pick shows
-mode = map_choice(detail_column, map_modes(latent_dim, dimensions=True), "explore_mode")
-split, cap = points_choice(detail_column, ref, "explore")
+mode = map_choice(detail_column, map_modes(latent_dim, dimensions=True), page_state.EXPLORE_MODE)
+split, cap = points_choice(detail_column, ref, page_state.EXPLORE_SPLIT, page_state.EXPLORE_CAP)
 dims, grid_n, perplexity = (0, 1), 0, 30
 if mode == "dims":
-    dims = two_dimensions(detail_column, latent_dim, "explore_dim")
+    dims = two_dimensions(detail_column, latent_dim, page_state.EXPLORE_X, page_state.EXPLORE_Y)
 if mode in PLANE_MODES:
-    grid_n = detail_column.slider("Decoded grid under the map (0: off)", 0, 30, DEFAULT_GRID, key="explore_grid")
+    grid_n = state_widgets.draw(detail_column, page_state.EXPLORE_GRID)
 elif mode == "tsne":
-    perplexity = detail_column.slider("Perplexity", 5, 50, 30, key="explore_perplexity")
-by_split = split == "all" and detail_column.toggle("Colour by split", key="explore_by_split")
+    perplexity = state_widgets.draw(detail_column, page_state.EXPLORE_PERPLEXITY)
+by_split = split == "all" and state_widgets.draw(detail_column, page_state.EXPLORE_BY_SPLIT)
 points, shown = cache.map_points(ref, split, cap), map_now(ref, cap, mode, dims, perplexity, split)
 plane = shown.map.plane
 background = cache.decoded_grid_png(ref, plane, cell_centres(shown.map.bounds, grid_n), grid_n) if grid_n else None
 colours, colour_names = (points.splits, SPLIT_NAMES) if by_split else (points.labels, run.class_names)
 
-pick = map_pick("explore_map", f"explore_pick_{mode}_{split}_{cap}")  # one pick per map (rows are its points)
+pick = map_pick("explore_map", page_state.explore_pick_key(mode, split, cap))  # one pick per map (rows are its points)
 how = "Click anywhere" if plane is not None else "Click a point"
 solid = ", test ones outlined" if split == "all" and not by_split else ""
 about = map_column.container()  # the caption: above the map, or under it while presenting (the map starts higher)
@@ -58,7 +58,7 @@ with map_column:
         st.caption("t-SNE and UMAP cannot be inverted: click a point to see its image and neighbours; "
                    "choose a plane map to decode any spot.")
 with detail_column:
-    show_pick(ref, points, pick, plane, "explore")
+    show_pick(ref, points, pick, plane, "explore", page_state.EXPLORE_NEIGHBOURS)
 
 if len(pick.rows) > 1:
     st.subheader(f"{len(pick.rows)} selected images")
@@ -66,7 +66,7 @@ if len(pick.rows) > 1:
 
 if run.config.model.variational and latent_dim == 2:
     with st.expander("The prior's manifold: a grid over Gaussian quantiles (lecture 003's 20x20 grid, for a VAE)"):
-        n = st.slider("Grid size", 5, 30, 20, key="explore_quantile_grid")
+        n = state_widgets.draw(st, page_state.EXPLORE_PRIOR_GRID)
         prior_grid = cache.decoded_grid(ref, LatentPlane.of_dimensions(points.codes), gaussian_quantile_points(n), n)
         st.image(prior_grid, width="stretch", caption="rows and columns at the 5 %…95 % quantiles of N(0, 1)")
         png_download(st, "PNG of this grid", prior_grid, f"{ref.name}-prior-grid.png", "download_quantile_grid")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from aecore.ui.cache import RunRef, round_trip_examples
+from aecore.ui.navigation import PAGES
 from aecore.ui.presenter import presenting
 from aecore.ui.widgets import image_strip, run_label, run_picker
 from aecore.viz import code_cells
@@ -42,22 +43,5 @@ if run_path is not None:
 
 (st.container() if presenting() else intro).markdown(INTRO)
 st.subheader("The pages")
-st.markdown(
-    "- **Train**: pick a preset and the sliders in the sidebar (latent size, noise factor, sparsity beta), "
-    "press Start, and watch the loss, the reconstructions and the latent map change as it learns.\n"
-    "- **Slow motion**: one training step per click, with each layer's gradient, and a way back through them.\n"
-    "- **Your images**: train on a folder of your own images (happy/ and angry/ faces, say).\n"
-    "- **Explore**: the latent map (2-D codes, PCA, t-SNE or UMAP); click anywhere to decode that spot, see the "
-    "decoded grid under the map, nearest neighbours, selections; download the map as CSV.\n"
-    "- **Interpolate**: walk between two digits, drag a handle to blend them or four corners, and generate "
-    "new images.\n"
-    "- **Draw**: draw a digit and see what the model makes of it and where it lands.\n"
-    "- **Compare**: two runs' maps side by side (AE vs VAE, latent 2 vs 32).\n"
-    "- **Class board**: every run trained on this server right now, under anonymous names.\n"
-    "- **Sweep**: a grid of runs over one or two settings, compared as they train.\n"
-    "- **Inside**: weights as images, activations and sparsity, VAE diagnostics, every layer's shape.\n"
-    "- **Denoising lab**: noisy → denoised → clean, measured in PSNR, and train noise against test noise.\n"
-    "- **Probes**: how well a linear classifier reads the labels from the code; pre-training with few labels.\n"
-    "- **Lecture labs**: each lecture's exercise, one click each, with what to notice.\n"
-    "- The model chosen above is the one every page shows; your saved runs join the list."
-)
+st.markdown("\n".join(f"- **{spec.title}**: {spec.summary}" for spec in PAGES if spec.summary)
+            + "\n- The model chosen above is the one every page shows; your saved runs join the list.")

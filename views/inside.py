@@ -5,7 +5,7 @@ import streamlit as st
 
 from aecore import diagnostics
 from aecore.checkpoints import list_runs
-from aecore.ui import cache
+from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.activations import activation_view
 from aecore.ui.charts import bar_figure
 from aecore.ui.layer_view import layer_shapes
@@ -15,8 +15,7 @@ MAX_TILES, TRAVERSAL_VALUES = 100, np.linspace(-3, 3, 9)
 st.title("Inside the network")
 ref = cache.chosen_run()
 run = ref.run()
-weights_tab, activations_tab, vae_tab, layers_tab = st.tabs(["Weights", "Activations", "VAE", "Layer shapes"],
-                                                             key="inside_tab", on_change="rerun")  # in links
+weights_tab, activations_tab, vae_tab, layers_tab = state_widgets.tabs(page_state.INSIDE_TAB)
 
 with weights_tab:
     st.caption("Each tile is one unit's weights drawn as an image, scaled to its own range: what the first "
@@ -32,9 +31,9 @@ with activations_tab:
     runs = list_runs()
     sparse_default = next((r for r in runs if "sparse" in r.name and str(r) != ref.path), runs[0])
     other_column, first_column = st.columns([3, 1])
-    other = other_column.selectbox("Side by side with", runs, index=runs.index(sparse_default), format_func=run_label,
-                                   key="inside_compare")
-    first = first_column.number_input("Inputs from sample image #", 0, 992, 0, step=8, key="inside_first")
+    other = state_widgets.draw(other_column, page_state.INSIDE_OTHER, options=runs, default=sparse_default,
+                               format_func=run_label)
+    first = state_widgets.draw(first_column, page_state.INSIDE_FIRST)
     left, right = st.columns(2)
     with left:
         activation_view(ref, "This run", first)

@@ -3,14 +3,15 @@
 import streamlit as st
 
 from aecore.errors import AecoreError
+from aecore.ui import page_state as state
 from aecore.ui.board import share_toggle
 from aecore.ui.identity import my_job
 from aecore.ui.image_upload import choose_images, codes_map, read_images, show_images
 from aecore.ui.live import live_training
+from aecore.ui.state_widgets import draw
 from aecore.ui.widgets import save_run_form
 from aecore.uploads import folder_run_config
 
-SIZES = (32, 48, 64, 96, 128, 160, 192, 224)
 st.title("Your images")
 st.caption("Lecture 000's homework: bring a folder of images per class (happy/ and angry/ faces, Tom & Jerry "
            "frames…), train a convolutional autoencoder on them, and see what it makes of them.")
@@ -23,11 +24,11 @@ if not folder:
 
 size_column, colour_column, latent_column, split_column, model_column = st.columns(5)
 settings = dict(
-    image_size=size_column.select_slider("Image size", SIZES, value=64, key="own_size"),
-    color=colour_column.radio("Colour", ["rgb", "grey"], format_func=str.upper, horizontal=True, key="own_colour"),
-    latent=latent_column.select_slider("Latent size", [8, 16, 20, 30, 50, 64], value=30, key="own_latent"),
-    test_fraction=split_column.slider("Unseen test share", 0.1, 0.5, 0.2, 0.05, key="own_split"),
-    variational=model_column.radio("Model", ["conv-ae", "conv-vae"], horizontal=True, key="own_model") == "conv-vae",
+    image_size=draw(size_column, state.OWN_SIZE),
+    color=draw(colour_column, state.OWN_COLOUR, format_func=str.upper),
+    latent=draw(latent_column, state.OWN_LATENT),
+    test_fraction=draw(split_column, state.OWN_TEST_SHARE),
+    variational=draw(model_column, state.OWN_MODEL) == "conv-vae",
 )
 try:
     config = folder_run_config(folder, **settings)  # the conv depth follows the image size
@@ -37,7 +38,7 @@ except AecoreError as exc:
     st.stop()
 show_images(data)
 
-epochs = st.number_input("Epochs", 1, 5000, 50, key="own_epochs")
+epochs = draw(st, state.OWN_EPOCHS)
 if st.button("Train on these images", type="primary", icon=":material/play_arrow:", disabled=job.snapshot().active,
              key="own_train"):
     try:

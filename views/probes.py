@@ -3,8 +3,9 @@
 import streamlit as st
 
 from aecore.probes import pretraining_against_scratch
-from aecore.ui import cache
+from aecore.ui import cache, state_widgets
 from aecore.ui.charts import accuracy_figure
+from aecore.ui.page_state import PROBE_LABELS
 
 RESULT = "probe_result"  # session key: (run path, labels per class, accuracy of each way)
 
@@ -23,7 +24,7 @@ st.caption("Lecture 001's pre-training story: with only k labelled images per cl
            "autoencoder's encoder (trained on all the unlabelled images) beat the same network trained on the "
            "labelled few alone? Three ways are compared on the test set; the answer depends on the data.")
 k_column, button_column = st.columns([3, 1], vertical_alignment="bottom")
-per_class = k_column.select_slider("Labelled images per class", [1, 3, 5, 10, 20, 50], value=5, key="probe_k")
+per_class = state_widgets.draw(k_column, PROBE_LABELS)
 if button_column.button("Compare", type="primary", icon=":material/play_arrow:", width="stretch",
                         key="probe_compare"):
     with st.spinner("Training three classifiers on the labelled few…"):

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from aecore.data import list_datasets
+from aecore.ui.page_state import SWEEP_DATASET, SWEEP_STOPPING
+from aecore.ui.state_widgets import draw
 from aecore.ui.sweep_view import draw_results, session_sweep, start, sweep_form
 
 st.title("Sweep")
@@ -12,12 +13,9 @@ holder = session_sweep()
 sweep = holder.sweep
 running = sweep is not None and not sweep.finished
 
-datasets = [info.name for info in list_datasets()]
-dataset = st.selectbox("Dataset", datasets, index=datasets.index("mnist"), key="sweep_dataset")
+dataset = draw(st, SWEEP_DATASET)
 spec = sweep_form(dataset)
-stopping = st.radio("Stop hopeless runs early", ["auto", "on", "off"], horizontal=True, key="sweep_stopping",
-                    help="Successive halving (Optuna): runs whose validation loss trails at an epoch stop there. "
-                         "Auto: on from six runs.")
+stopping = draw(st, SWEEP_STOPPING)
 start_column, stop_column = st.columns(2)
 start_column.button("Start sweep", type="primary", icon=":material/play_arrow:", width="stretch", key="sweep_start",
                     disabled=running or spec is None, on_click=start,

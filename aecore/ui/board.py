@@ -37,8 +37,10 @@ from aecore.jobs import (
 )
 from aecore.jobs.service import MAX_EPOCHS_LIMIT, ClassLimits
 from aecore.pixels import png_bytes
+from aecore.ui import navigation
 from aecore.ui.identity import my_job, my_owner
 from aecore.ui.loaders import job_service
+from aecore.ui.page_state import COMPARE_RUNS
 from aecore.ui.widgets import image_rows
 
 REFRESH_S = 4.0  # how often an open board redraws
@@ -46,8 +48,6 @@ MAX_ROWS = 60  # runs drawn at most (a class is about 30)
 STRIP_IMAGES = 6  # test images per strip, over their reconstructions
 STRIP_HEIGHT = 60  # pixels of a strip (two rows of images)
 ROW_HEIGHT = 68
-COMPARE_PAGE = "views/compare.py"
-COMPARE_KEYS = ("compare_left", "compare_right")  # views/compare.py's two run pickers
 TABLE_KEY = "board_table"  # prefix: the table's key changes when rows leave it, which clears its ticks
 SHARE_KEY = "board_share"
 _SHOWN_KEY, _GENERATION_KEY = "board_shown", "board_generation"  # session keys: the rows drawn last, the table's
@@ -239,9 +239,9 @@ def draw_board(mine: TrainingJob | None) -> None:
         except (AecoreError, OSError, KeyError) as exc:
             st.error(f"Could not open them in Compare: {exc}")
         else:
-            for key, folder in zip(COMPARE_KEYS, folders, strict=True):
-                st.session_state[key] = folder
-            st.switch_page(COMPARE_PAGE)
+            for side, folder in zip(COMPARE_RUNS, folders, strict=True):
+                st.session_state[side.key] = folder
+            st.switch_page(navigation.COMPARE.path)
     note.caption(refusal or f"Opens **{picked[0].entry.name}** and **{picked[1].entry.name}** side by side.")
 
 

@@ -28,11 +28,14 @@ from aecore.limits import MAX_UPLOAD_MB, upload_limits_text
 from aecore.models import AutoEncoder
 from aecore.projection import METHODS, Projection, project
 from aecore.projection_cache import ProjectionKey, codes_digest
+from aecore.ui import state_widgets
 from aecore.ui.charts import latent_map_figure
+from aecore.ui.composite_state import OWN_FOLDER_KEY, OWN_REPORT_KEY
 from aecore.ui.hover import hover_rows
 from aecore.ui.identity import my_owner, my_upload_folder
 from aecore.ui.loaders import job_service
 from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
+from aecore.ui.page_state import OWN_MAP
 from aecore.ui.widgets import image_strip, map_pick
 from aecore.uploads import (
     DEFAULT_CLASS,
@@ -43,7 +46,7 @@ from aecore.uploads import (
     server_image_folder,
 )
 
-FOLDER_KEY, REPORT_KEY = "own_folder", "own_report"  # session: the folder in use, the upload's skipped files
+FOLDER_KEY, REPORT_KEY = OWN_FOLDER_KEY, OWN_REPORT_KEY  # session: the folder in use, the upload's skipped files
 PICKED_SHOWN = 40  # picked images shown under the map
 
 
@@ -180,11 +183,11 @@ def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
     """The codes of the folder's images (every split, up to a chosen number) on a 2-D map that never waits:
     PCA at once, t-SNE and UMAP computed in the background and drawn as they converge (progress line, Stop),
     cached on disk by the codes themselves. Hovering a point shows its image; a click, box or lasso shows the
-    picked images under the map; a CSV holds codes and map. Widget keys: ``{key}_map``, ``{key}_map_cap``,
+    picked images under the map; a CSV holds codes and map. Widget keys: the map's (:data:`OWN_MAP`), ``{key}_map_cap``,
     ``{key}_map_chart``, ``{key}_map_stop``, ``{key}_map_restart``, ``{key}_hover``, ``{key}_csv``."""
     st.subheader("The codes of your images")
     method_column, cap_column = st.columns(2)
-    method = method_column.radio("Map", list(METHODS), format_func=METHODS.get, horizontal=True, key=f"{key}_map")
+    method = state_widgets.draw(method_column, OWN_MAP, format_func=METHODS.get)
     total = folder_image_count(data)
     sizes = map_sizes(total)
     cap = cap_column.select_slider("On the map", sizes, min(DEFAULT_MAP_SIZE, total), format_func="{:,}".format,

@@ -15,16 +15,17 @@ from aecore import labs
 from aecore.denoising import denoising_example
 from aecore.diagnostics import encoder_filters, to_display
 from aecore.pixels import decoded_pixels
-from aecore.ui import cache
+from aecore.ui import cache, state_widgets
 from aecore.ui.charts import latent_map_figure
-from aecore.ui.links import LABS_FIRST, lab_ran_key
+from aecore.ui.composite_state import LABS_FIRST, lab_ran_key
+from aecore.ui.page_state import LAB_QUERY
 from aecore.ui.widgets import image_rows, image_strip
 
 Trained = list  # (model, data) per preset of the lab
 
 
 def in_page_order() -> list[labs.Lab]:
-    """Every lab, those a link named first (see :data:`aecore.ui.links.LABS_FIRST`), the rest in the lectures'
+    """Every lab, those a link named first (see :data:`aecore.ui.composite_state.LABS_FIRST`), the rest in the lectures'
     order."""
     first = st.session_state.get(LABS_FIRST, ())
     return sorted(labs.LABS, key=lambda spec: spec.key not in first)  # sorted is stable: the lectures' order stays
@@ -92,7 +93,7 @@ def show_denoising(trained: Trained) -> None:
     example = denoising_example(model, data, "masking", 0.3)
     st.image(image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
              caption="30 % of pixels dropped, denoised, original")
-    query = st.number_input("Neighbours of test image #", 0, len(data.test) - 1, 0, key="lab_query")
+    query = state_widgets.draw(st, LAB_QUERY, hi=len(data.test) - 1)
     st.image(image_strip(labs.test_image_neighbours(model, data, query), scale=3), width="stretch",
              caption="the test image, then its 8 nearest training images in the 10-d code")
 

@@ -6,7 +6,9 @@ import streamlit as st
 
 from aecore.checkpoints import LoadedRun
 from aecore.layer_table import LayerTable, layer_table, parse_shape
-from aecore.presets import get_preset, list_presets
+from aecore.presets import get_preset
+from aecore.ui import state_widgets
+from aecore.ui.page_state import LAYERS_SHAPE, LAYERS_SOURCE
 
 
 def shape_flow_text(table: LayerTable) -> str:
@@ -18,10 +20,10 @@ def layer_shapes(run: LoadedRun) -> None:
     """A model (this run or a preset) and an input shape; the shapes' flow, the totals, then the table."""
     st.caption("Lecture 000's exercise: every layer's feature map (H x W x C) and the size after flattening.")
     source_column, shape_column = st.columns(2)
-    source = source_column.selectbox("Model", ["this run", *[p.name for p in list_presets()]], key="layers_source")
+    source = state_widgets.draw(source_column, LAYERS_SOURCE)
     model_config = run.config.model if source == "this run" else get_preset(source).config.model
     default_shape = "x".join(map(str, run.model.input_shape)) if source == "this run" else "3x224x224"
-    text = shape_column.text_input("Input C x H x W", default_shape, key=f"layers_shape_{source}")
+    text = state_widgets.draw(shape_column, LAYERS_SHAPE, default=default_shape)
     try:
         table = layer_table(model_config, parse_shape(text))
     except ValueError as exc:  # a bad shape, or one the layers cannot take

@@ -26,9 +26,10 @@ from aecore.latent import LatentPlane
 from aecore.latent_map import DEFAULT_MAP_SIZE, MAP_SPLITS, PLANE_MODES, LatentMap, MapPoints
 from aecore.projection import METHODS
 from aecore.projection_cache import ProjectionKey
-from aecore.ui import cache
+from aecore.ui import cache, state_widgets
 from aecore.ui.map_pick import MapPick, read_pick
 from aecore.ui.neighbours import neighbour_strip
+from aecore.ui.state_values import Value
 from aecore.ui.widgets import image_strip, interpolation_buttons
 
 POLL_S = 1.0  # seconds between two looks at a running job
@@ -38,19 +39,20 @@ LARGE_MAP, POLL_LARGE_S = 10_000, 3.0
 STOPPED = "projection_stopped"  # session state: the texts of the map keys this session stopped
 
 
-def points_choice(container, ref: cache.RunRef, key: str) -> tuple[str, int]:
-    """Radio buttons choosing the images of a map (MAP_SPLITS) and a slider of how many (one per choice, keys
-    ``{key}_split`` and ``{key}_cap_<split>``): the split and the cap for :func:`aecore.ui.cache.map_points`."""
-    split = container.radio("Images", list(MAP_SPLITS), format_func=MAP_SPLITS.get, horizontal=True,
-                            key=f"{key}_split")
+def points_choice(container, ref: cache.RunRef, split_value: Value, cap_value: Value) -> tuple[str, int]:
+    """Radio buttons choosing the images of a map (MAP_SPLITS, the page's ``split_value``) and a slider of how
+    many (``cap_value``, one per choice): the split and the cap for :func:`aecore.ui.cache.map_points`."""
+    split = state_widgets.draw(container, split_value, format_func=MAP_SPLITS.get)
     sizes = cache.map_size_options(ref, split)
-    return split, container.select_slider("On the map", sizes, min(DEFAULT_MAP_SIZE, sizes[-1]),
-                                          format_func="{:,}".format, key=f"{key}_cap_{split}")
+    return split, state_widgets.draw(container, cap_value, options=sizes, default=min(DEFAULT_MAP_SIZE, sizes[-1]),
+                                     format_func="{:,}".format)
 
 
-def show_pick(ref: cache.RunRef, points: MapPoints, pick: MapPick, plane: LatentPlane | None, key: str) -> None:
+def show_pick(ref: cache.RunRef, points: MapPoints, pick: MapPick, plane: LatentPlane | None, key: str,
+              neighbours: Value) -> None:
     """What a pick on the map of ``points`` shows: the picked image (or, on a plane map, the image decoded at an
-    empty spot) and its nearest training images; a hint before anything is picked."""
+    empty spot) and its nearest training images (how many: the page's ``neighbours``); a hint before anything is
+    picked."""
     query = None
     if pick.rows:  # a data point: show the image itself
         row = pick.rows[0]
@@ -66,8 +68,7 @@ def show_pick(ref: cache.RunRef, points: MapPoints, pick: MapPick, plane: Latent
         st.info("Click anywhere on the map to decode that spot, or drag a box to select images." if plane is not None
                 else "Click a point to see its image and neighbours, or drag a box to select images.")
     if query is not None:
-        neighbour_strip(ref, query, st.slider("Nearest training images", 1, 20, 8, key=f"{key}_k"), scale=3,
-                        columns=4)
+        neighbour_strip(ref, query, state_widgets.draw(st, neighbours), scale=3, columns=4)
 
 
 def _forget(watcher: str) -> None:

@@ -1,35 +1,76 @@
-"""The dashboard's pages, in menu order (app.py builds st.navigation from this; tests smoke-test each)."""
+"""The dashboard's pages, in menu order: the one list of them. app.py builds st.navigation from it, Home lists them,
+links and tours find each page's state here, and tests smoke-test each; other modules name a page by its constant
+(``navigation.COMPARE``), never by its path."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from aecore.ui import page_state
+
 ICON = str(Path(__file__).with_name("icon.png"))  # the browser tab's icon, from disk: nothing fetched
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    path: str  # relative to the project root
+    """A page: its script (relative to the project root), menu title and icon, what Home says it is for, and the
+    state its link carries (:mod:`aecore.ui.page_state`)."""
+
+    path: str
     title: str
     icon: str
+    summary: str = ""  # Home's line about the page
+    state: tuple = ()
     default: bool = False
     draws_figures: bool = True  # Plotly figures: the page waits for the server's first imports (aecore.ui.boot)
+    training_settings: bool = False  # the sidebar's training settings act on this page (and travel in its link)
 
 
-PAGES = (
-    PageSpec("views/home.py", "Home", ":material/home:", default=True, draws_figures=False),
-    PageSpec("views/train.py", "Train", ":material/model_training:"),
-    PageSpec("views/slow_motion.py", "Slow motion", ":material/slow_motion_video:"),
-    PageSpec("views/own_images.py", "Your images", ":material/photo_library:"),
-    PageSpec("views/explore.py", "Explore", ":material/scatter_plot:"),
-    PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:"),
-    PageSpec("views/draw.py", "Draw", ":material/draw:"),
-    PageSpec("views/compare.py", "Compare", ":material/compare:"),
-    PageSpec("views/board.py", "Class board", ":material/groups:"),
-    PageSpec("views/sweep.py", "Sweep", ":material/grid_view:"),
-    PageSpec("views/inside.py", "Inside", ":material/neurology:"),
-    PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:"),
-    PageSpec("views/probes.py", "Probes", ":material/psychology:"),
-    PageSpec("views/labs.py", "Lecture labs", ":material/school:"),
-)
+HOME = PageSpec("views/home.py", "Home", ":material/home:", state=page_state.HOME, default=True,
+                draws_figures=False)
+TRAIN = PageSpec("views/train.py", "Train", ":material/model_training:",
+                 "pick a preset and the sliders in the sidebar (latent size, noise factor, sparsity beta), press "
+                 "Start, and watch the loss, the reconstructions and the latent map change as it learns.",
+                 training_settings=True)
+SLOW_MOTION = PageSpec("views/slow_motion.py", "Slow motion", ":material/slow_motion_video:",
+                       "one training step per click, with each layer's gradient, and a way back through them.",
+                       page_state.SLOW_MOTION, training_settings=True)
+OWN_IMAGES = PageSpec("views/own_images.py", "Your images", ":material/photo_library:",
+                      "train on a folder of your own images (happy/ and angry/ faces, say).", page_state.OWN_IMAGES)
+EXPLORE = PageSpec("views/explore.py", "Explore", ":material/scatter_plot:",
+                   "the latent map (2-D codes, PCA, t-SNE or UMAP); click anywhere to decode that spot, see the "
+                   "decoded grid under the map, nearest neighbours, selections; download the map as CSV.",
+                   page_state.EXPLORE)
+INTERPOLATE = PageSpec("views/interpolate.py", "Interpolate", ":material/linear_scale:",
+                       "walk between two digits, drag a handle to blend them or four corners, and generate new "
+                       "images.", page_state.INTERPOLATE)
+DRAW = PageSpec("views/draw.py", "Draw", ":material/draw:",
+                "draw a digit and see what the model makes of it and where it lands.", page_state.DRAW)
+COMPARE = PageSpec("views/compare.py", "Compare", ":material/compare:",
+                   "two runs' maps side by side (AE vs VAE, latent 2 vs 32).", page_state.COMPARE)
+BOARD = PageSpec("views/board.py", "Class board", ":material/groups:",
+                 "every run trained on this server right now, under anonymous names.")
+SWEEP = PageSpec("views/sweep.py", "Sweep", ":material/grid_view:",
+                 "a grid of runs over one or two settings, compared as they train.", page_state.SWEEP)
+INSIDE = PageSpec("views/inside.py", "Inside", ":material/neurology:",
+                  "weights as images, activations and sparsity, VAE diagnostics, every layer's shape.",
+                  page_state.INSIDE)
+DENOISE = PageSpec("views/denoise.py", "Denoising lab", ":material/auto_fix_high:",
+                   "noisy → denoised → clean, measured in PSNR, and train noise against test noise.",
+                   page_state.DENOISE)
+PROBES = PageSpec("views/probes.py", "Probes", ":material/psychology:",
+                  "how well a linear classifier reads the labels from the code; pre-training with few labels.",
+                  page_state.PROBES)
+LABS = PageSpec("views/labs.py", "Lecture labs", ":material/school:",
+                "each lecture's exercise, one click each, with what to notice.", page_state.LABS)
+
+PAGES = (HOME, TRAIN, SLOW_MOTION, OWN_IMAGES, EXPLORE, INTERPOLATE, DRAW, COMPARE, BOARD, SWEEP, INSIDE, DENOISE,
+         PROBES, LABS)
+BY_PATH = {spec.path: spec for spec in PAGES}
+TRAINING_PAGES = tuple(spec.path for spec in PAGES if spec.training_settings)
+
+
+def page_of(path: str) -> PageSpec | None:
+    """The page whose script is ``path`` (None for a path that is no page of the dashboard)."""
+    return BY_PATH.get(path)

@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from aecore.ui import palette
+from aecore.ui import palette, state_widgets
 from aecore.ui.links import sync_url
+from aecore.ui.state_values import Value
 
 _JS = """
 export default function ({ data, parentElement, setStateValue, setTriggerValue }) {
@@ -93,22 +94,20 @@ def drag_pad(key: str, uv: tuple[float, float], *, width: int, height: int,
          on_uv_change=changed, on_release_change=released)
 
 
-def pad_sliders(key: str, sliders: list[tuple[str, str]], *, width: int, height: int, instruction: str,
-                ) -> tuple[float, ...]:
-    """An ``instruction`` (markdown), a drag pad, and the sliders in [0, 1] it moves, given as (label, session
-    key): the first follows the handle's x, the second (if any) its y (a single slider's pad keeps its
+def pad_sliders(key: str, sliders: list[Value], *, width: int, height: int, instruction: str) -> tuple[float, ...]:
+    """An ``instruction`` (markdown), a drag pad, and the sliders in [0, 1] it moves (the page's values, on a grid
+    of 0.01): the first follows the handle's x, the second (if any) its y (a single slider's pad keeps its
     handle mid-height). The sliders stay the source of truth (tests drive them); returns their values."""
-    for _, slider_key in sliders:
-        st.session_state.setdefault(slider_key, 0.5)  # set by the pad's callback too: no value= below
+    for slider in sliders:
+        state_widgets.prepare(slider, hi=slider.hi)  # set by the pad's callback too: the slider takes no value=
 
     def follow(uv: tuple[float, float]) -> None:
-        for (_, slider_key), value in zip(sliders, uv[:len(sliders)], strict=True):
-            st.session_state[slider_key] = round(value, 2)
+        for slider, value in zip(sliders, uv[:len(sliders)], strict=True):
+            st.session_state[slider.key] = round(value, 2)
 
     st.markdown(instruction)
-    uv = tuple(st.session_state[slider_key] for _, slider_key in sliders) + (0.5,) * (2 - len(sliders))
+    uv = tuple(st.session_state[slider.key] for slider in sliders) + (0.5,) * (2 - len(sliders))
     # Pads live in fragments, whose reruns skip app.py: the page's link follows from here, once the handle is let go
     # (a new URL redraws the page, which would drop the handle mid-drag) or a slider is moved.
     drag_pad(key, uv, width=width, height=height, on_drag=follow, on_release=sync_url)
-    return tuple(st.slider(label, 0.0, 1.0, step=0.01, key=slider_key, on_change=sync_url)
-                 for label, slider_key in sliders)
+    return tuple(state_widgets.draw(st, slider, on_change=sync_url) for slider in sliders)

@@ -33,7 +33,6 @@ SETTINGS_KEY = "sidebar_settings"  # the canonical dict: {PRESET_ENTRY: name, FO
 PRESET_ENTRY, FOLDER_ENTRY = "preset", "folder"  # its entries besides the settings: the preset picked, the folder typed
 DEFAULT_PRESET = "ae"
 FOLDER_CHOICE = "your image folder…"
-TRAINING_PAGES = ("views/train.py", "views/slow_motion.py")  # where the training settings act (Your images: its own)
 
 
 def widget_key(name: str) -> str:

@@ -22,14 +22,15 @@ import streamlit as st
 from aecore.errors import AecoreError
 from aecore.latent import class_name
 from aecore.slow_motion import PACER, RATES, SlowMotion, Snapshot, map_bounds
-from aecore.ui import palette, presenter
+from aecore.ui import palette, presenter, state_widgets
 from aecore.ui.loaders import shared_dataset
+from aecore.ui.page_state import SLOW_MOTION_RATE
 from aecore.ui.palette import LAYER_PART_COLORS, class_color
 from aecore.ui.sidebar import current_config
 from aecore.ui.widgets import image_rows
 
 ENGINE_KEY = "slowmo_engine"  # session key: this session's SlowMotion
-RATE_KEY = "slowmo_rate"  # steps a second while playing
+RATE_KEY = SLOW_MOTION_RATE.key  # steps a second while playing
 PLAYING_KEY = "slowmo_playing"  # session key: whether it plays
 PLAYED_KEY = "slowmo_played"  # session key: steps taken since Play was pressed
 SHOWN_KEY = "slowmo_shown"  # session key: the step shown, None for the latest
@@ -112,8 +113,7 @@ def stepper(motion: SlowMotion) -> None:
     """Step, Play and its rate, Back, Next and the kept steps, then the shown snapshot. Playing reruns this
     fragment at the pace the server allows; Play and the rate rerun the page, which sets that pace."""
     playing = st.session_state.get(PLAYING_KEY, False)
-    if st.session_state.get(RATE_KEY) not in RATES:  # the default, or a link's value that is not offered
-        st.session_state[RATE_KEY] = 1.0
+    state_widgets.prepare(SLOW_MOTION_RATE, options=RATES)  # the default, or a link's value if offered
     rate = float(st.session_state[RATE_KEY])
     every = PACER.interval(motion, rate) if playing else None
 
@@ -134,8 +134,8 @@ def stepper(motion: SlowMotion) -> None:
         play.button("Pause" if playing else "Play", key="slowmo_play", width="stretch", on_click=_toggle_play,
                     icon=":material/pause:" if playing else ":material/play_arrow:",
                     help=f"Step on its own at the rate beside; pauses after {PLAY_LIMIT} steps")
-        speed.select_slider("Steps/s", RATES, key=RATE_KEY, format_func=lambda r: f"{r:g}",
-                            help="Steps a second while playing (slower when many sessions play at once)")
+        state_widgets.draw(speed, SLOW_MOTION_RATE, format_func=lambda r: f"{r:g}",
+                           help="Steps a second while playing (slower when many sessions play at once)")
         back.button("Back", key="slowmo_back", width="stretch", disabled=playing or index == 0, on_click=_show,
                     args=(kept[max(index - 1, 0)],), help="The step before")
         forward.button("Next", key="slowmo_forward", width="stretch", disabled=playing or index == last,

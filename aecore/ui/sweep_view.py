@@ -11,18 +11,25 @@ from plotly.subplots import make_subplots
 
 from aecore.errors import AecoreError
 from aecore.jobs import shared_pool
-from aecore.presets import list_presets
 from aecore.projection import project
-from aecore.settings import SETTINGS, get_setting
+from aecore.settings import get_setting
 from aecore.sweep import DONE, PRUNED, Sweep, SweepSpec, estimated_seconds, results_table, sweep_in
-from aecore.ui import palette
+from aecore.ui import navigation, palette, state_widgets
 from aecore.ui.charts import FONT
-from aecore.ui.widgets import SELECTED_RUN, format_eta, image_strip
+from aecore.ui.composite_state import (
+    CLASS_SUBSETS_EXAMPLE,
+    DEFAULT_AXES,
+    NOTHING,
+    SELECTED_RUN,
+    SWEEP_AXES,
+    VARIABLE,
+    default_values,
+    sweep_values_key,
+)
+from aecore.ui.page_state import SWEEP_EPOCHS, SWEEP_PRESET
+from aecore.ui.widgets import format_eta, image_strip
 
-VARIABLE = [s.name for s in SETTINGS if s.name not in ("epochs", "dataset", "device")]
-DEFAULT_AXES = (("latent", "2,8,32"), ("noise", "0,0.3,0.5"))
-CLASS_SUBSETS_EXAMPLE = "1,5,6;0,1"  # two runs: on digits 1, 5 and 6, and on 0 and 1
-OPENS = (("Explore", "views/explore.py"), ("Inside", "views/inside.py"), ("Compare", "views/compare.py"))
+OPENS = (navigation.EXPLORE, navigation.INSIDE, navigation.COMPARE)  # the pages a saved run of the sweep opens in
 
 
 class SweepHolder:
@@ -42,35 +49,24 @@ def session_sweep() -> SweepHolder:
     return SweepHolder()
 
 
-def default_values(name: str) -> str:
-    """The values a sweep over setting ``name`` starts from, as the values box shows them: the usual ones for
-    latent size and noise, else a few of the setting's choices, or the ends of its range."""
-    if name in dict(DEFAULT_AXES):
-        return dict(DEFAULT_AXES)[name]
-    setting = get_setting(name)
-    if setting.kind is tuple:
-        return CLASS_SUBSETS_EXAMPLE
-    values = setting.choices[:3] if setting.choices else (setting.lo, setting.hi) if setting.lo is not None else ()
-    return ",".join(setting.format(value) for value in values)
-
-
 def sweep_form(dataset: str) -> SweepSpec | None:
     """Preset, one or two settings with their values, and epochs; the spec, or None with the reason shown."""
-    presets = [p.name for p in list_presets() if not p.needs_dataset]
     top = st.columns([2, 1, 1])
-    preset = top[0].selectbox("Preset", presets, index=presets.index("ae"), key="sweep_preset")
-    epochs = top[1].number_input("Epochs per run", 1, 200, 3, key="sweep_epochs")
+    preset = state_widgets.draw(top[0], SWEEP_PRESET)
+    epochs = state_widgets.draw(top[1], SWEEP_EPOCHS)
     axes = {}
-    for i, column in enumerate(st.columns(2)):
-        options = ["(nothing)", *(n for n in VARIABLE if n not in axes)] if i else VARIABLE  # a setting varies once
-        if st.session_state.get(f"sweep_axis_{i}", options[0]) not in options:
-            st.session_state[f"sweep_axis_{i}"] = options[0]
-        name = column.selectbox(f"Vary ({i + 1})", options, index=options.index(DEFAULT_AXES[i][0]) if
-                                DEFAULT_AXES[i][0] in options else 0, key=f"sweep_axis_{i}",
+    for i, (column, key, (first, _)) in enumerate(zip(st.columns(2), SWEEP_AXES, DEFAULT_AXES, strict=True)):
+        options = [NOTHING, *(n for n in VARIABLE if n not in axes)] if i else list(VARIABLE)  # a setting varies once
+        state = st.session_state
+        if state.get(key, first) not in options:  # the second axis's default, or a setting the first one took
+            state[key] = options[0]
+        state.setdefault(key, first)  # the value lives in session state: links and tours write it too
+        name = column.selectbox(f"Vary ({i + 1})", options, key=key, persist_state="session",
                                 format_func=lambda n: get_setting(n).label if n in VARIABLE else n)
         if name in VARIABLE:
-            axes[name] = column.text_input(f"{get_setting(name).label}: values", default_values(name),
-                                           key=f"sweep_values_{name}",
+            state.setdefault(sweep_values_key(name), default_values(name))
+            axes[name] = column.text_input(f"{get_setting(name).label}: values", key=sweep_values_key(name),
+                                           persist_state="session",
                                            help=f"comma-separated, e.g. 2,8,32 (subsets: {CLASS_SUBSETS_EXAMPLE})")
     try:
         spec = SweepSpec.parse(preset, axes, int(epochs), dataset=dataset, device="auto")
@@ -119,10 +115,10 @@ def draw_results(sweep: Sweep) -> None:
 def _open_buttons(path: str, name: str) -> None:
     columns = st.columns([3, 1, 1, 1], vertical_alignment="center")
     columns[0].markdown(f"`{name}`")
-    for column, (title, page) in zip(columns[1:], OPENS, strict=True):
-        if column.button(f"Open in {title}", key=f"sweep_open_{title}_{name}"):
+    for column, page in zip(columns[1:], OPENS, strict=True):
+        if column.button(f"Open in {page.title}", key=f"sweep_open_{page.title}_{name}"):
             st.session_state[SELECTED_RUN] = str(Path(path))
-            st.switch_page(page)
+            st.switch_page(page.path)
 
 
 def _label(combination: dict) -> str:

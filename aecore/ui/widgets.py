@@ -16,12 +16,12 @@ from aecore.class_board import BOARD
 from aecore.errors import AecoreError
 from aecore.jobs.training_job import TrainingJob
 from aecore.pixels import png_bytes
+from aecore.ui import state_widgets
+from aecore.ui.composite_state import DEFAULT_RUN, RUN_PICKER_KEY, SELECTED_RUN
 from aecore.ui.map_pick import MapPick, read_pick
+from aecore.ui.page_state import INTERPOLATE_FROM, INTERPOLATE_TO
+from aecore.ui.state_values import Value
 from aecore.viz import mosaic, stacked_rows, to_pil
-
-SELECTED_RUN = "selected_run"  # session key: the run every page shows (a path string)
-DEFAULT_RUN = PRETRAINED_DIR / "mnist-ae-latent2"
-INTERPOLATION_ENDS = {"start": "interp_a", "end": "interp_b"}  # the Interpolate page's key prefix for each end
 
 
 def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) -> Image.Image:
@@ -81,26 +81,27 @@ def run_picker(label: str = "Model to explore") -> Path | None:
     current = selected_run()
 
     def remember() -> None:
-        st.session_state[SELECTED_RUN] = str(st.session_state["run_picker"])
+        st.session_state[SELECTED_RUN] = str(st.session_state[RUN_PICKER_KEY])
 
     # The chosen run is the truth (a link, a tour or a sweep sets it): the picker's value follows it, given through
     # the session state and not as an index too (both made Streamlit warn), which also outlives a page switch.
-    st.session_state["run_picker"] = current
-    st.selectbox(label, runs, format_func=run_label, key="run_picker", on_change=remember)
-    return Path(st.session_state["run_picker"])
+    st.session_state[RUN_PICKER_KEY] = current
+    st.selectbox(label, runs, format_func=run_label, key=RUN_PICKER_KEY, on_change=remember)
+    return Path(st.session_state[RUN_PICKER_KEY])
 
 
-def map_choice(container, modes: dict[str, str], key: str, label: str = "Map") -> str:
-    """Horizontal radio buttons over ``modes`` (mode -> label, see :func:`aecore.latent_map.map_modes`)."""
-    return container.radio(label, list(modes), format_func=modes.get, horizontal=True, key=key)
+def map_choice(container, modes: dict[str, str], value: Value) -> str:
+    """Horizontal radio buttons over ``modes`` (mode -> label, see :func:`aecore.latent_map.map_modes`), the
+    page's map ``value``; the first mode offered is the default."""
+    return state_widgets.draw(container, value, options=list(modes), default=next(iter(modes)),
+                              format_func=modes.get)
 
 
-def two_dimensions(container, latent_dim: int, key: str) -> tuple[int, int]:
-    """Two number inputs side by side choosing the x and y latent dimensions of a map (keys ``{key}_x`` and
-    ``{key}_y``); stops the page with a message while they are the same."""
+def two_dimensions(container, latent_dim: int, x: Value, y: Value) -> tuple[int, int]:
+    """Two number inputs side by side choosing the x and y latent dimensions of a map (the values ``x`` and
+    ``y``); stops the page with a message while they are the same."""
     x_column, y_column = container.columns(2)
-    dims = (x_column.number_input("x: dimension", 0, latent_dim - 1, 0, key=f"{key}_x"),
-            y_column.number_input("y: dimension", 0, latent_dim - 1, 1, key=f"{key}_y"))
+    dims = (state_widgets.draw(x_column, x, hi=latent_dim - 1), state_widgets.draw(y_column, y, hi=latent_dim - 1))
     if dims[0] == dims[1]:
         st.error("Choose two different dimensions for the axes.")
         st.stop()
@@ -119,9 +120,10 @@ def map_pick(chart_key: str, memory_key: str) -> MapPick:
 def interpolation_buttons(test_index: int, key: str) -> None:
     """"Interpolate from it" and "Interpolate to it": make test image ``test_index`` the start or the end
     image of the Interpolate page."""
-    for column, (end, label) in zip(st.columns(2), (("start", "from"), ("end", "to")), strict=True):
+    ends = (("start", "from", INTERPOLATE_FROM), ("end", "to", INTERPOLATE_TO))
+    for column, (end, label, choice) in zip(st.columns(2), ends, strict=True):
         column.button(f"Interpolate {label} it", on_click=st.session_state.__setitem__,
-                      args=(f"{INTERPOLATION_ENDS[end]}_index", test_index), key=f"{key}_{end}",
+                      args=(choice.index.key, test_index), key=f"{key}_{end}",
                       help=f"Sets the {end} image on the Interpolate page")
 
 
