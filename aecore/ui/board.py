@@ -39,8 +39,8 @@ from aecore.jobs.service import MAX_EPOCHS_LIMIT, ClassLimits
 from aecore.pixels import png_bytes
 from aecore.ui import navigation
 from aecore.ui.identity import my_job, my_owner
-from aecore.ui.loaders import job_service
 from aecore.ui.page_state import COMPARE_RUNS
+from aecore.ui.shared_resources import job_service
 from aecore.ui.widgets import image_rows
 
 REFRESH_S = 4.0  # how often an open board redraws

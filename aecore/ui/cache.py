@@ -57,7 +57,7 @@ from aecore.projection import Projection, project, projection_of
 from aecore.projection_cache import ProjectionKey
 from aecore.scoring import reconstruction_errors
 from aecore.shipped import lab_model
-from aecore.ui.loaders import dataset_is_loaded, shared_dataset
+from aecore.ui.shared_resources import dataset_is_loaded, shared_dataset
 from aecore.ui.widgets import DEFAULT_RUN, run_picker
 
 NO_CONTEXT_LOGGER = "streamlit.runtime.scriptrunner_utils.script_run_context"  # "missing ScriptRunContext!"

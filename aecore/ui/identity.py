@@ -22,8 +22,8 @@ import streamlit as st
 from aecore.jobs import TrainingJob
 from aecore.jobs.service import Owner, new_key, well_formed
 from aecore.ui.browser_cookie import COOKIE, COOKIE_DAYS
-from aecore.ui.loaders import job_service
 from aecore.ui.presenter import presenting
+from aecore.ui.shared_resources import job_service
 
 ME_PARAM, TEACHER_PARAM = "me", "teacher"
 _KEY = "_browser_key"  # session state: this session's key

@@ -33,9 +33,9 @@ from aecore.ui.charts import latent_map_figure
 from aecore.ui.composite_state import OWN_FOLDER_KEY, OWN_REPORT_KEY
 from aecore.ui.hover import hover_rows
 from aecore.ui.identity import my_owner, my_upload_folder
-from aecore.ui.loaders import job_service
 from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
 from aecore.ui.page_state import OWN_MAP
+from aecore.ui.shared_resources import job_service
 from aecore.ui.widgets import image_strip, map_pick
 from aecore.uploads import (
     DEFAULT_CLASS,

@@ -23,9 +23,9 @@ from aecore.errors import AecoreError
 from aecore.latent import class_name
 from aecore.slow_motion import PACER, RATES, SlowMotion, Snapshot, map_bounds
 from aecore.ui import palette, presenter, state_widgets
-from aecore.ui.loaders import shared_dataset
 from aecore.ui.page_state import SLOW_MOTION_RATE
 from aecore.ui.palette import LAYER_PART_COLORS, class_color
+from aecore.ui.shared_resources import shared_dataset
 from aecore.ui.sidebar import current_config
 from aecore.ui.widgets import image_rows
 

@@ -29,7 +29,7 @@ from aecore.data import load_test_pixels
 from aecore.jobs import LocalPool, SlicedPool, shared_pool
 from aecore.jobs.projection_work import shared_projections
 from aecore.projection import warm_up_tsne, warm_up_umap
-from aecore.ui.loaders import job_service, shared_dataset
+from aecore.ui.shared_resources import job_service, shared_dataset
 from aecore.ui.widgets import DEFAULT_RUN
 
 log = logging.getLogger(__name__)
