@@ -30,8 +30,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
@@ -76,7 +79,8 @@ class Server:
         self.port = _free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="aecore-load-"))
         self.log = self.folder / "server.log"
-        env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs"), ENV_FLAG: "1"}
+        env = {**os.environ, "AECORE_RUNS_DIR": str(self.folder / "runs"),
+               "AECORE_DATA_DIR": str(self.folder / "class"), ENV_FLAG: "1"}
         command = [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(self.port),
                    "--server.address", "127.0.0.1", *(f"--{option}" for option in options)]
         with self.log.open("w") as output:
@@ -121,6 +125,28 @@ class Server:
             stack += children.get(pid, [])
         workers = [mb for mb in (_rss_mb(pid) for pid in descendants) if mb > 50]  # not the resource tracker
         return {"server": _rss_mb(self.process.pid), "workers": sorted(workers, reverse=True)}
+
+    @contextmanager
+    def peak_memory(self, every_s: float = 1.0) -> Iterator[dict]:
+        """Sample :meth:`memory_mb` every ``every_s`` while the block runs; the dict it yields holds, afterwards,
+        the peak of the server plus all its workers (``peak_total_mb``) and the sample at that peak."""
+        peak: dict = {"peak_total_mb": 0.0}
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(every_s):
+                now = self.memory_mb()
+                total = now["server"] + sum(now["workers"])
+                if total > peak["peak_total_mb"]:
+                    peak.update(peak_total_mb=round(total, 1), at_peak=now)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield peak
+        finally:
+            done.set()
+            sampler.join()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -287,26 +313,45 @@ def _first_steps(sessions: list[Session], clicked: list[float], timeout: float =
     return seen
 
 
-def scenario_start(browser, server: Server, sessions: int, window: float) -> dict:
+def _window_rates(sessions: list[Session], seconds: float) -> list[float]:
+    """Each session's steps/s over one window of ``seconds``, from its progress line."""
+    before, started = [s.steps_done() or 0 for s in sessions], time.perf_counter()
+    time.sleep(seconds)
+    elapsed = time.perf_counter() - started
+    return [((s.steps_done() or 0) - b) / elapsed for s, b in zip(sessions, before, strict=True)]
+
+
+def _spread(values: list[float]) -> dict:
+    """The median of ``values`` with their least and greatest (rounded)."""
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
+
+
+def scenario_start(browser, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
+    """N sessions press Start; then ``repeats`` windows of ``window / repeats`` seconds each measure every run's
+    steps/s (the median and spread over the windows: one window's figures depend on whose turn it was)."""
     opened = [Session(browser, f"{server.url}/train?seed={i + 1}") for i in range(sessions)]
     try:
-        clicked = []
-        for session in opened:
-            session.start_training()
-            clicked.append(time.monotonic())
-        firsts = _first_steps(opened, clicked)
-        time.sleep(2)
-        before, started = [s.steps_done() or 0 for s in opened], time.perf_counter()
-        time.sleep(window)
-        seconds = time.perf_counter() - started
-        rates = [((s.steps_done() or 0) - b) / seconds for s, b in zip(opened, before, strict=True)]
+        with server.peak_memory() as memory:
+            clicked = []
+            for session in opened:
+                session.start_training()
+                clicked.append(time.monotonic())
+            firsts = _first_steps(opened, clicked)
+            time.sleep(2)
+            windows = [_window_rates(opened, window / repeats) for _ in range(repeats)]
+        per_run = [statistics.median(rates) for rates in zip(*windows, strict=True)]
+        fairness = [max(rates) / min(rates) if min(rates) > 0 else None for rates in windows]
         waited = sorted(t for t in firsts if t is not None)
-        return {"steps_per_s": round(sum(rates), 2), "per_run_steps_per_s": [round(r, 2) for r in rates],
-                "fairness_max_over_min": round(max(rates) / min(rates), 2) if min(rates) > 0 else None,
-                "first_step_s": firsts, "first_step_p95_s": waited[min(len(waited) - 1, int(0.95 * len(waited)))]
-                if waited else None, "first_step_max_s": waited[-1] if waited else None,
+        return {"steps_per_s": round(sum(per_run), 2), "per_run_steps_per_s": [round(r, 2) for r in per_run],
+                "total_steps_per_s_by_window": [round(sum(rates), 2) for rates in windows],
+                "fairness_max_over_min": round(max(per_run) / min(per_run), 2) if min(per_run) > 0 else None,
+                "fairness_by_window": [None if f is None else round(f, 2) for f in fairness],
+                "first_step_s": firsts, "first_step_p50_s": statistics.median(waited) if waited else None,
+                "first_step_p95_s": waited[min(len(waited) - 1, int(0.95 * len(waited)))] if waited else None,
+                "first_step_max_s": waited[-1] if waited else None,
                 "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
-                "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
+                "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb(),
+                "peak_memory": memory}
     finally:
         for session in opened:
             session.stop_training()
@@ -375,18 +420,21 @@ def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, 
         try:
             Session(browser, server.url).close()  # a first page starts the warm-up, which must not share "alone"
             time.sleep(WARM_UP_S)
-            alone = scenario_alone(browser, server, window)
-            results["alone_steps_per_s"] = round(alone, 2)
+            alone_runs = [scenario_alone(browser, server, window)]
             time.sleep(SESSION_END_S)
             runners = {"start": lambda: scenario_start(browser, server, sessions, window),
                        "mixed": lambda: scenario_mixed(browser, server, sessions, window),
                        "idle": lambda: scenario_idle(browser, server, sessions, window)}
             for name in scenarios:
-                figures = runners[name]()
-                if "steps_per_s" in figures and alone:
-                    figures["vs_alone"] = round(figures["steps_per_s"] / alone, 2)
-                results[name] = figures
+                results[name] = runners[name]()
                 time.sleep(SESSION_END_S)  # closed tabs' sessions end and their jobs stop
+            alone_runs.append(scenario_alone(browser, server, window))  # before and after: the machine may drift
+            alone = statistics.mean(alone_runs)
+            results["alone_steps_per_s"] = round(alone, 2)
+            results["alone_steps_per_s_runs"] = [round(rate, 2) for rate in alone_runs]
+            for figures in results.values():
+                if isinstance(figures, dict) and "steps_per_s" in figures and alone:
+                    figures["vs_alone"] = round(figures["steps_per_s"] / alone, 2)
             results["server_tracebacks"] = server.tracebacks()
         finally:
             server.stop()

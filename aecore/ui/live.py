@@ -63,18 +63,19 @@ def draw_learning(current: JobSnapshot) -> None:
 
 def live_training(job: TrainingJob, key: str) -> None:
     """Status and learning view of ``job``, redrawn every second while it trains (every few seconds while
-    it waits for a slot); when the run ends the whole page reruns once, so its buttons match and polling
-    stops. ``key`` names this page's view."""
+    it waits for a slot); when the run ends, or starts training after waiting, the whole page reruns once, so
+    its buttons and its polling match. ``key`` names this page's view."""
     was_active = f"{key}_was_active"
+    every = job.snapshot().poll_every_s
 
-    @st.fragment(run_every=job.snapshot().poll_every_s)
+    @st.fragment(run_every=every)
     def view() -> None:
         current = job.snapshot()
         draw_status(current)
         draw_learning(current)
-        if st.session_state.get(was_active) and not current.active:
-            st.session_state[was_active] = False
-            st.rerun()
+        ended = st.session_state.get(was_active) and not current.active
         st.session_state[was_active] = current.active
+        if ended or (current.active and current.poll_every_s != every):  # a fragment's cadence is set when drawn
+            st.rerun()
 
     view()
