@@ -1,11 +1,170 @@
-"""The benchmark suite runs (a tiny smoke run); its figures are not checked against targets here."""
+"""The benchmarks' machinery: result files, statistics, the README report and the comparison of two runs.
+
+Hand-made result files keep these tests fast; two tiny smoke runs check that the suite and the projection
+bench still run end to end. No timing is asserted anywhere.
+"""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bench import compare, library_versions, machine, report, results, stats
+
 ROOT = Path(__file__).resolve().parent.parent
+MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gb": 8.0, "gpu": [], "commit": "abc1234", "dirty": False,
+           "date": "2026-12-07T01:35:00+00:00", "python": "3.11", "platform": "Linux", "load_1min": 0.1}
+VERSIONS = {"torch": "2.0", "numpy": "2.0"}
+
+
+def result_doc(part="suite", date="2026-12-07T01:35:00+00:00", **medians) -> dict:
+    """A small result document whose figures have the given medians (name=(median, better)), five samples each."""
+    figures = {name: stats.figure([median * scale for scale in (0.95, 0.98, 1.0, 1.02, 1.05)], "s", better)
+               for name, (median, better) in medians.items()}
+    return results.document(part, figures, {"note": "hand-made"}, {"scale": "test"},
+                            machine_info={**MACHINE, "date": date}, versions=VERSIONS)
+
+
+# ------------------------------------------------------------------------------------------------ statistics
+
+
+def test_a_figure_is_the_median_of_its_samples_with_their_spread():
+    figure = stats.figure([3.0, 1.0, 2.0, 5.0, 4.0], "s", "lower")
+    assert figure["median"] == 3.0 and figure["min"] == 1.0 and figure["max"] == 5.0
+    assert figure["q1"] == 2.0 and figure["q3"] == 4.0 and figure["n"] == 5
+    assert figure["samples"] == [3.0, 1.0, 2.0, 5.0, 4.0]  # in the order measured
+    assert figure["unit"] == "s" and figure["better"] == "lower" and "p95" not in figure
+    assert stats.is_figure(figure) and not stats.is_figure({"median": 1})
+    assert "p95" in stats.figure(range(20), "ms", "lower") and "p95" in stats.figure([1.0], "s", "lower", p95=True)
+    with pytest.raises(ValueError):
+        stats.figure([1.0], "s", "faster")
+
+
+def test_interleaved_sides_take_turns_and_ratios_pair_their_rounds():
+    calls = []
+    sides = {name: (lambda name=name: calls.append(name) or len(calls)) for name in ("a", "b")}
+    samples = stats.interleaved(sides, rounds=4)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]  # no side always first
+    assert samples == {"a": [1, 4, 5, 8], "b": [2, 3, 6, 7]}
+    assert stats.ratios([2.0, 6.0], [1.0, 3.0]) == [2.0, 2.0]
+    with pytest.raises(ValueError):
+        stats.ratios([1.0], [1.0, 2.0])
+    assert stats.repeat(lambda: 7, times=5, warm_up=1) == [7.0] * 5
+
+
+# ------------------------------------------------------------------------------------------------ result files
+
+
+def test_a_result_file_holds_the_machine_versions_and_every_figures_samples(tmp_path):
+    doc = result_doc(decode_ms=(0.3, "lower"))
+    path = results.save(doc, folder=tmp_path)
+    assert path.name == "2026-12-07-0135-abc1234-suite.json" and results.part_of(path) == "suite"
+    read = results.load(path)
+    assert read["format"] == results.FORMAT and read["part"] == "suite" and read["arguments"] == {"scale": "test"}
+    assert read["machine"]["cpu"] == "Test CPU" and read["versions"] == VERSIONS
+    decode = read["figures"]["decode_ms"]
+    assert decode["median"] == 0.3 and len(decode["samples"]) == decode["n"] == 5 and decode["min"] < decode["max"]
+    dirty = results.file_name({**doc, "machine": {**MACHINE, "dirty": True}, "part": "suite-quick"})
+    assert dirty == "2026-12-07-0135-abc1234-dirty-suite-quick.json" and results.part_of(Path(dirty)) == "suite-quick"
+    (tmp_path / "legacy.json").write_text("{}")
+    with pytest.raises(ValueError):
+        results.load(tmp_path / "legacy.json")
+
+
+def test_the_machine_and_the_library_versions_are_described():
+    described = machine()
+    for key in ("cpu", "cores", "memory_gb", "gpu", "commit", "dirty", "date", "python"):
+        assert key in described, key
+    assert isinstance(described["gpu"], list)
+    versions = library_versions()
+    assert versions["torch"] and versions["numpy"] and versions["streamlit"] and versions["plotly"]
+    assert {"openTSNE", "umap-learn", "scikit-learn", "ray"} <= set(versions)
+
+
+def test_the_latest_file_of_a_part_is_the_newest_by_its_name(tmp_path):
+    for date in ("2026-12-06T10:00:00+00:00", "2026-12-07T09:00:00+00:00", "2026-12-07T08:59:00+00:00"):
+        results.save(result_doc(date=date, decode_ms=(1.0, "lower")), folder=tmp_path)
+    results.save(result_doc(part="load", date="2026-12-08T00:00:00+00:00", x=(1.0, "higher")), folder=tmp_path)
+    assert results.latest("suite", tmp_path).name == "2026-12-07-0900-abc1234-suite.json"
+    assert results.latest("projection", tmp_path) is None
+    nested = {"epoch_s": {"ae": stats.figure([1.0], "s", "lower")}, "peak": stats.figure([2.0], "MB", "lower")}
+    assert [name for name, _ in results.flat_figures(nested)] == ["epoch_s.ae", "peak"]
+
+
+# ------------------------------------------------------------------------------------------------ the report
+
+README = """# Benchmarks
+
+Prose kept by hand.
+
+<!-- report:suite -->
+an old table
+<!-- /report:suite -->
+
+More prose.
+
+<!-- report:load -->
+<!-- /report:load -->
+"""
+
+
+def test_the_report_writes_each_parts_latest_table_between_its_markers(tmp_path):
+    path = results.save(result_doc(decode_ms=(0.25, "lower"), fit_vs_bare_ratio=(0.97, "higher")), folder=tmp_path)
+    once = report.regenerate(README, tmp_path)
+    assert once.startswith("# Benchmarks\n\nProse kept by hand.\n\n<!-- report:suite -->\n| figure | median |")
+    assert "an old table" not in once and "More prose." in once
+    assert "| decode_ms (s) | 0.25 | 0.2375 - 0.2625 |" in once and "| fit_vs_bare_ratio (s) | 0.97 |" in once
+    assert f"From `bench/results/{path.name}`: Test CPU, 2 cores" in once and "commit abc1234" in once
+    assert "_No result file for `load` in bench/results/ yet: `python -m bench.load` writes one._" in once
+    assert report.regenerate(once, tmp_path) == once  # idempotent
+    with pytest.raises(ValueError, match="suite"):
+        report.regenerate("<!-- report:suite -->\nno end\n", tmp_path)
+
+
+def test_the_report_command_updates_the_readme_and_checks_it(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text(README)
+    results.save(result_doc(decode_ms=(0.25, "lower")), folder=tmp_path / "results")
+    arguments = ["--readme", str(readme), "--results", str(tmp_path / "results")]
+    assert report.main([*arguments, "--check"]) == 1 and readme.read_text() == README
+    assert report.main(arguments) == 0 and "decode_ms" in readme.read_text()
+    assert report.main([*arguments, "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ comparison
+
+
+def test_compare_flags_a_regression_only_in_each_figures_worse_direction():
+    old = result_doc(slower=(1.0, "lower"), faster=(1.0, "lower"), less=(100.0, "higher"), more=(100.0, "higher"),
+                     noise=(1.0, "lower"), neither=(1.0, None), gone=(1.0, "lower"))
+    new = result_doc(slower=(1.2, "lower"), faster=(0.5, "lower"), less=(80.0, "higher"), more=(150.0, "higher"),
+                     noise=(1.05, "lower"), neither=(3.0, None), added=(1.0, "lower"))
+    found = {change.name: change for change in compare.changes(old, new)}
+    assert [name for name, change in found.items() if change.regressed()] == ["slower", "less"]
+    assert found["slower"].percent == pytest.approx(20.0) and found["less"].percent == pytest.approx(-20.0)
+    assert found["gone"].new is None and found["added"].old is None
+    text = compare.render(list(found.values()))
+    assert "REGRESSION" in next(line for line in text.splitlines() if line.startswith("slower"))
+    assert "REGRESSION" not in next(line for line in text.splitlines() if line.startswith("more"))
+    assert "only in new" in text and "only in old" in text
+
+
+def test_compare_exits_non_zero_on_a_regression(tmp_path, capsys):
+    old = results.save(result_doc(decode_ms=(1.0, "lower")), tmp_path / "old.json")
+    same = results.save(result_doc(decode_ms=(1.05, "lower")), tmp_path / "same.json")
+    worse = results.save(result_doc(decode_ms=(1.5, "lower")), tmp_path / "worse.json")
+    assert compare.main([str(old), str(same)]) == 0
+    assert compare.main([str(old), str(worse)]) == 1
+    assert "1 regression over 10 %: decode_ms" in capsys.readouterr().out
+    assert compare.main([str(old), str(worse), "--threshold", "60"]) == 0
+    (tmp_path / "legacy.json").write_text(json.dumps({"decode_ms_p50": 0.3}))
+    assert compare.main([str(old), str(tmp_path / "legacy.json")]) == 2
+
+
+# ------------------------------------------------------------------------------------------------ the parts
 
 
 def test_bench_smoke_run_writes_every_key(tmp_path):
