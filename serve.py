@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 
 from aecore.ui.boot import import_in_background
 from aecore.ui.browser_cookie import BrowserKeyCookie
+from aecore.ui.websocket_guard import EndLeftWebsockets
 
 
 @asynccontextmanager
@@ -22,4 +23,5 @@ async def _lifespan(_app):
     yield
 
 
-app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(BrowserKeyCookie)])  # the key with the page
+# the key with the page; a websocket whose tab closed ends without a traceback in the log
+app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(BrowserKeyCookie), Middleware(EndLeftWebsockets)])

@@ -17,7 +17,10 @@ explorers' rerun times (from an action to the page's script being done, timed
 in the browser), p50/p95 of the server's share of every page run meanwhile
 (the server logs each run's duration: aecore/ui/run_timing.py), the tracebacks
 in the server's log and on the pages, and the resident memory of the server and
-of its training workers. Figures, never pass/fail.
+of its training workers. The run's result file (bench.results: its figures with
+their samples, everything measured under "details") goes to
+bench/results/<date>-<time>-<commit>-load.json unless ``--out`` names another
+file. Figures, never pass/fail.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
-from bench import machine, write_results
+from bench import machine
+from bench.report import markdown_table
+from bench.results import document, save
+from bench.stats import figure
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -202,13 +208,17 @@ class Session:
     def start_training(self) -> None:
         self.page.get_by_role("button", name="Start new run").click()
 
-    def stop_training(self) -> None:
+    def stop_training(self) -> bool:
         """Stop this browser's run if it trains: a run outlives its tab, and would train on into the next
-        scenario."""
-        stop = self.page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
-        if stop.count() and stop.is_enabled():
-            stop.click()
-            self.settle()
+        scenario. False when the page did not answer (counted as a failed action, never fatal to the bench)."""
+        try:
+            stop = self.page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+            if stop.count() and stop.is_enabled():
+                stop.click()
+                self.settle()
+            return True
+        except Exception:  # Playwright's TimeoutError or a closed page: the figures measured so far still count
+            return False
 
     def steps_done(self) -> int | None:
         text = self.page.get_by_test_id("stMain").inner_text()
@@ -321,6 +331,12 @@ def _window_rates(sessions: list[Session], seconds: float) -> list[float]:
     return [((s.steps_done() or 0) - b) / elapsed for s, b in zip(sessions, before, strict=True)]
 
 
+def _samples(times: list[float], runs: list[tuple[str, float, float]]) -> dict:
+    """The raw samples behind the percentiles: the browsers' rerun seconds and the server's page runs."""
+    return {"rerun_samples_s": [round(t, 3) for t in times],
+            "server_run_samples": [[page, seconds, cpu] for page, seconds, cpu in runs]}
+
+
 def _spread(values: list[float]) -> dict:
     """The median of ``values`` with their least and greatest (rounded)."""
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
@@ -351,10 +367,9 @@ def scenario_start(browser, server: Server, sessions: int, window: float, repeat
                 "first_step_max_s": waited[-1] if waited else None,
                 "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb(),
-                "peak_memory": memory}
+                "peak_memory": memory, "failed_stops": sum(not s.stop_training() for s in opened)}
     finally:
         for session in opened:
-            session.stop_training()
             session.close()
 
 
@@ -369,8 +384,9 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
         first, started, offset = sum(s.steps_done() or 0 for s in trainers), time.perf_counter(), server.log_size()
         times = _explore_for(explorers, window)
         rate = (sum(s.steps_done() or 0 for s in trainers) - first) / (time.perf_counter() - started)
+        runs = server.runs_since(offset)
         return {"steps_per_s": round(rate, 2), "reruns": _percentiles(times),
-                "server_runs": _server_runs(server.runs_since(offset)),
+                "server_runs": _server_runs(runs), **_samples(times, runs),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb()}
     finally:
         for session in trainers:
@@ -384,7 +400,8 @@ def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict
     try:
         offset = server.log_size()
         times = _explore_for(opened[sessions // 2:], window)
-        return {"reruns": _percentiles(times), "server_runs": _server_runs(server.runs_since(offset)),
+        runs = server.runs_since(offset)
+        return {"reruns": _percentiles(times), "server_runs": _server_runs(runs), **_samples(times, runs),
                 "page_exceptions": sum(s.exceptions() for s in opened),
                 "memory_mb": server.memory_mb()}
     finally:
@@ -442,6 +459,45 @@ def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, 
     return results
 
 
+def figures_of(results: dict) -> dict:
+    """The run's figures (bench.stats) from :func:`run`'s results, each with its samples: "alone" before and
+    after; per scenario the total steps/s of each window (start), against alone, each run's steps/s, each
+    student's first step, the browsers' reruns and the server's page runs (with p95), memory, exceptions."""
+    figures: dict = {"alone_steps_per_s": figure(results["alone_steps_per_s_runs"], "steps/s", "higher")}
+    alone = results["alone_steps_per_s"]
+    start = results.get("start")
+    if start:
+        windows = start["total_steps_per_s_by_window"]
+        figures["start"] = {
+            "window_total_steps_per_s": figure(windows, "steps/s", "higher"),
+            "window_total_vs_alone": figure([total / alone for total in windows] if alone else [0.0], "x", "higher"),
+            "run_steps_per_s": figure(start["per_run_steps_per_s"], "steps/s", "higher"),
+            "peak_memory_mb": figure([start["peak_memory"]["peak_total_mb"]], "MB", "lower"),
+            "page_exceptions": figure([start["page_exceptions"]], "", "lower")}
+        if stepped := [t for t in start["first_step_s"] if t is not None]:
+            figures["start"]["first_step_s"] = figure(stepped, "s", "lower", p95=True)
+    for name in ("mixed", "idle"):
+        scenario = results.get(name)
+        if not scenario:
+            continue
+        figures[name] = {}
+        if "steps_per_s" in scenario:
+            figures[name]["steps_per_s"] = figure([scenario["steps_per_s"]], "steps/s", "higher")
+            figures[name]["vs_alone"] = figure([scenario["steps_per_s"] / alone if alone else 0.0], "x", "higher")
+        if scenario["rerun_samples_s"]:
+            figures[name]["browser_rerun_s"] = figure(scenario["rerun_samples_s"], "s", "lower", p95=True)
+        if scenario["server_run_samples"]:
+            figures[name]["server_run_s"] = figure([s for _, s, _ in scenario["server_run_samples"]], "s", "lower",
+                                                   p95=True)
+            figures[name]["server_run_cpu_s"] = figure([c for _, _, c in scenario["server_run_samples"]], "s",
+                                                       "lower", p95=True)
+        figures[name]["server_memory_mb"] = figure([scenario["memory_mb"]["server"]], "MB", "lower")
+        figures[name]["workers_memory_mb"] = figure([sum(scenario["memory_mb"]["workers"])], "MB", "lower")
+        figures[name]["page_exceptions"] = figure([scenario["page_exceptions"]], "", "lower")
+    figures["server_tracebacks"] = figure([results["server_tracebacks"]], "", "lower")
+    return figures
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=5, help="browser sessions per scenario (default 5)")
@@ -452,11 +508,22 @@ def main(argv=None) -> int:
                         help="a Streamlit server option for this run, e.g. runner.postScriptGC=true (repeatable)")
     parser.add_argument("--browsers-compete", action="store_true",
                         help="run Chromium at normal priority (default: idle priority, as if on the students' laptops)")
-    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--out", type=Path,
+                        help="JSON file to write (default bench/results/<date>-<time>-<commit>-load.json)")
     args = parser.parse_args(argv)
-    results = run(args.sessions, args.scenario or ["start", "mixed", "idle"], args.window, tuple(args.set),
-                  browser_nice=not args.browsers_compete)
-    print(write_results(results, args.out))
+    scenarios = args.scenario or ["start", "mixed", "idle"]
+    results = run(args.sessions, scenarios, args.window, tuple(args.set), browser_nice=not args.browsers_compete)
+    arguments = {"sessions": args.sessions, "scenarios": scenarios, "window": args.window, "set": args.set,
+                 "browsers_compete": args.browsers_compete}
+    measured_on = results.pop("machine")
+    try:
+        figures = figures_of(results)
+    except (KeyError, TypeError, ValueError) as error:  # keep the minutes measured whatever the summary's fault
+        figures, results["figures_error"] = {}, f"{type(error).__name__}: {error}"
+    doc = document("load", figures, details=results, arguments=arguments, machine_info=measured_on)
+    out = save(doc, args.out)
+    print(markdown_table(doc))
+    print(f"\nwrote {out}")
     return 0
 
 
