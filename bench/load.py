@@ -297,10 +297,12 @@ def _percentiles(times: list[float]) -> dict:
             "p95_s": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3), "actions": len(ordered)}
 
 
+LONG_RUN = "epochs=100"  # a run that outlasts its measuring window, alone or among 30
+
+
 def scenario_alone(browser, server: Server, window: float) -> float:
-    session = Session(browser, server.url)
+    session = Session(browser, f"{server.url}/train?{LONG_RUN}&seed=1000")
     try:
-        session.open("Train")
         session.start_training()
         _wait_for_progress([session])
         time.sleep(2)
@@ -345,7 +347,7 @@ def _spread(values: list[float]) -> dict:
 def scenario_start(browser, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
     """N sessions press Start; then ``repeats`` windows of ``window / repeats`` seconds each measure every run's
     steps/s (the median and spread over the windows: one window's figures depend on whose turn it was)."""
-    opened = [Session(browser, f"{server.url}/train?seed={i + 1}") for i in range(sessions)]
+    opened = [Session(browser, f"{server.url}/train?{LONG_RUN}&seed={i + 1}") for i in range(sessions)]
     try:
         with server.peak_memory() as memory:
             clicked = []

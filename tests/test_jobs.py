@@ -16,7 +16,16 @@ from aecore.data import load_dataset
 from aecore.events import Finished
 from aecore.jobs import JobFailed, LocalPool, TrainRequest
 from aecore.jobs import work as job_work
-from aecore.jobs.training_job import FAILED, FINISHED, QUEUED, RUNNING, STOPPED, JobError, TrainingJob
+from aecore.jobs.training_job import (
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    JobError,
+    TrainingJob,
+    running_poll_s,
+)
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
 
@@ -106,6 +115,7 @@ def test_the_queue_is_first_come_first_served_visible_and_a_stop_leaves_it_at_on
     assert waiting.place_in_line == 2 and "2nd in line of 2" in waiting.message
     assert "1 of 1 slots busy" in waiting.message
     assert waiting.poll_every_s > first.snapshot().poll_every_s  # a waiting page polls less often
+    assert first.snapshot().poll_every_s == running_poll_s(1) == 1.0  # one run trains: redrawn every second
     second.stop()
     assert second.snapshot().message == "Stopped while waiting for a slot"  # at once, not at the next poll
     assert third.snapshot().place_in_line == 1
@@ -282,3 +292,9 @@ def test_workers_end_with_the_server_that_started_them():
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in workers)
+
+
+def test_a_busier_class_redraws_its_live_views_less_often_in_whole_seconds():
+    cadences = [running_poll_s(runs) for runs in range(0, 40)]
+    assert cadences[:6] == [1.0] * 6 and cadences[10] == 2.0 and cadences[30] == 3.0
+    assert cadences == sorted(cadences) and set(cadences) == {1.0, 2.0, 3.0}
