@@ -65,13 +65,16 @@ def _free_port() -> int:
 
 
 def start_server(log: Path, env: Mapping[str, str], port: int | None = None) -> tuple[subprocess.Popen, str]:
-    """serve.py started with ``env`` added to this process's environment (a fresh class data folder unless ``env``
-    names one), its output in ``log``; returns the process and its URL once its health check answers."""
+    """serve.py started with ``env`` added to this process's environment (a fresh class data folder and no warm-up
+    unless ``env`` says otherwise), its output in ``log``; returns the process and its URL once its health check
+    answers."""
     port = port or _free_port()
     command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
                "--browser.gatherUsageStats", "false", "--server.disconnectedSessionTTL", "2"]
-    env = {"AECORE_DATA_DIR": str(log.parent / f"class-data-{port}"), **env}
+    # no warm-up (tests/test_startup.py tests it): it loads MNIST, starts two worker processes and compiles UMAP in
+    # every server beside the test, which needs at most a part of it and starts that part when it does
+    env = {"AECORE_DATA_DIR": str(log.parent / f"class-data-{port}"), "AECORE_WARM_UP": "0", **env}
     with log.open("a") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
                                    env={**os.environ, **env})

@@ -17,6 +17,7 @@ processes and compile UMAP beside the tests; tests/test_startup.py runs it in a 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -35,7 +36,9 @@ from aecore.ui.widgets import DEFAULT_RUN
 log = logging.getLogger(__name__)
 
 PAGES_WARM_UP_DELAY_S = 8.0  # the first page is drawn before worker processes compete for the CPU
-warm_up_pages = True  # False: warm_up_pages_in_background starts nothing in this process (the tests' AppTest runs)
+WARM_UP_ENV = "AECORE_WARM_UP"  # 0: this server does not warm the pages up (the browser tests that need no map)
+# False: warm_up_pages_in_background starts nothing in this process (the tests' AppTest runs, AECORE_WARM_UP=0)
+warm_up_pages = os.environ.get(WARM_UP_ENV, "1") != "0"
 _started: set[str] = set()
 _lock = threading.Lock()
 
