@@ -56,18 +56,18 @@ def test_a_widget_shows_session_state_or_its_default_where_it_cannot_take_that(m
 def test_a_page_keeps_its_state_when_left_and_opened_again():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.switch_page(navigation.EXPLORE.path).run()
-    at.radio(key=page_state.EXPLORE_MODE.key).set_value("pca").run()
-    at.radio(key=page_state.EXPLORE_SPLIT.key).set_value("all").run()
+    at.radio(key=page_state.EXPLORE_SPLIT.key).set_value("all").run()  # train + test images, as a user tried
     at.select_slider(key="explore_cap_all").set_value(1000).run()
+    at.slider(key=page_state.EXPLORE_GRID.key).set_value(8).run()
     at.switch_page(navigation.INSIDE.path).run()
     at.session_state[page_state.INSIDE_TAB.key] = "Activations"
     at.number_input(key=page_state.INSIDE_FIRST.key).set_value(16).run()
     at.switch_page(navigation.HOME.path).run()
     at.switch_page(navigation.EXPLORE.path).run()
     assert not at.exception
-    assert at.radio(key=page_state.EXPLORE_MODE.key).value == "pca"
     assert at.radio(key=page_state.EXPLORE_SPLIT.key).value == "all"
     assert at.select_slider(key="explore_cap_all").value == 1000
+    assert at.slider(key=page_state.EXPLORE_GRID.key).value == 8
     at.switch_page(navigation.INSIDE.path).run()
     assert at.session_state[page_state.INSIDE_TAB.key] == "Activations"
     assert at.number_input(key=page_state.INSIDE_FIRST.key).value == 16
