@@ -24,6 +24,7 @@ except ImportError:  # the browser tests skip (or fail in CI) on Chromium; playw
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "tests" / "screenshots"  # git-ignored: for people to look at
+SCREENSHOTS_ENV = "AECORE_TEST_SCREENSHOTS"  # 1: the browser tests save their screenshots in SHOTS
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -162,10 +163,14 @@ def no_exceptions(page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def shoot(page, name: str) -> None:
-    """A full-page screenshot in tests/screenshots/, for people to look at."""
+def shoot(page, name: str, full_page: bool = True) -> None:
+    """A screenshot in tests/screenshots/, for people to look at, when ``AECORE_TEST_SCREENSHOTS=1``: the tests
+    assert nothing on them, and some forty full-page shots in software rendering took a good part of the browser
+    tests' time."""
+    if os.environ.get(SCREENSHOTS_ENV) != "1":
+        return
     SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def choose(page, box, option: str, tries: int = 3) -> None:

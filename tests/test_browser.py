@@ -4,9 +4,9 @@ Opens every page, moves a sidebar slider and checks it persists across pages, cl
 draws a digit, drags a pad, asserting that no exception element shows anywhere. Opens pages in the presenter
 view (``?present=1``) at 1280x720 and 1024x768 and checks each page's main picture fits the screen, also under
 a lesson tour's bar; hovers points of Compare's two maps for their images. Training in the browser is in
-tests/test_browser_training.py (a server of its own, so that the two files run side by side). Screenshots go
-to tests/screenshots/ (git-ignored) for people to look at. The browser, the server and a fresh tab per test
-come from tests/conftest.py.
+tests/test_browser_training.py (a server of its own, so that the two files run side by side). With
+AECORE_TEST_SCREENSHOTS=1, screenshots go to tests/screenshots/ (git-ignored) for people to look at. The browser,
+the server and a fresh tab per test come from tests/conftest.py.
 """
 
 import io

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from drawn_images import CLASSES, drawn_folder
-from streamlit_server import SHOTS, hover_until_shown, require_chromium, served_app, settle, visit
+from streamlit_server import hover_until_shown, require_chromium, served_app, settle, shoot, visit
 
 from aecore import image_stream, projection_cache
 from aecore.uploads import IMAGE_ROOTS_ENV
@@ -95,8 +95,7 @@ def test_hovering_a_point_of_the_finished_t_sne_map_of_a_trained_folder_shows_it
                                                             rf"class ({'|'.join(CLASSES)})$"))
     expect(tip.locator("img")).to_be_visible()
     assert tip.locator("img").evaluate("image => image.complete && image.naturalWidth") >= 20
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "own-images-t-sne-hover.png"))
+    shoot(page, "own-images-t-sne-hover", full_page=False)
     page.mouse.move(5, 5)
     expect(tip).to_be_hidden()
     expect(page.get_by_test_id("stException")).to_have_count(0)

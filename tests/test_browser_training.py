@@ -4,8 +4,8 @@ tests/test_browser.py run side by side), driven by Debian's headless Chromium th
 Starts a short training and watches the loss chart and the reconstructions appear and change by themselves;
 trains each kind of preset after a page switch; a second student queues for the CPU; uploads a zip of labelled
 images and trains on it; trains in the presenter view at 1280x720. Asserts that no exception element shows
-anywhere. Screenshots go to tests/screenshots/ (git-ignored) for people to look at. The browser, the server and
-a fresh tab per test come from tests/conftest.py.
+anywhere. With AECORE_TEST_SCREENSHOTS=1, screenshots go to tests/screenshots/ (git-ignored) for people to look
+at. The browser, the server and a fresh tab per test come from tests/conftest.py.
 """
 
 import re
