@@ -47,7 +47,8 @@ lint: $(DEV_STAMP)
 checkpoints: $(RUNTIME_STAMP)
 	$(PY) -m aecore.retrain_shipped
 
-# Benchmarks (figures, never pass/fail): writes bench/results.json and prints a table.
+# Benchmarks (figures, never pass/fail): writes bench/results/<date>-<time>-<commit>-suite.json (commit it)
+# and prints its table; python -m bench.report puts the newest files' tables into bench/README.md.
 bench: $(DEV_STAMP)
 	$(PY) -m bench
 

@@ -7,7 +7,6 @@ files into bench/README.md's tables and bench.compare sets two files side by sid
 
 import datetime
 import importlib.metadata
-import json
 import os
 import platform
 import shutil
@@ -71,12 +70,3 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-def write_results(results: dict, out: Path | None) -> str:
-    """A benchmark's figures as indented JSON, also written to ``out`` when given (its folder made); the text."""
-    text = json.dumps(results, indent=2)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    return text

@@ -12,7 +12,9 @@ and max. The variants (VARIANTS) take one thing at a time from the page's figure
 ``Plotly.react`` Streamlit's chart makes after a first draw; ``--profile`` samples one draw with the DevTools
 CPU profiler and lists the functions with the most self and total time, with the start of their minified code.
 
-Figures, never pass/fail. Run it alone: ``flock /tmp/cpu.lock timeout 600 .venv/bin/python -m bench.map_draw``.
+Each variant's figures (bench.stats: median, spread, the RUNS samples) and the details (the page's WebGL canvases
+and margins, the load) go to bench/results/<date>-<time>-<commit>-map-draw.json unless ``--out`` names another
+file. Figures, never pass/fail. Run it alone: ``flock /tmp/cpu.lock timeout 600 .venv/bin/python -m bench.map_draw``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import copy
 import json
 import os
 import shutil
-import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -32,8 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aecore.ui.charts import CLASS_COLORS, SELECTABLE_MODES
-from bench import write_results
+from aecore.ui.charts import SELECTABLE_MODES
+from aecore.ui.palette import CLASS_COLORS
+from bench.report import markdown_table
+from bench.results import write
+from bench.stats import figure
 
 RUN_NAME = "mnist-ae-latent2"
 RUNS = 7
@@ -195,12 +199,14 @@ def _folder(figure: dict) -> Path:
     return folder
 
 
-def time_draws(figures: dict[str, dict], runs: int = RUNS, then: dict | None = None) -> dict[str, dict]:
-    """Median and max over ``runs`` fresh pages of drawing each figure (and of Plotly.react with ``then``);
-    the figures take turns, run by run, so that a change in the machine's load falls on all of them alike."""
+def time_draws(figures: dict[str, dict], runs: int = RUNS, then: dict | None = None) -> tuple[dict, dict]:
+    """Seconds over ``runs`` fresh pages of parsing and drawing each figure (and of Plotly.react with ``then``);
+    the figures take turns, run by run, so that a change in the machine's load falls on all of them alike.
+    Returns (figures: per variant, a bench.stats figure per part and the spec's size; details: per variant its
+    WebGL canvases and margins, and the load after each round)."""
     from playwright.sync_api import sync_playwright
 
-    folders = {name: _folder(figure) for name, figure in figures.items()}
+    folders = {name: _folder(spec) for name, spec in figures.items()}
     draws: dict[str, list[dict]] = {name: [] for name in figures}
     loads = []
     try:
@@ -216,17 +222,22 @@ def time_draws(figures: dict[str, dict], runs: int = RUNS, then: dict | None = N
     finally:
         for folder in folders.values():
             shutil.rmtree(folder)
-    results = {}
-    for name, figure in figures.items():
+    return summarise_draws(figures, draws, loads, then is not None)
+
+
+def summarise_draws(figures: dict[str, dict], draws: dict[str, list[dict]], loads: list[float],
+                    then: bool) -> tuple[dict, dict]:
+    """:func:`time_draws`' figures and details from each variant's draws (the page's ``draw()`` results, in
+    milliseconds) and the load after each round."""
+    timed, details = {}, {"load_1min_each_round": [round(load, 2) for load in loads], "variants": {}}
+    for name, spec in figures.items():
         done = draws[name]
-        results[name] = {"spec_mb": round(len(json.dumps(figure)) / 1e6, 2), "webgl_canvases": done[-1]["gl"]}
+        timed[name] = {"spec_mb": figure([len(json.dumps(spec)) / 1e6], "MB", "lower")}
         for part in ("parse_ms", "draw_ms", "then_ms") if then else ("parse_ms", "draw_ms"):
-            values = [draw[part] for draw in done]
-            results[name][part.replace("_ms", "")] = {"median_s": round(statistics.median(values) / 1000, 3),
-                                                      "max_s": round(max(values) / 1000, 3)}
-        results[name]["draw_s_each"] = [round(draw["draw_ms"] / 1000, 2) for draw in done]
-        results[name]["margins"] = {side: round(done[-1]["margins"][side]) for side in "lrtb"}
-    return {"load_1min_each_round": [round(load, 2) for load in loads], "variants": results}
+            timed[name][part.replace("_ms", "_s")] = figure([draw[part] / 1000 for draw in done], "s", "lower")
+        details["variants"][name] = {"webgl_canvases": done[-1]["gl"],
+                                     "margins": {side: round(done[-1]["margins"][side]) for side in "lrtb"}}
+    return timed, details
 
 
 def _where(source: list[str], line: int, column: int, width: int = 70) -> str:
@@ -301,22 +312,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time Plotly.react with the modes Streamlit sets after the first draw")
     parser.add_argument("--profile", nargs="?", const="page", choices=list(VARIANTS), metavar="NAME",
                         help="profile one draw of a variant (default: the page's figure)")
-    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--out", type=Path,
+                        help="JSON file to write (default bench/results/<date>-<time>-<commit>-map-draw.json)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    figure = explore_figure()
-    results = {"figure_built_s": round(time.perf_counter() - start, 1),
-               "runs": args.runs, "cores": os.cpu_count(), "load_before": _load()}
+    page_figure = explore_figure()
+    details: dict = {"figure_built_s": round(time.perf_counter() - start, 1), "load_before": _load()}
+    figures: dict = {}
     if args.variants:
-        results |= time_draws({name: VARIANTS[name](figure) for name in args.variants}, args.runs,
-                              SELECTABLE_MODES if args.then else None)
-        for name, figures in results["variants"].items():
-            print(f"{name}: draw median {figures['draw']['median_s']} s, max {figures['draw']['max_s']} s",
-                  flush=True)
+        figures, drawn = time_draws({name: VARIANTS[name](page_figure) for name in args.variants}, args.runs,
+                                    SELECTABLE_MODES if args.then else None)
+        details |= drawn
     if args.profile:
-        results["profile"] = {args.profile: profile_draw(VARIANTS[args.profile](figure))}
-    print(write_results(results, args.out))
+        details["profile"] = {args.profile: profile_draw(VARIANTS[args.profile](page_figure))}
+    arguments = {"runs": args.runs, "variants": args.variants, "then": args.then, "profile": args.profile}
+    doc, out = write("map-draw", {"variants": figures}, details, arguments, args.out)
+    if "profile" in details:
+        print(json.dumps(details["profile"], indent=1))
+    print(markdown_table(doc))
+    print(f"\nwrote {out}")
     return 0
 
 

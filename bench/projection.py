@@ -9,21 +9,23 @@ Each side runs on THREADS threads (openTSNE's n_jobs, umap-learn's n_jobs and
 numba's threads, BLAS's), the library defaults otherwise: ``openTSNE.TSNE()``
 and ``umap.UMAP()`` with no random_state (umap-learn fits on one thread when
 given one). Each side is warmed up first on a small set (imports, numba's
-compiles), so the figures are the fits alone. Trustworthiness
-(sklearn.manifold.trustworthiness, 5 neighbours as bench.suite) is taken on a
-fixed sample of TRUST_SAMPLE codes of each map.
+compiles), so the figures are the fits alone. Then the two sides take turns,
+``--repeats`` rounds (5), and each figure is the median of its rounds with its
+spread (bench.stats); the speed-up's samples are the rounds' ratios.
+Trustworthiness (sklearn.manifold.trustworthiness, 5 neighbours as bench.suite)
+is taken on a fixed sample of TRUST_SAMPLE codes of every round's map.
 
 ``--page`` also times the Explore page in AppTest: choosing all 70,000 images,
 choosing t-SNE for them (the page draws their PCA map while the t-SNE job
-starts in the background), and the page's reruns while that job runs.
-Figures, never pass/fail.
+starts in the background), once each, and the page's reruns while that job
+runs. The result file is bench/results/<date>-<time>-<commit>-projection.json
+unless ``--out`` names another. Figures, never pass/fail.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import write_results
+from bench.report import markdown_table
+from bench.results import write
+from bench.stats import REPETITIONS, figure, interleaved, ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2
@@ -94,24 +98,34 @@ def trust(codes: np.ndarray, points: np.ndarray) -> float:
 _warmed_up: set[tuple[str, str]] = set()  # (method, side) fitted once in this process
 
 
-def compare(codes: np.ndarray, method: str) -> dict:
-    """Seconds and trustworthiness of our ``method`` map of ``codes`` and of the library's defaults."""
+def compare(codes: np.ndarray, method: str, repeats: int = REPETITIONS) -> dict:
+    """Seconds and trustworthiness of our ``method`` map of ``codes`` and of the library's defaults, the two
+    taking turns for ``repeats`` rounds (each warmed up once in this process first): figures (bench.stats)."""
     from threadpoolctl import threadpool_limits
 
-    figures, seconds = {}, {}
+    trusts: dict[str, list[float]] = {"ours": [], "default": []}
+
+    def timed(side: str, fit: Callable[[np.ndarray], np.ndarray]) -> Callable[[], float]:
+        def measure() -> float:
+            start = time.perf_counter()
+            points = fit(codes)
+            seconds = time.perf_counter() - start
+            trusts[side].append(trust(codes, points))
+            return seconds
+        return measure
+
+    sides = {"ours": _ours(method), "default": _default(method)}
     with threadpool_limits(THREADS):
-        for side, fit in (("ours", _ours(method)), ("default", _default(method))):
+        for side, fit in sides.items():
             if (method, side) not in _warmed_up:
                 fit(codes[:WARM_UP_CODES])  # imports and numba's compiles, not timed
                 _warmed_up.add((method, side))
-            start = time.perf_counter()
-            points = fit(codes)
-            seconds[side] = time.perf_counter() - start
-            figures[f"{side}_s"] = round(seconds[side], 2)
-            figures[f"{side}_trust"] = round(trust(codes, points), 4)
-    figures["speedup"] = round(seconds["default"] / seconds["ours"], 2)
-    figures["trust_gap"] = round(figures["ours_trust"] - figures["default_trust"], 4)
-    return figures
+        seconds = interleaved({side: timed(side, fit) for side, fit in sides.items()}, repeats)
+    return {"ours_s": figure(seconds["ours"], "s", "lower"), "default_s": figure(seconds["default"], "s", "lower"),
+            "speedup": figure(ratios(seconds["default"], seconds["ours"]), "x", "higher"),
+            "ours_trust": figure(trusts["ours"], "", "higher"),
+            "default_trust": figure(trusts["default"], "", "higher"),
+            "trust_gap": figure([o - d for o, d in zip(trusts["ours"], trusts["default"], strict=True)], "", "higher")}
 
 
 def page_figures(repeats: int = 10, spare_ready_s: float = 20.0) -> dict:
@@ -119,7 +133,9 @@ def page_figures(repeats: int = 10, spare_ready_s: float = 20.0) -> dict:
     worker warmed up ``spare_ready_s`` seconds before, as the server does at start-up: seconds from choosing
     all 70,000 train + test images to the page drawn (their codes encoded in this step), from then choosing
     t-SNE to the page drawn with its PCA map (the t-SNE job starting in the background), then the median and
-    slowest of ``repeats`` reruns of the page while that job runs."""
+    slowest of ``repeats`` reruns of the page while that job runs. The first two are measured once (each
+    needs a fresh page and a fresh t-SNE job); the reruns are the samples of one figure. Returns
+    (figures, details)."""
     from streamlit.testing.v1 import AppTest
 
     from aecore import projection_cache
@@ -161,21 +177,22 @@ def page_figures(repeats: int = 10, spare_ready_s: float = 20.0) -> dict:
         if saved is not None:
             os.environ[projection_cache.CACHE_DIR_ENV] = saved
         folder.cleanup()
-    return {"choose_70k_with_encoding_s": round(encode, 2), "tsne_click_to_pca_map_70k_s": round(tsne, 2),
-            "pca_map_shown": pca_shown, "reruns": len(reruns),
-            "rerun_while_tsne_p50_s": round(statistics.median(reruns), 3) if reruns else None,
-            "rerun_while_tsne_max_s": round(max(reruns), 3) if reruns else None}
+    figures = {"choose_70k_with_encoding_s": figure([encode], "s", "lower"),
+               "tsne_click_to_pca_map_70k_s": figure([tsne], "s", "lower")}
+    if reruns:
+        figures["rerun_while_tsne_s"] = figure(reruns, "s", "lower")
+    return figures, {"pca_map_shown": pca_shown, "reruns": len(reruns)}
 
 
-def table(results: dict) -> str:
-    """The comparison as a Markdown table, then the page's figures one a line."""
-    rows = ["| codes | method | ours s | default s | speedup | ours trust | default trust |",
+def table(figures: dict) -> str:
+    """The comparison's medians as a Markdown table (codes by method), the speed-up's range beside it."""
+    rows = ["| codes | method | ours s | default s | speedup (min - max) | ours trust | default trust |",
             "|---:|---|---:|---:|---:|---:|---:|"]
-    for size, methods in results["sizes"].items():
+    for size, methods in figures.get("sizes", {}).items():
         for method, f in methods.items():
-            rows.append(f"| {int(size):,} | {METHOD_NAMES[method]} | {f['ours_s']} | {f['default_s']} | "
-                        f"{f['speedup']}x | {f['ours_trust']} | {f['default_trust']} |")
-    rows += [f"{name}: {value}" for name, value in results.get("page", {}).items()]
+            rows.append(f"| {int(size):,} | {METHOD_NAMES[method]} | {f['ours_s']['median']} | "
+                        f"{f['default_s']['median']} | {f['speedup']['median']}x ({f['speedup']['min']} - "
+                        f"{f['speedup']['max']}) | {f['ours_trust']['median']} | {f['default_trust']['median']} |")
     return "\n".join(rows)
 
 
@@ -183,30 +200,39 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.projection", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="codes per map, comma-separated")
     parser.add_argument("--methods", default="tsne,umap", help="tsne, umap or both (comma-separated)")
+    parser.add_argument("--repeats", type=int, default=REPETITIONS,
+                        help=f"rounds of each comparison, the sides taking turns (default {REPETITIONS})")
     parser.add_argument("--page", action="store_true", help="also time the Explore page (AppTest)")
-    parser.add_argument("--out", type=Path, help="JSON file to write")
+    parser.add_argument("--out", type=Path,
+                        help="JSON file to write (default bench/results/<date>-<time>-<commit>-projection.json)")
     args = parser.parse_args(argv)
     os.environ.setdefault("NUMBA_NUM_THREADS", str(THREADS))  # read when umap-learn first imports numba
     sizes = [int(size) for size in args.sizes.split(",") if size]
     methods = [method for method in args.methods.split(",") if method]
     if unknown := set(methods) - set(METHOD_NAMES):
         parser.error(f"unknown methods: {', '.join(sorted(unknown))}")
+    if args.repeats < 1:
+        parser.error("--repeats is at least 1")
     codes = mnist_codes()
-    results: dict = {"threads": THREADS, "cpus": os.cpu_count(), "trust_sample": TRUST_SAMPLE,
-                     "trust_neighbours": TRUST_NEIGHBOURS, "sizes": {}}
     for size in sizes:
         if not 0 < size <= len(codes):
             parser.error(f"sizes go from 1 to {len(codes)}, not {size}")
-        results["sizes"][str(size)] = {method: compare(codes[:size], method) for method in methods}
-    write_results(results, args.out)  # now too: the page's figures below could fail after minutes of maps
-    if args.page:
+    arguments = {"sizes": sizes, "methods": methods, "repeats": args.repeats, "page": args.page}
+    details: dict = {"threads": THREADS, "trust_sample": TRUST_SAMPLE, "trust_neighbours": TRUST_NEIGHBOURS}
+    figures: dict = {"sizes": {}}
+    for size in sizes:
+        figures["sizes"][str(size)] = {method: compare(codes[:size], method, args.repeats) for method in methods}
+    doc, out = write("projection", figures, details, arguments, args.out)
+    if args.page:  # the maps are saved above: the page's figures could fail after minutes of maps
         try:
-            results["page"] = page_figures()
+            figures["page"], details["page"] = page_figures()
         except Exception as exc:  # a benchmark reports what it could not measure
-            results["page"] = {"error": f"{type(exc).__name__}: {exc}"}
-    text = write_results(results, args.out)
-    print(table(results))
-    print(text)
+            details["page"] = {"error": f"{type(exc).__name__}: {exc}"}
+        doc, out = write("projection", figures, details, arguments, out)
+    print(table(figures))
+    print()
+    print(markdown_table(doc))
+    print(f"\nwrote {out}")
     return 0
 
 

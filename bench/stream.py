@@ -11,7 +11,10 @@ Each measurement runs in a fresh process, so that its peak resident memory is it
 
 Each reports the load time (decoding included), images/s of training (the Your-images page's conv AE
 and batch size, through ``fit()``), images/s of the batches alone (one epoch's shuffled order read,
-no model), and the process's peak RSS. Figures, never pass/fail.
+no model), and the process's peak RSS. The four run one after the other, ``--repeats`` rounds (5), each
+round with an empty image cache; each figure is the median of its rounds with its spread (bench.stats), and
+the streamed / in-memory ratios' samples are the rounds' ratios. The result file is
+bench/results/<date>-<time>-<commit>-stream.json unless ``--out`` names another. Figures, never pass/fail.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import write_results
+from bench.report import markdown_table
+from bench.results import write
+from bench.stats import REPETITIONS, figure, ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = 10
@@ -142,25 +148,53 @@ def _child(folder: Path, budget: int | None, steps: int, warmup: int, cache: Pat
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(images: int, fits: int, steps: int, warmup: int, keep: Path | None) -> dict:
-    """Generate the folders (or reuse ``keep``) and measure the three paths."""
+PATHS = ("memory", "streamed", "streamed_cached", "streamed_all")
+MEASURES = {"load_s": ("s", "lower"), "first_step_s": ("s", "lower"), "train_images_per_s": ("images/s", "higher"),
+            "batches_images_per_s": ("images/s", "higher"), "peak_rss_mb": ("MB", "lower")}
+
+
+def run(images: int, fits: int, steps: int, warmup: int, keep: Path | None,
+        repeats: int = REPETITIONS) -> tuple[dict, dict]:
+    """Generate the folders (or reuse ``keep``) and measure the paths, ``repeats`` rounds; (figures, details)."""
     with tempfile.TemporaryDirectory(prefix="aecore-stream-") as scratch:
         base = keep or Path(scratch)
-        whole, fitting, cache = base / f"all-{images}", base / f"fits-{fits}", Path(scratch) / "cache"
-        results: dict = {"images": images, "fits": fits}
+        whole, fitting = base / f"all-{images}", base / f"fits-{fits}"
+        details: dict = {"images": images, "fits": fits, "errors": []}
         if not whole.is_dir():
-            results["generate_s"] = round(generate(whole, images), 1)
+            details["generate_s"] = round(generate(whole, images), 1)
         if not fitting.is_dir():
             link_subset(whole, fitting, fits)
-        results["memory"] = _child(fitting, None, steps, warmup, cache)
-        results["streamed"] = _child(fitting, 0, steps, warmup, cache)
-        results["streamed_cached"] = _child(fitting, 0, steps, warmup, cache)  # the cache written above, reused
-        results["streamed_all"] = _child(whole, None, steps, warmup, cache)
-        memory, streamed = results["memory"], results["streamed"]
-        if "error" not in memory and "error" not in streamed:
-            results["train_ratio"] = round(streamed["train_images_per_s"] / memory["train_images_per_s"], 3)
-            results["batches_ratio"] = round(streamed["batches_images_per_s"] / memory["batches_images_per_s"], 3)
-        return results
+        rounds: list[dict] = []
+        for round_number in range(repeats):
+            cache = Path(scratch) / f"cache-{round_number}"  # cold in each round
+            measured = {"memory": _child(fitting, None, steps, warmup, cache),
+                        "streamed": _child(fitting, 0, steps, warmup, cache)}
+            measured["streamed_cached"] = _child(fitting, 0, steps, warmup, cache)  # the cache just written
+            measured["streamed_all"] = _child(whole, None, steps, warmup, cache)
+            details["errors"] += [f"round {round_number + 1} {path}: {m['error']}" for path, m in measured.items()
+                                  if "error" in m]
+            details.setdefault("paths", {path: m.get("path") for path, m in measured.items()})
+            rounds.append(measured)
+            shutil.rmtree(cache, ignore_errors=True)  # up to 1.5 GB a round
+    return figures_of(rounds), details
+
+
+def figures_of(rounds: list[dict]) -> dict:
+    """The figures (bench.stats) of the rounds' measurements (per round, each path's child output): per path
+    each of MEASURES over the rounds it did not fail, and the streamed / in-memory ratios round by round."""
+    figures: dict = {}
+    for path in PATHS:
+        done = [measured[path] for measured in rounds if "error" not in measured[path]]
+        if done:
+            figures[path] = {key: figure([m[key] for m in done], unit, better)
+                             for key, (unit, better) in MEASURES.items()}
+    both = [measured for measured in rounds
+            if "error" not in measured["memory"] and "error" not in measured["streamed"]]
+    for key, name in (("train_images_per_s", "train_ratio"), ("batches_images_per_s", "batches_ratio")):
+        if both:
+            figures[name] = figure(ratios([m["streamed"][key] for m in both], [m["memory"][key] for m in both]),
+                                   "x", "higher")
+    return figures
 
 
 def main(argv=None) -> int:
@@ -170,15 +204,21 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=150, help="training steps timed on each path")
     parser.add_argument("--warmup", type=int, default=10, help="training steps before the timing starts")
     parser.add_argument("--keep", type=Path, help="generate the folders here and keep them (reused when present)")
-    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--repeats", type=int, default=REPETITIONS, help=f"rounds (default {REPETITIONS})")
+    parser.add_argument("--out", type=Path,
+                        help="JSON file to write (default bench/results/<date>-<time>-<commit>-stream.json)")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # the child: one measurement
     parser.add_argument("--budget", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.budget, args.steps, args.warmup)))
         return 0
-    results = run(args.images, args.fits, args.steps, args.warmup, args.keep)
-    print(write_results(results, args.out))
+    figures, details = run(args.images, args.fits, args.steps, args.warmup, args.keep, args.repeats)
+    arguments = {"images": args.images, "fits": args.fits, "steps": args.steps, "warmup": args.warmup,
+                 "repeats": args.repeats}
+    doc, out = write("stream", figures, details, arguments, args.out)
+    print(markdown_table(doc))
+    print(f"\nwrote {out}")
     return 0
 
 

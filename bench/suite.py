@@ -1,15 +1,18 @@
 """The measurements: each function returns a few named figures (seconds, milliseconds or ratios).
 
-Benchmarks are not tests: nothing here asserts a target. ``run(scale)`` runs
+Every figure is a bench.stats.figure: the median of ``scale.repetitions`` samples (5 at the full and quick
+scales; the latencies take ``scale.latency_samples`` calls) with its spread and the samples themselves. The
+two sides of a ratio are measured in the same rounds, taking turns (bench.stats.interleaved), and the ratio's
+samples are the per-round ratios. Benchmarks are not tests: nothing here asserts a target. ``run(scale)`` runs
 them all at a scale ("full", "quick" or the tiny "smoke" the test suite uses).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import json
-import math
 import os
 import resource
 import socket
@@ -17,8 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,51 +32,47 @@ from aecore.models import build_model
 from aecore.presets import preset_config
 from aecore.training import TrainingState, build_optimizer, device_description, fit, resolve_device
 from aecore.viz import mosaic, to_pil
+from bench.stats import figure, interleaved, ratios, repeat, seconds_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Scale:
     """How big each measurement is."""
 
     name: str
+    repetitions: int  # samples of each figure (rounds of each ratio), latencies aside
+    latency_samples: int  # calls timed per latency
     fit_fraction: float  # of MNIST's training split, for fit vs bare
-    fit_repeats: int  # epochs timed on each side; the fastest counts
     epoch_fraction: float  # of MNIST's training split for epoch_s (scaled up to a full epoch)
     epoch_presets: tuple[str, ...]
     tsne_points: int
-    umap_points: int
-    repeats: int  # latency samples
-    cold_starts: int  # fresh servers timed; the median counts
+    umap_points: int  # 0: no UMAP figures
+    cold_starts: int  # fresh servers timed (0: none)
     pages: bool  # time every page's script
 
 
 SCALES = {
-    "full": Scale("full", 0.5, 3, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
-                  5000, 5000, 200, 3, True),
-    "quick": Scale("quick", 0.25, 3, 0.05, ("ae", "conv-ae"), 1000, 1000, 50, 1, True),
-    "smoke": Scale("smoke", 0.01, 1, 0.01, ("ae",), 200, 0, 5, 0, False),
+    "full": Scale("full", 5, 200, 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
+                  5000, 5000, 5, True),
+    "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True),
+    "smoke": Scale("smoke", 2, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False),
 }
 
 
-def _p50_ms(call: Callable[[], object], repeats: int) -> float:
-    call()  # warm up
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return float(np.median(samples))
+def _latency_ms(call, samples: int) -> dict:
+    """Milliseconds of ``samples`` calls of ``call`` after one untimed call."""
+    return figure(repeat(lambda: seconds_of(call) * 1000, samples, warm_up=1), "ms", "lower")
 
 
 def fit_vs_bare(scale: Scale) -> dict:
     """Throughput (images/s) of one fit() epoch against a bare PyTorch loop doing the same work.
 
     The bare loop is the one a tutorial writes: shuffled batches, loss, backward, step, then the mean
-    loss on the validation split. fit() adds events, previews, the NaN guard and its snapshot. Each
-    is timed ``scale.fit_repeats`` times, alternating, and the fastest epoch of each counts. The same
-    loop fed by a shuffling DataLoader, timed alike, gives fit_vs_dataloader_ratio.
+    loss on the validation split. fit() adds events, previews, the NaN guard and its snapshot. The same
+    loop fed by a shuffling DataLoader gives fit_vs_dataloader_ratio. The three take turns, one epoch each a
+    round, for ``scale.repetitions`` rounds; a ratio's samples are its rounds' ratios.
     """
     config = preset_config("ae", fraction=scale.fit_fraction, epochs=1)
     data = load_dataset(config.data)
@@ -112,47 +109,61 @@ def fit_vs_bare(scale: Scale) -> dict:
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True)
         return bare_epoch(batch for (batch,) in loader)
 
-    bare_s, fit_s, loader_s = math.inf, math.inf, math.inf
-    for _ in range(scale.fit_repeats):
-        bare_s, fit_s, loader_s = min(bare_s, bare_epoch()), min(fit_s, fit_epoch()), min(loader_s, dataloader_epoch())
-    return {"fit_images_per_s": round(len(x) / fit_s), "bare_images_per_s": round(len(x) / bare_s),
-            "fit_vs_bare_ratio": round(bare_s / fit_s, 3), "fit_vs_dataloader_ratio": round(loader_s / fit_s, 2)}
+    seconds = interleaved({"bare": bare_epoch, "fit": fit_epoch, "dataloader": dataloader_epoch}, scale.repetitions)
+    per_s = {side: [len(x) / s for s in samples] for side, samples in seconds.items()}
+    return {"fit_images_per_s": figure(per_s["fit"], "images/s", "higher"),
+            "bare_images_per_s": figure(per_s["bare"], "images/s", "higher"),
+            "dataloader_images_per_s": figure(per_s["dataloader"], "images/s", "higher"),
+            "fit_vs_bare_ratio": figure(ratios(seconds["bare"], seconds["fit"]), "x", "higher"),
+            "fit_vs_dataloader_ratio": figure(ratios(seconds["dataloader"], seconds["fit"]), "x", "higher")}
 
 
 def epoch_seconds(scale: Scale) -> dict:
-    """Seconds for one MNIST epoch per preset (a fraction of one, scaled up in the quicker scales)."""
-    figures = {}
-    for preset in scale.epoch_presets:
+    """Seconds for one MNIST epoch per preset (a fraction of one, scaled up in the quicker scales); the presets
+    take turns, one epoch each a round, for ``scale.repetitions`` rounds."""
+    def epoch(preset: str):
         config = preset_config(preset, fraction=scale.epoch_fraction, epochs=1)
-        data = load_dataset(config.data)
-        state = TrainingState.create(config, data.input_shape, "cpu")
-        start = time.perf_counter()
-        for _ in fit(state, data):
-            pass
-        figures[preset] = round((time.perf_counter() - start) / scale.epoch_fraction, 2)
-    return {"epoch_s": figures}
+
+        def measure() -> float:
+            data = load_dataset(config.data)
+            state = TrainingState.create(config, data.input_shape, "cpu")
+            start = time.perf_counter()
+            for _ in fit(state, data):
+                pass
+            return (time.perf_counter() - start) / scale.epoch_fraction
+        return measure
+
+    seconds = interleaved({preset: epoch(preset) for preset in scale.epoch_presets}, scale.repetitions)
+    return {"epoch_s": {preset: figure(samples, "s", "lower") for preset, samples in seconds.items()}}
 
 
 def training_start(scale: Scale) -> dict:
     """Seconds from Start (TrainingJob.start, MNIST preset ae) to the first reconstructions the Train page
     can draw, with a worker process already up and MNIST loaded in it, as after the server's warm-up (the
-    page polls once a second)."""
+    page polls once a second); ``scale.repetitions`` runs, one after the other, in the same worker."""
     from aecore.jobs import LocalPool
     from aecore.jobs.training_job import TrainingJob
 
     config = preset_config("ae", epochs=1)
     pool = LocalPool({"cpu": 1})
     pool.warm_up(config.data).result(timeout=300)
-    job = TrainingJob(load_dataset, pool)
-    start = time.perf_counter()
-    job.start(config)
-    while job.snapshot().preview is None and job.snapshot().active:
-        time.sleep(0.005)
-    seconds = time.perf_counter() - start
-    job.stop()
-    job.join(60)
-    pool.shutdown()
-    return {"train_first_preview_s": round(seconds, 2)}
+
+    def first_preview() -> float:
+        job = TrainingJob(load_dataset, pool)
+        start = time.perf_counter()
+        job.start(config)
+        while job.snapshot().preview is None and job.snapshot().active:
+            time.sleep(0.005)
+        seconds = time.perf_counter() - start
+        job.stop()
+        job.join(60)
+        return seconds
+
+    try:
+        samples = repeat(first_preview, scale.repetitions)
+    finally:
+        pool.shutdown()
+    return {"train_first_preview_s": figure(samples, "s", "lower")}
 
 
 def _codes(points: int) -> np.ndarray:
@@ -167,28 +178,39 @@ def _test_codes() -> np.ndarray:
 
 
 def tsne_against_sklearn(scale: Scale) -> dict:
-    """Our t-SNE (openTSNE, Barnes-Hut) against scikit-learn's TSNE defaults on the same codes."""
+    """Our t-SNE (aecore.projection: openTSNE) against scikit-learn's TSNE defaults on the same
+    ``scale.tsne_points`` codes, the two taking turns for ``scale.repetitions`` rounds; the speed-up's samples
+    are the rounds' ratios, and each map's trustworthiness (k=5) is taken on every round."""
     from sklearn.manifold import TSNE, trustworthiness
 
     from aecore.projection import project
 
     codes = _codes(scale.tsne_points)
-    start = time.perf_counter()
-    ours = project(codes, "tsne").points
-    ours_s = time.perf_counter() - start
-    start = time.perf_counter()
-    theirs = TSNE(random_state=0).fit_transform(codes)
-    theirs_s = time.perf_counter() - start
-    key = f"tsne_speedup_vs_sklearn_{scale.tsne_points // 1000}k" if scale.tsne_points >= 1000 else "tsne_speedup"
-    return {"tsne_s": round(ours_s, 2), "sklearn_tsne_s": round(theirs_s, 2), key: round(theirs_s / ours_s, 2),
-            "tsne_trustworthiness": round(float(trustworthiness(codes, ours, n_neighbors=5)), 4),
-            "sklearn_trustworthiness": round(float(trustworthiness(codes, theirs, n_neighbors=5)), 4)}
+    trust: dict[str, list[float]] = {"ours": [], "sklearn": []}
+
+    def timed_map(side: str, make_map):
+        def measure() -> float:
+            start = time.perf_counter()
+            points = np.asarray(make_map())
+            seconds = time.perf_counter() - start
+            trust[side].append(float(trustworthiness(codes, points, n_neighbors=5)))
+            return seconds
+        return measure
+
+    seconds = interleaved({"ours": timed_map("ours", lambda: project(codes, "tsne").points),
+                           "sklearn": timed_map("sklearn", lambda: TSNE(random_state=0).fit_transform(codes))},
+                          scale.repetitions)
+    return {"tsne_s": figure(seconds["ours"], "s", "lower"), "sklearn_tsne_s": figure(seconds["sklearn"], "s", "lower"),
+            "tsne_speedup_vs_sklearn": figure(ratios(seconds["sklearn"], seconds["ours"]), "x", "higher"),
+            "tsne_trustworthiness": figure(trust["ours"], "", "higher"),
+            "sklearn_trustworthiness": figure(trust["sklearn"], "", "higher")}
 
 
 def umap_seconds(scale: Scale) -> dict:
     """The dashboard's UMAP (aecore.projection) in a fresh process: importing umap-learn, the first fit
     (numba compiles) and a warm second fit, on the same MNIST codes as t-SNE. The import reads
-    numba's on-disk cache (aecore.projection.NUMBA_CACHE), which the first run on a machine fills."""
+    numba's on-disk cache (aecore.projection.NUMBA_CACHE), which the first run on a machine fills. One fresh
+    process a repetition."""
     if not scale.umap_points:
         return {}
     script = ("import time\n"
@@ -203,15 +225,21 @@ def umap_seconds(scale: Scale) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         codes_file = Path(folder) / "codes.npy"
         np.save(codes_file, _codes(scale.umap_points))
-        output = subprocess.run([sys.executable, "-W", "ignore", "-c", script.format(codes=codes_file)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=600, check=True)
-    imported, first, warm = map(float, output.stdout.split()[-3:])
-    return {"umap_s": {"import": round(imported, 2), "first": round(first, 2), "warm": round(warm, 2)}}
+
+        def fresh_process() -> list[float]:
+            output = subprocess.run([sys.executable, "-W", "ignore", "-c", script.format(codes=codes_file)],
+                                    cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+            return [float(value) for value in output.stdout.split()[-3:]]
+
+        runs = [fresh_process() for _ in range(scale.repetitions)]
+    return {"umap_s": {part: figure([run[i] for run in runs], "s", "lower")
+                       for i, part in enumerate(("import", "first", "warm"))}}
 
 
 def latencies(scale: Scale) -> dict:
-    """Interaction latencies with torch's default threads, as the dashboard serves them (median milliseconds):
-    the PNG is compressed at level 1, as in aecore.pixels.png_bytes."""
+    """Interaction latencies with torch's default threads, as the dashboard serves them (milliseconds, one
+    sample a call, ``scale.latency_samples`` calls): the PNG is compressed at level 1, as in
+    aecore.pixels.png_bytes."""
     run = load_run(PRETRAINED_DIR / "mnist-ae-latent2")
     codes = np.random.default_rng(0).normal(size=(2000, 2)).astype(np.float32)
     plane = LatentPlane.of_dimensions(codes)
@@ -226,21 +254,20 @@ def latencies(scale: Scale) -> dict:
         to_pil(mosaic(images, 20, padding=0), scale=2).save(buffer, format="PNG", compress_level=1)
         return buffer.getvalue()
 
+    samples = scale.latency_samples
     return {
-        "decode_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, plane.lift(np.zeros((1, 2)))),
-                                       scale.repeats), 2),
-        "grid20_ms_p50": round(_p50_ms(grid_png, scale.repeats), 2),
-        "grid20_conv_ms_p50": round(_p50_ms(lambda: grid_png(conv.model, conv_plane), scale.repeats), 2),
-        "interp_ms_p50": round(_p50_ms(lambda: decode_codes(run.model, interpolate(codes[0], codes[1], 10)),
-                                       scale.repeats), 2),
-        "neighbours_ms_p50": round(_p50_ms(lambda: nearest_neighbours(bank, bank[:1], 10), scale.repeats), 2),
+        "decode_ms": _latency_ms(lambda: decode_codes(run.model, plane.lift(np.zeros((1, 2)))), samples),
+        "grid20_ms": _latency_ms(grid_png, samples),
+        "grid20_conv_ms": _latency_ms(lambda: grid_png(conv.model, conv_plane), samples),
+        "interp_ms": _latency_ms(lambda: decode_codes(run.model, interpolate(codes[0], codes[1], 10)), samples),
+        "neighbours_ms": _latency_ms(lambda: nearest_neighbours(bank, bank[:1], 10), samples),
     }
 
 
 def page_seconds(scale: Scale) -> dict:
     """Each page's script time in a fresh process (AppTest on app.py, pages in menu order, so a page's first
     visit pays for whatever the pages before it did not load), then a rerun as after a click (the caches
-    warm). Script time only: the browser's drawing is in cold_start."""
+    warm). Script time only: the browser's drawing is in cold_start. One fresh process a repetition."""
     if not scale.pages:
         return {}
     script = ("import json, time\n"
@@ -253,14 +280,20 @@ def page_seconds(scale: Scale) -> dict:
               "        start = time.perf_counter(); at.run()\n"
               "    else:\n"
               "        start = time.perf_counter(); at.switch_page(spec.path).run()\n"
-              "    first[spec.title] = round(time.perf_counter() - start, 2)\n"
-              "    start = time.perf_counter(); at.run(); again[spec.title] = round(time.perf_counter() - start, 2)\n"
+              "    first[spec.title] = round(time.perf_counter() - start, 3)\n"
+              "    start = time.perf_counter(); at.run(); again[spec.title] = round(time.perf_counter() - start, 3)\n"
               "    assert not at.exception, spec.path\n"
               "print(json.dumps({'page_first_s': first, 'page_again_s': again}))\n")
-    with tempfile.TemporaryDirectory() as runs:
-        output = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=ROOT, capture_output=True,
-                                text=True, timeout=900, check=True, env={**os.environ, "AECORE_RUNS_DIR": runs})
-    return json.loads(output.stdout.strip().splitlines()[-1])
+
+    def fresh_process() -> dict:
+        with tempfile.TemporaryDirectory() as runs:
+            output = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=ROOT, capture_output=True,
+                                    text=True, timeout=900, check=True, env={**os.environ, "AECORE_RUNS_DIR": runs})
+        return json.loads(output.stdout.strip().splitlines()[-1])
+
+    runs = [fresh_process() for _ in range(scale.repetitions)]
+    return {kind: {title: figure([run[kind][title] for run in runs], "s", "lower") for title in runs[0][kind]}
+            for kind in ("page_first_s", "page_again_s")}
 
 
 def _start_and_open(port: int) -> tuple[float, float]:
@@ -299,25 +332,33 @@ def _start_and_open(port: int) -> tuple[float, float]:
 
 
 def cold_start(scale: Scale) -> dict:
-    """Median over ``scale.cold_starts`` fresh servers of :func:`_start_and_open` (None without Chromium)."""
+    """:func:`_start_and_open` for ``scale.cold_starts`` fresh servers, one after the other (no figures without
+    Chromium or cold starts)."""
     if not scale.cold_starts or not Path("/usr/bin/chromium").exists():
-        return {"cold_start_s": None, "cold_start_full_s": None}
+        return {}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     headings, wholes = zip(*(_start_and_open(port) for _ in range(scale.cold_starts)), strict=True)
-    return {"cold_start_s": round(float(np.median(headings)), 2),
-            "cold_start_full_s": round(float(np.median(wholes)), 2)}
+    return {"cold_start_s": figure(headings, "s", "lower"), "cold_start_full_s": figure(wholes, "s", "lower")}
 
 
-def run(scale_name: str) -> dict:
-    """Every measurement at one scale, plus the device and the peak memory of this process."""
+MEASUREMENTS = (latencies, fit_vs_bare, epoch_seconds, training_start, tsne_against_sklearn, umap_seconds,
+                page_seconds, cold_start)
+
+
+def run(scale_name: str) -> tuple[dict, dict]:
+    """Every measurement at one scale: the figures (bench.stats.figure dicts, some nested), and the details
+    (the scale's settings, the torch device)."""
     scale = SCALES[scale_name]
-    results: dict = {"scale": scale.name, "device": device_description(resolve_device("auto")),
-                     "cpus": os.cpu_count()}
-    for measure in (latencies, fit_vs_bare, epoch_seconds, training_start, tsne_against_sklearn, umap_seconds,
-                    page_seconds, cold_start):
-        results.update(measure(scale))
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return results
+    figures: dict = {}
+    took: dict[str, float] = {}  # where a run's time goes
+    for measure in MEASUREMENTS:
+        start = time.perf_counter()
+        figures.update(measure(scale))
+        took[measure.__name__] = round(time.perf_counter() - start, 1)
+    figures["peak_rss_mb"] = figure([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024], "MB", "lower")
+    details = {"scale": dataclasses.asdict(scale), "device": device_description(resolve_device("auto")),
+               "cold_start_measured": "cold_start_s" in figures, "measurement_s": took}
+    return figures, details
 

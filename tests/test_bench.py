@@ -1,7 +1,7 @@
 """The benchmarks' machinery: result files, statistics, the README report and the comparison of two runs.
 
-Hand-made result files keep these tests fast; two tiny smoke runs check that the suite and the projection
-bench still run end to end. No timing is asserted anywhere.
+Hand-made result files keep these tests fast; one process makes tiny smoke runs of the suite and the projection
+bench, to check that they still run end to end. No timing is asserted anywhere.
 """
 
 import json
@@ -134,6 +134,12 @@ def test_the_report_command_updates_the_readme_and_checks_it(tmp_path, capsys):
     assert "up to date" in capsys.readouterr().out
 
 
+def test_bench_readme_has_a_report_section_for_every_part():
+    text = (ROOT / "bench" / "README.md").read_text()
+    marked = {match.group("part") for match in report.MARKERS.finditer(text)}
+    assert {"suite", "projection", "map-draw", "stream", "load"} <= marked
+
+
 # ------------------------------------------------------------------------------------------------ comparison
 
 
@@ -167,31 +173,81 @@ def test_compare_exits_non_zero_on_a_regression(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------------ the parts
 
 
-def test_bench_smoke_run_writes_every_key(tmp_path):
-    out = tmp_path / "results.json"
-    result = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(out.read_text())
-    for key in ("fit_vs_bare_ratio", "epoch_s", "tsne_speedup", "tsne_trustworthiness", "sklearn_trustworthiness",
-                "decode_ms_p50", "grid20_ms_p50", "interp_ms_p50", "neighbours_ms_p50", "cold_start_s",
-                "cold_start_full_s", "fit_vs_dataloader_ratio", "peak_rss_mb", "device"):
-        assert key in figures, key
-    assert figures["fit_vs_bare_ratio"] > 0 and figures["decode_ms_p50"] > 0
-    assert "decode_ms_p50" in result.stdout  # the readable table
+def test_the_load_bench_turns_its_measurements_into_figures_with_samples():
+    from bench.load import figures_of
+
+    measured = {"alone_steps_per_s": 40.0, "alone_steps_per_s_runs": [38.0, 42.0], "server_tracebacks": 0,
+                "start": {"total_steps_per_s_by_window": [36.0, 40.0, 44.0], "per_run_steps_per_s": [8.0, 8.0],
+                          "first_step_s": [1.0, None, 2.0], "peak_memory": {"peak_total_mb": 1500.0},
+                          "page_exceptions": 0},
+                "mixed": {"steps_per_s": 36.0, "rerun_samples_s": [0.1, 0.2], "server_run_samples": [["Explore", 0.1,
+                          0.05]], "memory_mb": {"server": 900.0, "workers": [500.0, 400.0]}, "page_exceptions": 0}}
+    figures = figures_of(measured)
+    assert figures["alone_steps_per_s"]["median"] == 40.0 and figures["alone_steps_per_s"]["samples"] == [38.0, 42.0]
+    assert figures["start"]["window_total_vs_alone"]["samples"] == [0.9, 1.0, 1.1]
+    assert figures["start"]["first_step_s"]["n"] == 2 and "p95" in figures["start"]["first_step_s"]
+    assert figures["mixed"]["vs_alone"]["median"] == 0.9 and figures["mixed"]["workers_memory_mb"]["median"] == 900.0
+    assert figures["mixed"]["browser_rerun_s"]["better"] == "lower" and "idle" not in figures
 
 
-def test_projection_bench_compares_both_methods_with_the_library_defaults(tmp_path):
-    """A smoke run of the comparison on 300 codes (each side is fitted twice: warmed up, then timed)."""
-    out = tmp_path / "projection.json"
-    result = subprocess.run([sys.executable, "-m", "bench.projection", "--sizes", "300", "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    figures = json.loads(out.read_text())
-    assert figures["threads"] == 2 and set(figures["sizes"]) == {"300"}
+def test_the_map_draw_bench_summarises_each_variants_draws():
+    from bench.map_draw import summarise_draws
+
+    draws = {"page": [{"parse_ms": 10.0, "draw_ms": 1000.0 + 100 * i, "then_ms": 0.0, "gl": 2,
+                       "margins": {"l": 40.4, "r": 10, "t": 10, "b": 30}} for i in range(5)]}
+    figures, details = summarise_draws({"page": {"data": []}}, draws, [1.5] * 5, then=False)
+    draw = figures["page"]["draw_s"]
+    assert draw["median"] == 1.2 and draw["samples"] == [1, 1.1, 1.2, 1.3, 1.4] and draw["better"] == "lower"
+    assert "then_s" not in figures["page"] and figures["page"]["spec_mb"]["n"] == 1
+    assert details["variants"]["page"] == {"webgl_canvases": 2, "margins": {"l": 40, "r": 10, "t": 10, "b": 30}}
+
+
+def test_the_stream_bench_pairs_its_paths_round_by_round():
+    from bench.stream import figures_of
+
+    def path(train: float) -> dict:
+        return {"load_s": 1.0, "first_step_s": 0.5, "train_images_per_s": train, "batches_images_per_s": 2 * train,
+                "peak_rss_mb": 900}
+
+    rounds = [{"memory": path(100.0), "streamed": path(90.0), "streamed_cached": path(95.0),
+               "streamed_all": {"error": "MemoryError"}},
+              {"memory": path(120.0), "streamed": path(120.0), "streamed_cached": path(95.0),
+               "streamed_all": path(80.0)}]
+    figures = figures_of(rounds)
+    assert figures["train_ratio"]["samples"] == [0.9, 1.0] and figures["batches_ratio"]["better"] == "higher"
+    assert figures["streamed_all"]["train_images_per_s"]["n"] == 1  # the failed round left out
+    assert figures["memory"]["peak_rss_mb"]["better"] == "lower"
+
+
+def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp_path):
+    """The suite's smoke run, then the projection comparison on 300 codes with one round (each side fitted twice:
+    warmed up, then timed), in one process so that their imports are paid once."""
+    suite_out, projection_out = tmp_path / "suite.json", tmp_path / "projection.json"
+    code = ("import sys\n"
+            "from bench import __main__ as suite, projection\n"
+            f"sys.exit(suite.main(['--smoke', '--out', {str(suite_out)!r}])\n"
+            f"         or projection.main(['--sizes', '300', '--repeats', '1', '--out', {str(projection_out)!r}]))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| decode_ms (ms) |" in done.stdout  # the suite's readable table
+    assert "| 300 | t-SNE |" in done.stdout and "| 300 | UMAP |" in done.stdout  # the projection's
+
+    doc = results.load(suite_out)
+    assert doc["part"] == "suite-smoke" and doc["arguments"] == {"scale": "smoke"} and doc["machine"]["cores"]
+    assert doc["versions"]["torch"] and doc["details"]["scale"]["repetitions"] == 2
+    figures = doc["figures"]
+    for name in ("fit_vs_bare_ratio", "fit_vs_dataloader_ratio", "tsne_speedup_vs_sklearn", "tsne_trustworthiness",
+                 "sklearn_trustworthiness", "decode_ms", "grid20_ms", "grid20_conv_ms", "interp_ms", "neighbours_ms",
+                 "train_first_preview_s", "peak_rss_mb"):
+        assert stats.is_figure(figures[name]), name
+        assert figures[name]["n"] == len(figures[name]["samples"]) >= 1, name
+    assert figures["epoch_s"]["ae"]["median"] > 0 and figures["decode_ms"]["n"] == 5
+    assert figures["fit_vs_bare_ratio"]["n"] == 2 and figures["fit_vs_bare_ratio"]["better"] == "higher"
+
+    doc = results.load(projection_out)
+    assert doc["part"] == "projection" and doc["details"]["threads"] == 2 and set(doc["figures"]["sizes"]) == {"300"}
     for method in ("tsne", "umap"):
-        measured = figures["sizes"]["300"][method]
+        measured = doc["figures"]["sizes"]["300"][method]
         for side in ("ours", "default"):
-            assert measured[f"{side}_s"] > 0 and 0 <= measured[f"{side}_trust"] <= 1, (method, side)
-        assert measured["speedup"] > 0
-    assert "| 300 | t-SNE |" in result.stdout and "| 300 | UMAP |" in result.stdout  # the readable table
+            assert measured[f"{side}_s"]["median"] > 0 and 0 <= measured[f"{side}_trust"]["median"] <= 1
+        assert measured["speedup"]["median"] > 0 and measured["speedup"]["better"] == "higher"
