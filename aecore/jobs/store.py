@@ -154,6 +154,10 @@ class ClassStore:
     def set_setting(self, name: str, value: str) -> None:
         self._write("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
+    def delete_setting(self, name: str) -> None:
+        """Forget a class setting (it reads as its default again)."""
+        self._write("DELETE FROM settings WHERE name = ?", (name,))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
