@@ -118,8 +118,9 @@ def test_autoencoder_lab_serves_home_with_a_shipped_runs_reconstructions(install
             expect(page.get_by_text(re.compile("eight test images it never saw"))).to_be_visible()
             images = page.get_by_test_id("stImage").locator("img")
             expect(images.nth(15)).to_be_visible()  # 8 inputs and their 8 reconstructions at least
-            loaded = images.evaluate_all("(imgs) => imgs.filter((img) => img.complete && img.naturalWidth > 0).length")
-            assert loaded >= 16
+            page.wait_for_function(  # every picture decoded, not only its element drawn (a loaded CI takes a moment)
+                """() => [...document.querySelectorAll('[data-testid=stImage] img')]
+                    .filter((img) => img.complete && img.naturalWidth > 0).length >= 16""", timeout=30_000)
             browser.close()
         # the class's data (the teacher's key) went to the per-user data folder, nothing to site-packages
         assert (installed["data"] / "class" / "teacher.key").is_file()

@@ -262,7 +262,7 @@ def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/status") as status:
             return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status)
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, its status was read
         return False
 
 
