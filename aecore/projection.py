@@ -208,6 +208,7 @@ class _TsneFrames:
 
 def _tsne(codes: np.ndarray, perplexity: float, seed: int, progress: Progress | None = None,
           threads: int = 2) -> Projection:
+    from joblib import parallel_config
     from openTSNE import TSNE
 
     n = len(codes)
@@ -215,11 +216,15 @@ def _tsne(codes: np.ndarray, perplexity: float, seed: int, progress: Progress | 
     if frames is not None and frames.progress(frames.last):
         raise StoppedError(frames.last)
     gradient = _tsne_gradient(n)
-    embedding = TSNE(perplexity=_effective_perplexity(perplexity, n), random_state=seed, n_jobs=threads,
-                     verbose=False, initialization="pca", neighbors=NEIGHBOUR_SEARCH,
-                     negative_gradient_method=gradient, theta=TSNE_THETA,
-                     early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1],
-                     callbacks=frames, callbacks_every_iters=TSNE_FRAME_EVERY).fit(codes)
+    # openTSNE's exact neighbours are scikit-learn's, run by joblib: its default (loky) processes cannot start in a
+    # worker process, so it warned "Loky-backed parallel loops cannot be called in a multiprocessing" into the
+    # server's log on every map and ran on one thread; threads can (the search releases the GIL)
+    with parallel_config(backend="threading", n_jobs=threads):
+        embedding = TSNE(perplexity=_effective_perplexity(perplexity, n), random_state=seed, n_jobs=threads,
+                         verbose=False, initialization="pca", neighbors=NEIGHBOUR_SEARCH,
+                         negative_gradient_method=gradient, theta=TSNE_THETA,
+                         early_exaggeration_iter=TSNE_ITERATIONS[0], n_iter=TSNE_ITERATIONS[1],
+                         callbacks=frames, callbacks_every_iters=TSNE_FRAME_EVERY).fit(codes)
     if frames is not None and frames.stopped:  # openTSNE returns the interrupted embedding as if finished
         raise StoppedError(frames.last)
     points = np.asarray(embedding)

@@ -68,3 +68,18 @@ def test_a_large_umap_map_sends_frames_and_stops_as_a_small_one(digits, monkeypa
     with pytest.raises(StoppedError) as stopped:
         project(codes, "umap", progress=lambda frame: frame.done >= 20)
     assert stopped.value.frame.done == 20
+
+
+def test_a_t_sne_in_a_worker_process_runs_without_the_loky_warning(monkeypatch):
+    """A map is computed in a worker (daemon) process, where joblib's default processes cannot start: scikit-learn
+    warned "Loky-backed parallel loops cannot be called in a multiprocessing" into the server's log on every map."""
+    import multiprocessing
+    import warnings
+
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)  # as in a pool's worker
+    codes = np.random.default_rng(0).normal(size=(150, 4)).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        points = projection._tsne(codes, perplexity=30, seed=0, threads=2).points
+    assert points.shape == (150, 2)
+    assert not [w for w in caught if "Loky" in str(w.message)], [str(w.message) for w in caught]
