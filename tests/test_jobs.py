@@ -223,20 +223,6 @@ def test_save_while_training_is_refused_and_closing_stops_the_job(pool, tmp_path
     assert job.snapshot().status == STOPPED and not folder.exists()
 
 
-def test_a_short_job_runs_through_a_local_ray():
-    pytest.importorskip("ray")
-    from aecore.jobs import RayPool
-
-    pool = RayPool(slots={"cpu": 1})
-    try:
-        job = TrainingJob(_digits, pool)
-        job.start(_config(epochs=1))
-        done = _wait(job, lambda s: s.status == FINISHED, timeout=240)
-        assert done.epoch == 1 and done.preview is not None and job.trained()[0].latent_dim == 2
-    finally:
-        pool.shutdown()
-
-
 def test_a_worker_never_runs_the_parents_main_module_again(tmp_path):
     """Under Streamlit, __main__ is the page script: a worker that re-ran it would start workers itself."""
     script = tmp_path / "page.py"

@@ -5,7 +5,7 @@ import time
 
 from aecore.data import load_dataset
 from aecore.jobs import FINISHED, TrainingJob
-from aecore.jobs.ray_pool import RaySlicedPool
+from aecore.jobs.ray_pool import RayPool, RaySlicedPool
 from aecore.presets import preset_config
 from aecore.sweep import DONE, SweepSpec, TuneSweep
 
@@ -28,14 +28,32 @@ def _digits(config, device=None):
     return load_dataset(config)
 
 
+def _digits_run(epochs: int, seed: int = 0):
+    config = preset_config("ae", epochs=epochs, seed=seed)
+    raw = config.to_dict()
+    return type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+
+
+def test_a_short_job_runs_through_a_local_ray(ray_local, tmp_path):
+    """One request at a time on Ray tasks (AECORE_JOBS=ray-fifo): the run trains, previews and parks its model."""
+    pool = RayPool(slots={"cpu": 1})
+    try:
+        job = TrainingJob(_digits, pool, folder=tmp_path / "student")
+        job.start(_digits_run(epochs=1))
+        assert job.join(timeout=240)
+        done = job.snapshot()
+        assert done.status == FINISHED and done.epoch == 1 and done.preview is not None
+        assert job.trained()[0].latent_dim == done.config.model.latent_dim
+    finally:
+        pool.shutdown()
+
+
 def test_several_students_train_at_once_on_one_ray_actor(ray_local, tmp_path):
     pool = RaySlicedPool(workers=1, slice_s=0.2)
     try:
         jobs = [TrainingJob(_digits, pool, folder=tmp_path / f"student-{i}") for i in range(3)]
         for seed, job in enumerate(jobs):
-            config = preset_config("ae", epochs=15, seed=seed)
-            raw = config.to_dict()
-            job.start(type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}}))
+            job.start(_digits_run(epochs=15, seed=seed))
         first_steps, finished_at = {}, None
         deadline = time.monotonic() + 300
         while not all(job.join(0) for job in jobs):
