@@ -57,7 +57,7 @@ SCALES = {
     "full": Scale("full", 5, 200, 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
                   5000, 5000, 5, True),
     "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True),
-    "smoke": Scale("smoke", 2, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False),
+    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False),
 }
 
 

@@ -234,7 +234,7 @@ def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp
 
     doc = results.load(suite_out)
     assert doc["part"] == "suite-smoke" and doc["arguments"] == {"scale": "smoke"} and doc["machine"]["cores"]
-    assert doc["versions"]["torch"] and doc["details"]["scale"]["repetitions"] == 2
+    assert doc["versions"]["torch"] and doc["details"]["scale"]["repetitions"] == 1  # as little work as before
     figures = doc["figures"]
     for name in ("fit_vs_bare_ratio", "fit_vs_dataloader_ratio", "tsne_speedup_vs_sklearn", "tsne_trustworthiness",
                  "sklearn_trustworthiness", "decode_ms", "grid20_ms", "grid20_conv_ms", "interp_ms", "neighbours_ms",
@@ -242,7 +242,7 @@ def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp
         assert stats.is_figure(figures[name]), name
         assert figures[name]["n"] == len(figures[name]["samples"]) >= 1, name
     assert figures["epoch_s"]["ae"]["median"] > 0 and figures["decode_ms"]["n"] == 5
-    assert figures["fit_vs_bare_ratio"]["n"] == 2 and figures["fit_vs_bare_ratio"]["better"] == "higher"
+    assert figures["fit_vs_bare_ratio"]["n"] == 1 and figures["fit_vs_bare_ratio"]["better"] == "higher"
 
     doc = results.load(projection_out)
     assert doc["part"] == "projection" and doc["details"]["threads"] == 2 and set(doc["figures"]["sizes"]) == {"300"}
