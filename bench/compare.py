@@ -3,8 +3,9 @@
 For every figure in either file: its old and new median (and p95 where both have one), the change in per
 cent, and REGRESSION where the new median is worse by more than the threshold (10 % by default) in the
 figure's own direction (its ``better``: "lower" for times, "higher" for throughput, speed-ups and ratios; a
-figure with neither is shown, never flagged). A regression whose old and new min - max ranges overlap is
-marked "(spreads overlap)": the change may be the machine's noise.
+figure with neither is shown, never flagged; a figure that was 0, such as a count of tracebacks, regresses by
+any step the wrong way). A regression whose old and new min - max ranges overlap is marked "(spreads
+overlap)": the change may be the machine's noise.
 
 Exit status: 0 when nothing regressed, 1 when at least one figure did, 2 when a file cannot be read as a
 result file.
@@ -45,9 +46,11 @@ class Change:
     def regressed(self, threshold: float = THRESHOLD_PERCENT) -> bool:
         """Whether the new value is worse than the old by more than ``threshold`` per cent, in the figure's
         direction."""
-        percent = self.percent
-        if percent is None or self.better is None:
+        if self.old is None or self.new is None or self.better is None:
             return False
+        if self.old == 0:  # a count that was nought (tracebacks, exceptions): any step the wrong way
+            return self.new > 0 if self.better == "lower" else self.new < 0
+        percent = self.percent
         return percent > threshold if self.better == "lower" else percent < -threshold
 
 

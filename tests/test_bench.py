@@ -145,11 +145,13 @@ def test_bench_readme_has_a_report_section_for_every_part():
 
 def test_compare_flags_a_regression_only_in_each_figures_worse_direction():
     old = result_doc(slower=(1.0, "lower"), faster=(1.0, "lower"), less=(100.0, "higher"), more=(100.0, "higher"),
-                     noise=(1.0, "lower"), neither=(1.0, None), gone=(1.0, "lower"))
+                     noise=(1.0, "lower"), neither=(1.0, None), gone=(1.0, "lower"), tracebacks=(0.0, "lower"),
+                     still_none=(0.0, "lower"))
     new = result_doc(slower=(1.2, "lower"), faster=(0.5, "lower"), less=(80.0, "higher"), more=(150.0, "higher"),
-                     noise=(1.05, "lower"), neither=(3.0, None), added=(1.0, "lower"))
+                     noise=(1.05, "lower"), neither=(3.0, None), added=(1.0, "lower"), tracebacks=(2.0, "lower"),
+                     still_none=(0.0, "lower"))
     found = {change.name: change for change in compare.changes(old, new)}
-    assert [name for name, change in found.items() if change.regressed()] == ["slower", "less"]
+    assert [name for name, change in found.items() if change.regressed()] == ["slower", "less", "tracebacks"]
     assert found["slower"].percent == pytest.approx(20.0) and found["less"].percent == pytest.approx(-20.0)
     assert found["gone"].new is None and found["added"].old is None
     text = compare.render(list(found.values()))
