@@ -62,7 +62,8 @@ def provenance(doc: Mapping, path: Path) -> str:
     info = doc.get("machine", {})
     gpu = ", ".join(info.get("gpu") or []) or "no GPU"
     commit = info.get("commit", "?") + (" with uncommitted changes" if info.get("dirty") else "")
-    arguments = ", ".join(f"{key} {value}" for key, value in doc.get("arguments", {}).items())
+    arguments = ", ".join(f"{key} {'/'.join(map(str, value)) if isinstance(value, list) else value}"
+                          for key, value in doc.get("arguments", {}).items())
     return (f"From `bench/results/{Path(path).name}`: {info.get('cpu', '?')}, {info.get('cores', '?')} cores, "
             f"{info.get('memory_gb', '?')} GB, {gpu}; commit {commit}, {info.get('date', '?')}"
             + (f"; {arguments}" if arguments else "") + ".")
