@@ -28,6 +28,8 @@ def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_pr
         "from aecore.ui import boot\n"
         "boot.import_page_modules()\n"
         "assert {'pandas', 'plotly.graph_objects', 'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)\n"
+        "from threadpoolctl import threadpool_info\n"  # many scripts call numpy at once: one BLAS thread (boot.py)
+        "assert {p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'} == {1}\n"
         "thread = startup.preload_in_background()\n"
         "assert startup.preload_in_background() is None  # once per process\n"
         "thread.join(120)\n"
@@ -133,3 +135,4 @@ def test_the_tests_turn_the_pages_warm_up_off_in_their_own_process():
     assert startup.warm_up_pages is False
     assert startup.warm_up_pages_in_background() is None
     assert "pages-warm-up" not in startup._started
+
