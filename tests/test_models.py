@@ -67,9 +67,24 @@ def test_conv_handles_grey_and_colour_inputs(block, channels):
     assert model(torch.rand(2, channels, 32, 32)).recon.shape == (2, channels, 32, 32)
 
 
-def test_conv_refuses_sizes_its_strides_do_not_divide():
-    with pytest.raises(ConfigError, match="divisible by 8"):
-        build_model(ModelConfig(arch="conv", hidden=(8, 16, 32)), (1, 28, 28))
+@pytest.mark.parametrize("block", ["strided", "pool"])
+def test_conv_gives_back_every_square_size_its_blocks_accept(block):
+    """An odd side halved rounding down (224 -> ... -> 7 -> 3 -> 1) comes back whole: the decoder gives back the
+    size each block took in. Every side from 28 to 224, through as many blocks as it takes (up to seven: fewer
+    blocks halve along the same sizes); shapes on the meta device (no memory)."""
+    for side in range(28, 225):
+        blocks = min(7, side.bit_length() - 1)  # the last one leaves 1 to 3 pixels
+        config = ModelConfig(arch="conv", hidden=(2,) * blocks, latent_dim=2, conv_block=block, batch_norm=False)
+        with torch.device("meta"):
+            model = build_model(config, (1, side, side))
+        assert model.output_shape == (1, side, side), (side, blocks, model.output_shape)
+    model = build_model(ModelConfig(arch="conv", hidden=(8, 16, 32), conv_block=block), (1, 28, 28))  # 28 -> 3
+    assert model(torch.rand(2, 1, 28, 28)).recon.shape == (2, 1, 28, 28)
+
+
+def test_conv_refuses_inputs_too_small_for_its_blocks_and_odd_channel_counts():
+    with pytest.raises(ConfigError, match="too small for 5 stride-2 blocks"):
+        build_model(ModelConfig(arch="conv", hidden=(8,) * 5), (1, 28, 28))
     with pytest.raises(ConfigError, match="1 or 3 input channels"):
         build_model(ModelConfig(arch="conv", hidden=(8,)), (4, 8, 8))
 
@@ -93,8 +108,8 @@ def test_layer_table_answers_lecture_000_exercise():
     assert [row.shape_text for row in convs] == [
         "112x112x32", "56x56x64", "28x28x128", "14x14x256", "7x7x512", "3x3x1024", "1x1x1024"]
     assert table.flatten_size == 1024
-    assert not table.reproduces_input  # the decoder gives 128x128x3
-    assert "cannot be trained at this size" in table.to_text()
+    assert table.reproduces_input and table.output_shape == (3, 224, 224)  # the decoder gives 224x224x3 back
+    assert "cannot be trained at this size" not in table.to_text()
     model = build_model(get_preset("lecture-000-cae").config.model, (3, 128, 128))
     assert table.total_parameters == sum(p.numel() for p in model.parameters())
 

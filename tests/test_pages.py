@@ -385,9 +385,10 @@ def test_inside_shows_vae_diagnostics_and_the_lecture_000_layer_exercise():
     at.selectbox(key="layers_source").select("lecture-000-cae").run()
     at.text_input(key="layers_shape_lecture-000-cae").set_value("3x224x224").run()
     assert any("size after flatten: **1,024**" in m.value for m in at.markdown)
-    assert any(m.value.startswith("224x224x3 → 112x112x32 → ") and m.value.endswith(" → 128x128x3")
-               for m in at.markdown)  # the shapes' flow, above the table
-    assert any("cannot be trained at this size" in w.value for w in at.warning)
+    # the shapes' flow, above the table: the decoder gives the 224x224 image back
+    assert any(m.value.startswith("224x224x3 → 112x112x32 → ")
+               and m.value.endswith(" → 28x28x128 → 56x56x64 → 112x112x32 → 224x224x3") for m in at.markdown)
+    assert not any("cannot be trained at this size" in w.value for w in at.warning)
     at.text_input(key="layers_shape_lecture-000-cae").set_value("224x224").run()
     assert not at.exception and any("CxHxW" in e.value for e in at.error)
 
