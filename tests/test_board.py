@@ -216,10 +216,16 @@ def _board_page() -> AppTest:
     return at
 
 
+def _table(at: AppTest, column: str) -> list[dict]:
+    """The rows of the page's table that has ``column`` (the board's runs: "Train loss"; the challenge's: "#")."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value.to_dict("records")
+    return []
+
+
 def _rows(at: AppTest) -> dict[str, dict]:
-    if not at.dataframe:
-        return {}
-    return {row["Name"]: row for row in at.dataframe[0].value.to_dict("records")}
+    return {row["Name"]: row for row in _table(at, "Train loss")}
 
 
 def test_the_board_shows_two_sessions_runs_and_opens_two_in_compare(two_sessions):
@@ -276,3 +282,111 @@ def test_the_share_toggle_shares_the_sessions_runs_on_own_images():
     assert not at.checkbox(key="board_share").value and at.markdown[0].value == "shared: False"
     at.checkbox(key="board_share").check().run()
     assert at.markdown[0].value == "shared: True"
+
+
+# ------------------------------------------------------------------------------ the challenge
+
+
+def _digits_run(latent: int, val_mse: float, epochs: int = 2) -> FakeJob:
+    """A stopped run on the digits whose job reported ``val_mse`` as its last validation reconstruction loss."""
+    images = np.linspace(0, 1, 3 * 64, dtype=np.float32).reshape(3, 1, 8, 8)
+    preview = Preview(images, images, images, images, np.zeros(3), np.zeros(3), np.zeros((3, 2)), np.zeros(3))
+    record = {"epoch": epochs, "step": 9, "seconds": 1.0, "train": {"total": 1.0},
+              "val": {"total": val_mse * 64, "reconstruction": val_mse}}
+    config = preset_config("ae", dataset="digits", latent=latent, epochs=epochs)
+    return FakeJob(JobSnapshot(status=FINISHED, config=config, epoch=epochs, epochs=epochs, preview=preview,
+                               history=(record,)))
+
+
+@pytest.fixture
+def challengers(monkeypatch):
+    """Three runs on the board: two meet a "latent at most 2" challenge on the digits, one does not; the class's
+    challenge is removed afterwards. A stopped run's background measures answer at once, without a worker process
+    (tests/test_challenge.py tests them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aecore.challenge import set_challenge
+    from aecore.jobs.run_measures import Measured, RunMeasures
+    from aecore.ui import challenge_view
+    from aecore.ui.shared_resources import job_service
+
+    measures = RunMeasures(lambda: ThreadPoolExecutor(1), lambda folder: Measured(None, None, "not measured here"))
+    monkeypatch.setattr(challenge_view, "shared_measures", lambda: measures)
+
+    jobs = {"good": _digits_run(2, 0.010), "fair": _digits_run(2, 0.020), "wide": _digits_run(8, 0.001)}
+    names = {label: BOARD.register(job) for label, job in jobs.items()}
+    yield jobs, names
+    service = job_service()
+    set_challenge(service.store, service.owner(service.teacher_key), None)
+
+
+def test_the_teacher_sets_a_challenge_and_the_board_ranks_the_runs_that_meet_it(challengers):
+    from aecore.challenge import load_challenge, psnr_from_mse
+    from aecore.ui.presenter import PRESENT_KEY
+    from aecore.ui.shared_resources import job_service
+
+    _, names = challengers
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["teacher"] = job_service().teacher_key
+    at.run()
+    at.switch_page("views/board.py").run()
+    assert not at.exception and not _table(at, "#")  # no challenge yet
+    at.selectbox(key="board_challenge_measure").set_value("psnr")
+    at.selectbox(key="board_challenge_dataset").set_value("digits")
+    at.number_input(key="board_challenge_latent").set_value(2)
+    at.number_input(key="board_challenge_epochs").set_value(5)
+    at.multiselect(key="board_challenge_models").set_value(["mlp AE"])
+    at.number_input(key="board_challenge_minutes").set_value(30)
+    at.button(key="board_challenge_set").click().run()
+    assert not at.exception
+    challenge = load_challenge(job_service().store)  # a class setting, in the class's database
+    assert (challenge.measure, challenge.dataset, challenge.max_latent, challenge.max_epochs, challenge.models) == (
+        "psnr", "digits", 2, 5, ("mlp AE",))
+    assert 29 * 60 < challenge.ends_at - time.time() <= 30 * 60
+
+    ranking = {row["Name"]: row for row in _table(at, "#")}
+    good, fair = ranking[names["good"]], ranking[names["fair"]]
+    assert good["#"] < fair["#"] and names["wide"] not in ranking
+    assert good["PSNR (dB)"] == f"{psnr_from_mse(0.010):.2f}" and good["Measured on"] == "validation"
+    assert good["Reconstructions"].startswith("data:image/png;base64,") and good["Latent"] == 2
+    apart = {row["Name"]: row["Out because"] for row in _table(at, "Out because")}
+    assert apart[names["wide"]] == "latent size 8 > 2"
+    assert [button.proto.label for button in at.get("download_button")] == ["Download the ranking (CSV)"]
+    assert _rows(at)  # the table of every run stays under the ranking
+
+    at.button(key="board_challenge_present").click().run()  # on the projector: the ranking, large, alone
+    assert not at.exception and at.session_state[PRESENT_KEY] is True
+    assert names["good"] in {row["Name"] for row in _table(at, "#")} and not _rows(at)
+    at.button(key="board_challenge_end").click().run()
+    assert not at.exception and load_challenge(job_service().store).ended()
+    assert "the final ranking" in " ".join(caption.value for caption in at.caption)
+
+
+def test_a_student_sees_the_ranking_with_their_own_run_marked_and_cannot_set_it(challengers):
+    from aecore.challenge import Challenge, set_challenge
+    from aecore.errors import AecoreError
+    from aecore.ui.shared_resources import job_service
+
+    _, names = challengers
+    service = job_service()
+    set_challenge(service.store, service.owner(service.teacher_key),
+                  Challenge("test_mse", "digits", 2, 5, (), time.time() + 600))
+    at = _board_page()
+    student = service.owner(at.session_state["_browser_key"])
+    assert not student.is_teacher
+    keys = {widget.key for widget in (*at.button, *at.selectbox, *at.number_input)}
+    assert not {f"board_challenge_{name}" for name in ("set", "end", "present", "measure", "minutes")} & keys
+    assert not at.get("download_button")
+    with pytest.raises(AecoreError, match="only the teacher"):
+        set_challenge(service.store, student, None)
+
+    own = service.job_for(student)  # the student's run, as if it had trained 2 epochs to a validation MSE of 0.015
+    own._snapshot = _digits_run(2, 0.015).snapshot()
+    try:
+        at.run()
+        ranking = [row["Name"] for row in _table(at, "#")]
+        mine = f"{BOARD.name_of(own)} (you)"
+        assert mine in ranking and names["good"] in ranking
+        assert ranking.index(names["good"]) < ranking.index(mine) < ranking.index(names["fair"])
+    finally:
+        own._snapshot = JobSnapshot()
