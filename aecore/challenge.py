@@ -57,15 +57,16 @@ class Measure:
     label: str
     lower_is_better: bool
     format: str  # how a value is printed
+    goal: str  # what the class aims for, in words
 
     def shown(self, value: float) -> str:
         return self.format.format(value)
 
 
 MEASURES = {measure.name: measure for measure in (
-    Measure("test_mse", "Test MSE", True, "{:.5f}"),
-    Measure("psnr", "PSNR (dB)", False, "{:.2f}"),
-    Measure("probe", "Linear-probe accuracy", False, "{:.1%}"),
+    Measure("test_mse", "Test MSE", True, "{:.5f}", "lowest test MSE"),
+    Measure("psnr", "PSNR (dB)", False, "{:.2f}", "highest PSNR"),
+    Measure("probe", "Linear-probe accuracy", False, "{:.1%}", "highest linear-probe accuracy"),
 )}
 
 
@@ -131,8 +132,8 @@ class Challenge:
         return reasons
 
     def describe(self) -> str:
-        """One line: "lowest Test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · mlp AE or conv AE"."""
-        parts = [f"{'lowest' if self.metric.lower_is_better else 'highest'} {self.metric.label} on {self.dataset}"]
+        """One line: "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · mlp AE or conv AE"."""
+        parts = [f"{self.metric.goal} on {self.dataset}"]
         if self.max_latent is not None:
             parts.append(f"latent ≤ {self.max_latent}")
         if self.max_epochs is not None:

@@ -73,7 +73,9 @@ def test_three_runs_meeting_or_missing_the_constraints():
                                   _run("Ivory Ibis", preset="lecture-003-ae", mse=0.01)])
     assert [p.reasons for p in other_data.apart] == [("trained on digits, not mnist",),
                                                      ("trained on classes 1, 5, 6 only, not all",)]
+    assert challenge.describe() == "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · mlp AE"
     anything = _challenge(max_latent=None, max_epochs=None, models=())
+    assert anything.describe() == "lowest test MSE on mnist"
     assert {p.name for p in rank(anything, [meets, too_wide, too_long_and_variational]).ranked} == {
         "Blue Otter", "Red Fox", "Jade Owl"}
 

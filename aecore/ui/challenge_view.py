@@ -154,7 +154,7 @@ def _clock_line(challenge: Challenge, standing: Standing) -> str:
 
 def _columns(challenge: Challenge) -> dict:
     label = challenge.metric.label
-    return {"#": st.column_config.NumberColumn("#", format="%d", width="small"),
+    return {"#": st.column_config.TextColumn("#", width="small", pinned=True),
             "Name": COLUMNS["Name"], label: st.column_config.TextColumn(label),
             "Measured on": st.column_config.TextColumn("Measured on", width="small",
                                                        help="validation: the job's last epoch; test set: the whole "
@@ -164,7 +164,7 @@ def _columns(challenge: Challenge) -> dict:
 
 
 def _cells(placing: Placing, challenge: Challenge, preview, mine: str | None, big: bool) -> dict:
-    cells = {"#": placing.rank, "Name": marked(placing.name, mine), challenge.metric.label: placing.shown,
+    cells = {"#": str(placing.rank or ""), "Name": marked(placing.name, mine), challenge.metric.label: placing.shown,
              "Measured on": placing.measured_on, "Reconstructions": strip_url(preview) if preview is not None else None,
              "Model": placing.model, "Latent": placing.latent, "Epochs": placing.epochs, "Status": placing.status}
     if big:  # the projector: what a class reads from the back of the room
