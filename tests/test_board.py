@@ -348,7 +348,9 @@ def test_the_teacher_sets_a_challenge_and_the_board_ranks_the_runs_that_meet_it(
     good, fair = ranking[names["good"]], ranking[names["fair"]]
     assert 0 < int(good["#"]) < int(fair["#"]) and names["wide"] not in ranking
     assert good["PSNR (dB)"] == f"{psnr_from_mse(0.010):.2f}" and good["Measured on"] == "validation"
-    assert good["Reconstructions"].startswith("data:image/png;base64,") and good["Latent"] == 2
+    assert good["Reconstructions"].startswith("data:image/png;base64,") and good["Status"] == "stopped"
+    assert (good["Preset"], good["Model"], good["Latent"], good["Noise"], good["Dataset"], good["Epochs"]) == (
+        "ae", "mlp AE", 2, "clean", "digits", 2)
     apart = {row["Name"]: row["Out because"] for row in _table(at, "Out because")}
     assert apart[names["wide"]] == "latent size 8 > 2"
     assert [button.proto.label for button in at.get("download_button")] == ["Download the ranking (CSV)"]

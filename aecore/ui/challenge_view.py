@@ -33,7 +33,7 @@ from aecore.data import list_datasets
 from aecore.errors import AecoreError
 from aecore.jobs import TrainingJob
 from aecore.jobs.run_measures import RunMeasures, shared_measures
-from aecore.ui.board import COLUMNS, ROW_HEIGHT, BoardRow, board_rows, strip_url
+from aecore.ui.board import COLUMNS, ROW_HEIGHT, BoardRow, board_rows, settings_cells, strip_url
 from aecore.ui.identity import my_owner
 from aecore.ui.presenter import PRESENT_KEY, presenting
 from aecore.ui.shared_resources import job_service
@@ -125,8 +125,9 @@ def draw_challenge(mine: TrainingJob | None) -> bool:
     st.caption(_clock_line(challenge, standing))
     placings = [*standing.ranked, *standing.waiting]
     if placings:
-        strips = {row.entry.name: row.snapshot.preview for row in rows}
-        table = [_cells(placing, challenge, strips.get(placing.name), BOARD.name_of(mine), big) for placing in placings]
+        by_name = {row.entry.name: row for row in rows}
+        table = [_cells(placing, challenge, by_name.get(placing.name), BOARD.name_of(mine), big)
+                 for placing in placings]
         height = PRESENT_ROW_HEIGHT if big else ROW_HEIGHT
         st.dataframe(table, hide_index=True, column_config=_columns(challenge), row_height=height,
                      height=38 + height * min(len(table), PRESENT_ROWS if big else 10), key="board_ranking")
@@ -156,18 +157,24 @@ def _columns(challenge: Challenge) -> dict:
     label = challenge.metric.label
     return {"#": st.column_config.TextColumn("#", width="small", pinned=True),
             "Name": COLUMNS["Name"], label: st.column_config.TextColumn(label),
-            "Measured on": st.column_config.TextColumn("Measured on", width="small",
+            "Measured on": st.column_config.TextColumn("Measured on",
                                                        help="validation: the job's last epoch; test set: the whole "
                                                             "test split, measured once the run stopped"),
-            "Reconstructions": COLUMNS["Reconstructions"], "Model": COLUMNS["Model"], "Latent": COLUMNS["Latent"],
-            "Epochs": COLUMNS["Epochs"], "Status": COLUMNS["Status"]}
+            **{name: column for name, column in COLUMNS.items() if name not in ("Name", "Train loss", "Val loss")}}
 
 
-def _cells(placing: Placing, challenge: Challenge, preview, mine: str | None, big: bool) -> dict:
+def _cells(placing: Placing, challenge: Challenge, row: BoardRow | None, mine: str | None, big: bool) -> dict:
+    """A ranking row: rank, name, value, where measured, status, strip and settings (those of the run now, or those
+    the standing kept when the run has left the board)."""
+    preview = row.snapshot.preview if row is not None else None
     cells = {"#": str(placing.rank or ""), "Name": marked(placing.name, mine), challenge.metric.label: placing.shown,
-             "Measured on": placing.measured_on, "Reconstructions": strip_url(preview) if preview is not None else None,
-             "Model": placing.model, "Latent": placing.latent, "Epochs": placing.epochs, "Status": placing.status}
+             "Reconstructions": strip_url(preview) if preview is not None else None,
+             "Measured on": placing.measured_on, "Status": placing.status}
+    if row is not None:
+        cells |= settings_cells(row.snapshot.config, placing.epochs)
+    else:
+        cells |= {"Model": placing.model, "Latent": placing.latent, "Epochs": placing.epochs}
     if big:  # the projector: what a class reads from the back of the room
-        for column in ("Measured on", "Status"):
-            del cells[column]
+        for column in ("Measured on", "Status", "Dataset", "β"):
+            cells.pop(column, None)
     return cells
