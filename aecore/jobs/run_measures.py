@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 from aecore.checkpoints import MODEL_FILE, load_run
-from aecore.data import load_dataset
+from aecore.config import DataConfig
+from aecore.data import Dataset, load_dataset
 from aecore.jobs.pool import WORKER_NAME_PREFIX, exit_with_parent
 from aecore.models import evaluating
 from aecore.probes import linear_probe_accuracy
@@ -36,7 +37,12 @@ log = logging.getLogger(__name__)
 
 PROBE_TRAIN_IMAGES, PROBE_TEST_IMAGES = 5000, 5000  # codes the probe is fitted and scored on (seeded subsets)
 KEPT_MEASURES = 512  # checkpoints whose measures are remembered
+KEPT_DATASETS = 2  # datasets a measuring process keeps loaded
 BATCH = 1000
+
+
+_datasets: OrderedDict[DataConfig, Dataset] = OrderedDict()  # in the measuring process: the last datasets used
+_datasets_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def measure_run(folder: str | Path, *, probe_train: int = PROBE_TRAIN_IMAGES, pr
     """Measure the run saved in ``folder`` on its own dataset (see :class:`Measured`). Never raises."""
     try:
         run = load_run(folder)
-        data = load_dataset(run.config.data, "cpu")
+        data = _dataset(run.config.data)
         model, test = run.model, data.test
         pixels = data.normalizer.inverse(test.x)
         low, high = float(pixels.min()), float(pixels.max())
@@ -71,6 +77,20 @@ def measure_run(folder: str | Path, *, probe_train: int = PROBE_TRAIN_IMAGES, pr
         return Measured(mse, *_probe(model, data.train, test, probe_train, probe_test, seed))
     except Exception as exc:  # noqa: BLE001 - any failure becomes a note on the board, never a page's error
         return Measured(None, None, f"could not be measured ({exc})")
+
+
+def _dataset(config: DataConfig) -> Dataset:
+    """The dataset of a run, kept for the next measurement (the worker measures a class's runs on one or two)."""
+    with _datasets_lock:
+        if config in _datasets:
+            _datasets.move_to_end(config)
+            return _datasets[config]
+    dataset = load_dataset(config, "cpu")
+    with _datasets_lock:
+        _datasets[config] = dataset
+        while len(_datasets) > KEPT_DATASETS:
+            _datasets.popitem(last=False)
+    return dataset
 
 
 def _probe(model, train, test, train_count: int, test_count: int, seed: int) -> tuple[float | None, str]:
