@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from aecore.ui import cache, identity, links, presenter, share, tour_bar
+from aecore.ui import cache, follow, identity, links, presenter, share, tour_bar
 from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
 from aecore.ui.run_timing import logged_duration
@@ -21,6 +21,7 @@ path = spec.path
 if spec.draws_figures:
     wait_until_imported()  # no Plotly figure while another thread still imports pandas (aecore/ui/boot.py)
 links.restore(path)  # a session's first run: the page's values in the link
+follow.before_page(path)  # a student's page takes the teacher's view (and may switch to its page); the banner
 presenter.apply_style()
 share.sidebar_tools(path, page.url_path)
 tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the caption and Next/Back
@@ -29,5 +30,5 @@ with st.sidebar:
     identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
 identity.personal_link_popover()
 warm_up_pages_in_background(cache.warm_up_default_explore)  # it waits a few seconds: the page drawn now goes first
-with links.kept_in_url(path), logged_duration(path):
+with links.kept_in_url(path), logged_duration(path), follow.around_page(path):
     page.run()

@@ -220,23 +220,35 @@ def _sidebar(path: str) -> None:
 
 def _bar(path: str) -> None:
     tour, index = st.session_state[TOUR_KEY], st.session_state.get(STEP_KEY, 0)
-    step, count = tour.steps[index], len(tour.steps)
+    step = tour.steps[index]
+    _draw_bar(path, tour.title, index, len(tour.steps), step.page, step.caption, controls=True)
+
+
+def draw_caption(path: str, title: str, index: int, count: int, caption: str) -> None:
+    """The bar of a tour another screen plays (the teacher's, followed: :mod:`aecore.ui.follow`): where it is and
+    the step's caption, without Back, Next or End."""
+    _draw_bar(path, title, index, count, path, caption, controls=False)
+
+
+def _draw_bar(path: str, title: str, index: int, count: int, step_page: str, caption: str, controls: bool) -> None:
     st.html(_CSS + (_PRESENT_CSS if presenter.presenting() else ""))
     where = f"step {index + 1} of {count}"
-    if step.page != path:
-        where += f" (on {page_titles().get(step.page, step.page)})"
-    about = f"{tour.title} · {page_titles().get(path, path)}"
+    if step_page != path:
+        where += f" (on {page_titles().get(step_page, step_page)})"
+    about = f"{title} · {page_titles().get(path, path)}"
     # one row: the controls on the left (a toast, top right, would cover them there) and the caption beside them
     with st.container(border=True, key="tour_bar", horizontal=True, vertical_alignment="center", wrap=False,
                       gap="xsmall"):
         with st.container(horizontal=True, vertical_alignment="center", width="content", gap="xsmall"):
-            st.button("←", key="tour_back", on_click=go, args=(index - 1,), disabled=index == 0, help="Back")
-            st.button("Next →", key="tour_next", on_click=go, args=(index + 1,), disabled=index == count - 1,
-                      type="primary")
+            if controls:
+                st.button("←", key="tour_back", on_click=go, args=(index - 1,), disabled=index == 0, help="Back")
+                st.button("Next →", key="tour_next", on_click=go, args=(index + 1,), disabled=index == count - 1,
+                          type="primary")
             st.markdown(f"<div class='tour-where' title='{html.escape(about)}'>{html.escape(where, quote=False)}"
                         "</div>", unsafe_allow_html=True, width="content")
-            st.button("End", key="tour_end", on_click=end, help="End the tour")
-        st.markdown(f"<div class='tour-caption'>{html.escape(step.caption, quote=False)}</div>",
+            if controls:
+                st.button("End", key="tour_end", on_click=end, help="End the tour")
+        st.markdown(f"<div class='tour-caption'>{html.escape(caption, quote=False)}</div>",
                     unsafe_allow_html=True, width="stretch")
 
 
