@@ -129,14 +129,18 @@ class Server:
             pid = stack.pop()
             descendants.append(pid)
             stack += children.get(pid, [])
-        workers = [mb for mb in (_rss_mb(pid) for pid in descendants) if mb > 50]  # not the resource tracker
-        return {"server": _rss_mb(self.process.pid), "workers": sorted(workers, reverse=True)}
+        workers = [pid for pid in descendants if _rss_mb(pid) > 50]  # not the resource tracker
+        return {"server": _rss_mb(self.process.pid), "workers": sorted(map(_rss_mb, workers), reverse=True),
+                "pss_total": round(sum(map(_pss_mb, [self.process.pid, *workers])), 1)}
 
     @contextmanager
     def peak_memory(self, every_s: float = 1.0) -> Iterator[dict]:
         """Sample :meth:`memory_mb` every ``every_s`` while the block runs; the dict it yields holds, afterwards,
-        the peak of the server plus all its workers (``peak_total_mb``) and the sample at that peak."""
-        peak: dict = {"peak_total_mb": 0.0}
+        the peak of the server's and all its workers' resident memory added up (``peak_total_mb``: pages they
+        share, such as the mapped dataset and the libraries, count once per process), the sample at that peak,
+        and the peak of their proportional set size (``peak_pss_mb``: each shared page split between its
+        processes, what the machine needs)."""
+        peak: dict = {"peak_total_mb": 0.0, "peak_pss_mb": 0.0}
         done = threading.Event()
 
         def sample() -> None:
@@ -145,6 +149,7 @@ class Server:
                 total = now["server"] + sum(now["workers"])
                 if total > peak["peak_total_mb"]:
                     peak.update(peak_total_mb=round(total, 1), at_peak=now)
+                peak["peak_pss_mb"] = max(peak["peak_pss_mb"], now["pss_total"])
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -160,6 +165,17 @@ class Server:
             self.process.wait(20)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size of process ``pid`` in MB (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def _rss_mb(pid: int) -> float:
@@ -475,6 +491,8 @@ def figures_of(results: dict) -> dict:
             "window_total_vs_alone": figure([total / alone for total in windows] if alone else [0.0], "x", "higher"),
             "run_steps_per_s": figure(start["per_run_steps_per_s"], "steps/s", "higher"),
             "peak_memory_mb": figure([start["peak_memory"]["peak_total_mb"]], "MB", "lower"),
+            "peak_pss_mb": figure([start["peak_memory"].get("peak_pss_mb", 0.0)], "MB", "lower"),
+            "fairness_max_over_min": figure([start.get("fairness_max_over_min") or 0.0], "x", "lower"),
             "page_exceptions": figure([start["page_exceptions"]], "", "lower")}
         if stepped := [t for t in start["first_step_s"] if t is not None]:
             figures["start"]["first_step_s"] = figure(stepped, "s", "lower", p95=True)
