@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from aecore.config import RunConfig
-from aecore.describe import model_kind
+from aecore.describe import arch_name, model_name
 from aecore.errors import AecoreError
 from aecore.jobs.run_measures import Measured
 from aecore.jobs.store import ClassStore
@@ -71,13 +71,13 @@ MEASURES = {measure.name: measure for measure in (
 
 
 def model_kinds() -> list[str]:
-    """Every kind of model a challenge can allow, as the board's Model column writes it: "mlp AE", "conv VAE"..."""
-    return [f"{arch} {kind}" for arch in list_models() for kind in ("AE", "VAE")]
+    """Every kind of model a challenge can allow, as the board's Model column writes it: "MLP AE", "conv VAE"..."""
+    return [f"{arch_name(arch)} {kind}" for arch in list_models() for kind in ("AE", "VAE")]
 
 
 def kind_of(config: RunConfig) -> str:
     """``config``'s kind of model, as :func:`model_kinds` lists it."""
-    return f"{config.model.arch} {model_kind(config.model)}"
+    return model_name(config.model)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Challenge:
         return reasons
 
     def describe(self) -> str:
-        """One line: "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · mlp AE or conv AE"."""
+        """One line: "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · MLP AE or conv AE"."""
         parts = [f"{self.metric.goal} on {self.dataset}"]
         if self.max_latent is not None:
             parts.append(f"latent ≤ {self.max_latent}")

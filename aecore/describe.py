@@ -10,6 +10,19 @@ def model_kind(model: ModelConfig) -> str:
     return "VAE" if model.variational else "AE"
 
 
+ARCH_NAMES = {"mlp": "MLP"}  # how people write an architecture; others ("conv") as registered
+
+
+def arch_name(arch: str) -> str:
+    """An architecture as people write it: "MLP", "conv"."""
+    return ARCH_NAMES.get(arch, arch)
+
+
+def model_name(model: ModelConfig) -> str:
+    """The model as every page names it: "MLP AE", "conv VAE"."""
+    return f"{arch_name(model.arch)} {model_kind(model)}"
+
+
 def noise_name(kind: str) -> str:
     """A noise kind as words: "salt_and_pepper" -> "salt and pepper"."""
     return kind.replace("_", " ")

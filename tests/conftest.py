@@ -46,6 +46,17 @@ def _no_server_warm_up():
     startup.warm_up_pages = True
 
 
+@pytest.fixture(autouse=True)
+def _no_teacher_view_left_over():
+    """Each test starts with nobody presenting: a test's teacher (the board's, the tours') published a view that
+    every later AppTest session in the same pytest worker would follow for aecore.jobs.class_view.LIVE_S."""
+    from aecore.jobs import class_view
+
+    class_view._shared = None
+    yield
+    class_view._shared = None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _components_scanned_once():
     """Each new AppTest scans every installed distribution's metadata for Streamlit components (about 0.5 s on 2

@@ -236,7 +236,7 @@ def test_the_board_shows_two_sessions_runs_and_opens_two_in_compare(two_sessions
         row, record = rows[name], job.snapshot().history[-1]
         assert row["Status"] == "finished 1 epoch"
         assert (row["Preset"], row["Model"], row["Latent"], row["Noise"], row["β"], row["Dataset"], row["Epochs"]) == (
-            "ae", "mlp AE", latent, noise, "—", "digits", 1)
+            "ae", "MLP AE", latent, noise, "—", "digits", 1)
         assert row["Train loss"] == pytest.approx(record["train"]["total"])
         assert row["Val loss"] == pytest.approx(record["val"]["total"])
         assert row["Reconstructions"].startswith("data:image/png;base64,")
@@ -335,13 +335,13 @@ def test_the_teacher_sets_a_challenge_and_the_board_ranks_the_runs_that_meet_it(
     at.selectbox(key="board_challenge_dataset").set_value("digits")
     at.number_input(key="board_challenge_latent").set_value(2)
     at.number_input(key="board_challenge_epochs").set_value(5)
-    at.multiselect(key="board_challenge_models").set_value(["mlp AE"])
+    at.multiselect(key="board_challenge_models").set_value(["MLP AE"])
     at.number_input(key="board_challenge_minutes").set_value(30)
     at.button(key="board_challenge_set").click().run()
     assert not at.exception
     challenge = load_challenge(job_service().store)  # a class setting, in the class's database
     assert (challenge.measure, challenge.dataset, challenge.max_latent, challenge.max_epochs, challenge.models) == (
-        "psnr", "digits", 2, 5, ("mlp AE",))
+        "psnr", "digits", 2, 5, ("MLP AE",))
     assert 29 * 60 < challenge.ends_at - time.time() <= 30 * 60
 
     ranking = {row["Name"]: row for row in _table(at, "#")}
@@ -350,7 +350,7 @@ def test_the_teacher_sets_a_challenge_and_the_board_ranks_the_runs_that_meet_it(
     assert good["PSNR (dB)"] == f"{psnr_from_mse(0.010):.2f}" and good["Measured on"] == "validation"
     assert good["Reconstructions"].startswith("data:image/png;base64,") and good["Status"] == "stopped"
     assert (good["Preset"], good["Model"], good["Latent"], good["Noise"], good["Dataset"], good["Epochs"]) == (
-        "ae", "mlp AE", 2, "clean", "digits", 2)
+        "ae", "MLP AE", 2, "clean", "digits", 2)
     apart = {row["Name"]: row["Out because"] for row in _table(at, "Out because")}
     assert apart[names["wide"]] == "latent size 8 > 2"
     assert [button.proto.label for button in at.get("download_button")] == ["Download the ranking (CSV)"]

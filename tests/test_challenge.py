@@ -40,7 +40,7 @@ NOW = 1_000_000.0
 
 
 def _challenge(measure="test_mse", **changes) -> Challenge:
-    values = {"measure": measure, "dataset": "mnist", "max_latent": 2, "max_epochs": 5, "models": ("mlp AE",),
+    values = {"measure": measure, "dataset": "mnist", "max_latent": 2, "max_epochs": 5, "models": ("MLP AE",),
               "ends_at": NOW + 600} | changes
     return Challenge(**values)
 
@@ -67,13 +67,13 @@ def test_three_runs_meeting_or_missing_the_constraints():
     assert [(p.rank, p.name) for p in standing.ranked] == [(1, "Blue Otter")]
     assert {p.name: p.reasons for p in standing.apart} == {
         "Red Fox": ("latent size 8 > 2",),
-        "Jade Owl": ("20 epochs > 5", "mlp VAE is not one of mlp AE")}
+        "Jade Owl": ("20 epochs > 5", "MLP VAE is not one of MLP AE")}
     assert standing.waiting == ()
     other_data = rank(challenge, [_run("Teal Yak", dataset="digits", mse=0.01),
                                   _run("Ivory Ibis", preset="lecture-003-ae", mse=0.01)])
     assert [p.reasons for p in other_data.apart] == [("trained on digits, not mnist",),
                                                      ("trained on classes 1, 5, 6 only, not all",)]
-    assert challenge.describe() == "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · mlp AE"
+    assert challenge.describe() == "lowest test MSE on mnist · latent ≤ 2 · ≤ 5 epochs · MLP AE"
     anything = _challenge(max_latent=None, max_epochs=None, models=())
     assert anything.describe() == "lowest test MSE on mnist"
     assert {p.name for p in rank(anything, [meets, too_wide, too_long_and_variational]).ranked} == {
@@ -159,7 +159,7 @@ def test_the_csv_lists_ranked_waiting_and_apart_runs():
     rows = list(csv.DictReader(io.StringIO(standing_csv(challenge, standing))))
     assert [(row["rank"], row["name"], row["PSNR (dB)"]) for row in rows] == [
         ("1", "Fast", "20"), ("2", "Slow", "16.9897"), ("", "Busy", "after its first epoch"), ("", "Wide", "")]
-    assert rows[0]["measured on"] == "validation" and rows[0]["model"] == "mlp AE" and rows[0]["latent"] == "2"
+    assert rows[0]["measured on"] == "validation" and rows[0]["model"] == "MLP AE" and rows[0]["latent"] == "2"
     assert rows[3]["out because"] == "latent size 16 > 2" and rows[2]["status"] == "training"
     assert marked("Fast", "Fast") == "Fast (you)" and marked("Fast", "Slow") == "Fast"
 

@@ -168,7 +168,7 @@ def test_the_training_settings_travel_in_the_link():
     fresh = _reopen(at, "views/train.py")
     assert fresh.session_state[SETTINGS_KEY] == at.session_state[SETTINGS_KEY]
     assert fresh.selectbox(key=Keys.PRESET).value == "lecture-003-ae" and fresh.slider(key=Keys.LATENT).value == 7
-    assert any("**lecture-003-ae** (MLP) on **mnist** · latent 7 · noise 0.3" in m.value for m in fresh.markdown)
+    assert any("**lecture-003-ae** (MLP AE) on **mnist** · latent 7 · noise 0.3" in m.value for m in fresh.markdown)
 
 
 def test_explore_keeps_its_map_its_parameters_and_the_picked_image():

@@ -120,7 +120,7 @@ def test_choosing_a_preset_sets_the_sliders_and_the_sliders_set_the_next_run():
     assert at.select_slider(key=Keys.LR).value == 1e-4
     assert at.select_slider(key=Keys.BATCH_SIZE).value == 50
     at.slider(key=Keys.LATENT).set_value(7).run()
-    assert "**lecture-003-ae** (MLP) on **mnist** · latent 7" in _texts(at)
+    assert "**lecture-003-ae** (MLP AE) on **mnist** · latent 7" in _texts(at)
     at.selectbox(key=Keys.PRESET).select("lecture-002-toy").run()
     assert at.selectbox(key=Keys.DATASET).value == "patterns-3x3" and at.slider(key=Keys.LATENT).value == 4
 
@@ -158,7 +158,8 @@ def test_sliders_reach_the_engine_and_start_stop_resume_save_work(user_runs):
     at.slider(key=Keys.SPARSITY_BETA).set_value(0.5).run()
     at.number_input(key=Keys.EPOCHS).set_value(5000).run()
     _press_key(at, "train_start")
-    _wait_for(at, re.escape("This run: **ae** (MLP) on **digits** · latent 3 · noise 0.3 (gaussian) · sparsity β 0.5"))
+    _wait_for(at, re.escape("This run: **ae** (MLP AE) on **digits** · latent 3 · noise 0.3 (gaussian) · "
+                            "sparsity β 0.5"))
     _wait_for(at, r"Epoch [2-9]\d* of 5000")  # at least one epoch done: something to save
     assert not at.info  # the device shares the progress line while it trains: no box above the charts
     assert not any(m.value.startswith("Next run") for m in at.markdown)  # "This run" says it: a line less

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from aecore.describe import model_kind
+from aecore.describe import model_name
 from aecore.latent_map import map_modes
 from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.charts import MapPanel, maps_side_by_side
@@ -32,7 +32,7 @@ for path in paths:
     shown.append((ref, points, run.class_names))
     panels.append(MapPanel(the_map.points, points.labels, run.class_names, run_label(path), the_map.axis_labels,
                            points.indices))
-    facts.append(f"**{model_kind(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
+    facts.append(f"**{model_name(run.config.model)}**, latent {run.model.latent_dim}, on {run.config.data.name} · "
                  f"test MSE {float(np.mean(cache.test_errors(ref))):.4f}")
 # one figure, two subplots: one set of WebGL canvases for both maps, however many points they hold
 st.plotly_chart(maps_side_by_side(panels), theme=None, key="compare_maps")

@@ -20,7 +20,7 @@ from PIL import Image
 
 from aecore.class_board import BOARD, BoardEntry, uses_own_images
 from aecore.config import RunConfig
-from aecore.describe import model_kind, training_noise
+from aecore.describe import model_name, training_noise
 from aecore.errors import AecoreError
 from aecore.events import Preview
 from aecore.jobs import (
@@ -150,7 +150,7 @@ def settings_cells(config: RunConfig, epochs: int) -> dict:
     dataset = "own images" if uses_own_images(config) else data.name  # a folder's path is nobody's business
     if data.classes:
         dataset += f" ({', '.join(map(str, data.classes))})"
-    return {"Preset": config.preset or "custom", "Model": f"{config.model.arch} {model_kind(config.model)}",
+    return {"Preset": config.preset or "custom", "Model": model_name(config.model),
             "Latent": config.model.latent_dim, "Noise": training_noise(objective), "β": beta, "Dataset": dataset,
             "Epochs": epochs or config.train.epochs}
 

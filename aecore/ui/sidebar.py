@@ -24,6 +24,7 @@ import streamlit as st
 
 from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, list_datasets
+from aecore.describe import model_name
 from aecore.errors import AecoreError, ConfigError
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.settings import SETTINGS, Setting, apply_overrides, implied_noise_kind, values_of
@@ -271,8 +272,8 @@ def render_sidebar(show_training_settings: bool = True) -> None:
 def describe(config: RunConfig) -> str:
     """One line for people: ``ae on mnist · latent 2 · noise 0 · sparsity β 0 · 10 epochs · adam lr 0.001``."""
     data, objective, train = config.data, config.objective, config.train
-    kind = "VAE" if config.model.variational else config.model.arch.upper()
     classes = f" · classes {', '.join(map(str, data.classes))}" if data.classes else ""
-    return (f"**{config.preset}** ({kind}) on **{data.name}** · latent {config.model.latent_dim} · "
+    return (f"**{config.preset}** ({model_name(config.model)}) on **{data.name}** · "
+            f"latent {config.model.latent_dim} · "
             f"noise {objective.noise_factor:g} ({objective.noise}) · sparsity β {objective.sparsity_beta:g} · "
             f"{train.epochs} epochs · batch {train.batch_size} · {train.optimizer} lr {train.lr:g}{classes}")
