@@ -131,14 +131,13 @@ def _catch_up(path: str, view: ClassView, version: int) -> None:
 
 @st.fragment(run_every=POLL_S)
 def _watch() -> None:
-    """A student's page, every second: one version number, compared; a new one is taken at once (a page switch,
-    or a rerun of this page)."""
-    state, view = st.session_state, class_view()
-    version = view.check_in(browser_key(), following())
+    """A student's page, every second: one version number, compared; a new one reruns the page, whose run takes
+    the view (:func:`before_page`). Not taken here: a page switched to from a fragment's run was sometimes left
+    blank in Chromium (its run ended, its elements never shown), a rerun of the whole page never."""
+    state = st.session_state
+    version = class_view().check_in(browser_key(), following())
     applied = state.get(APPLIED_KEY)
     if version and following() and (applied is None or applied.version != version):
-        if links.PAGE_KEY in state:
-            _catch_up(state[links.PAGE_KEY], view, version)
         st.rerun()
 
 
