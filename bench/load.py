@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
 EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
+READ_TIMEOUT_MS = 5_000  # a page's progress line, read: see Session.steps_done
 SESSION_END_S = 25  # the project's server.disconnectedSessionTTL (20 s), and then some
 WARM_UP_S = 40  # the server's background warm-up (aecore/ui/startup.py) starts 8 s after a first page, ~30 s long
 RUN_LINE = re.compile(re.escape(LINE_PREFIX) + r" (\S+) ([0-9.]+) s \(cpu ([0-9.]+) s\)")
@@ -192,6 +193,8 @@ class Session:
     """One browser context: a student's tab."""
 
     def __init__(self, browser, url: str) -> None:
+        self.last_steps: int | None = None
+        self.slow_reads = 0  # reads of the progress line that timed out
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(120_000)
@@ -229,20 +232,27 @@ class Session:
         scenario. False when the page did not answer (counted as a failed action, never fatal to the bench)."""
         try:
             stop = self.page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
-            if stop.count() and stop.is_enabled():
-                stop.click()
-                self.settle()
+            if stop.count() and stop.is_enabled(timeout=READ_TIMEOUT_MS):
+                stop.click(timeout=READ_TIMEOUT_MS)
+                self.settle(timeout_ms=30_000)
             return True
         except Exception:  # Playwright's TimeoutError or a closed page: the figures measured so far still count
             return False
 
     def steps_done(self) -> int | None:
-        text = self.page.get_by_test_id("stMain").inner_text()
+        """The steps this page's progress line shows now; what it showed last if the page does not answer within
+        READ_TIMEOUT_MS (thirty starved tabs on two cores: one slow page must not hold up reading the others)."""
+        try:
+            text = self.page.get_by_test_id("stMain").inner_text(timeout=READ_TIMEOUT_MS)
+        except Exception:  # Playwright's TimeoutError
+            self.slow_reads += 1
+            return self.last_steps
         match = PROGRESS.search(text)
         if match is None:
             return None
         epoch, step, per_epoch = map(int, match.groups())
-        return (epoch - 1) * per_epoch + step
+        self.last_steps = (epoch - 1) * per_epoch + step
+        return self.last_steps
 
     def explore_once(self, turn: int) -> float | None:
         """One thing a curious student does: switch page, click the map, or move a slider."""
@@ -385,7 +395,8 @@ def scenario_start(browser, server: Server, sessions: int, window: float, repeat
                 "first_step_max_s": waited[-1] if waited else None,
                 "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb(),
-                "peak_memory": memory, "failed_stops": sum(not s.stop_training() for s in opened)}
+                "peak_memory": memory, "slow_reads": sum(s.slow_reads for s in opened),
+                "failed_stops": sum(not s.stop_training() for s in opened)}
     finally:
         for session in opened:
             session.close()
