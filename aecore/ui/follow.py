@@ -33,6 +33,7 @@ TOGGLE_KEY = "follow_toggle"  # the sidebar toggle's own key
 APPLIED_KEY = "follow_applied"  # session key: the View this session took last
 SHOWN_KEY = "follow_shown"  # session key: (page, view params) after the last run: a later difference is the student's
 PAGE_HASH_KEY = "follow_page_hash"  # session key: the script hash of the page the last full run drew
+RETRIED_KEY = "follow_retried"  # session key: the version taken a second time (see around_page)
 POLL_S = 1.0  # a student's page looks for a new view this often (the teacher's change shows within 2 s)
 
 _CSS = f"""
@@ -204,6 +205,16 @@ def _lead() -> None:
                 unsafe_allow_html=True)
 
 
+def _check_taken(path: str) -> None:
+    """After a following page drew the teacher's view: if it shows another one (a watcher tick in flight during the
+    page switch can bring back a control's old value), take the view once more at the next tick."""
+    state, applied = st.session_state, st.session_state.get(APPLIED_KEY)
+    if (following() and applied is not None and applied.page == path and state.get(RETRIED_KEY) != applied.version
+            and links.view_params(path) != applied.query):
+        state[RETRIED_KEY] = applied.version
+        state.pop(APPLIED_KEY)
+
+
 @contextmanager
 def around_page(path: str) -> Iterator[None]:
     """Around the run of page ``path``: a student's page keeps the view it ended with (even a run a rerun cut
@@ -212,6 +223,8 @@ def around_page(path: str) -> Iterator[None]:
     teacher = view.is_teacher(key)
     try:
         yield
+        if not teacher:
+            _check_taken(path)
     finally:
         if not teacher:
             st.session_state[SHOWN_KEY] = _shown(path)
