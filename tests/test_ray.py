@@ -29,9 +29,7 @@ def _digits(config, device=None):
 
 
 def _digits_run(epochs: int, seed: int = 0):
-    config = preset_config("ae", epochs=epochs, seed=seed)
-    raw = config.to_dict()
-    return type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+    return preset_config("ae", dataset="digits", epochs=epochs, seed=seed)
 
 
 def test_a_short_job_runs_through_a_local_ray(ray_local, tmp_path):

@@ -31,9 +31,7 @@ SCRIPT = f"GCS_TIMEOUT_S = {GCS_TIMEOUT_S}\n" + textwrap.dedent("""
     page.start()
     page.join()  # ... which ends, as every script run does
     time.sleep(GCS_TIMEOUT_S + 8)  # past Ray's wait for its GCS: the process used to be ended here
-    config = preset_config("ae", epochs=1)
-    raw = config.to_dict()
-    config = type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+    config = preset_config("ae", dataset="digits", epochs=1)
     job = TrainingJob(lambda data, device=None: load_dataset(data), made[0])
     job.start(config)
     job.join(timeout=180)

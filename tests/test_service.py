@@ -22,9 +22,7 @@ def _digits(config: DataConfig, device=None):
 
 
 def _config(epochs: int = 2, preset: str = "ae"):
-    config = preset_config(preset, epochs=epochs)
-    raw = config.to_dict()
-    return type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+    return preset_config(preset, dataset="digits", epochs=epochs)
 
 
 @pytest.fixture

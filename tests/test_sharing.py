@@ -16,9 +16,7 @@ def _digits(config, device=None):
 
 
 def _config(epochs: int, seed: int = 0):
-    config = preset_config("ae", epochs=epochs, seed=seed)
-    raw = config.to_dict()
-    return type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+    return preset_config("ae", dataset="digits", epochs=epochs, seed=seed)
 
 
 @pytest.fixture(scope="module")

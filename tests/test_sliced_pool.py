@@ -15,9 +15,7 @@ from aecore.training import TrainingState, fit
 
 
 def _config(epochs: int, preset: str = "ae"):
-    config = preset_config(preset, epochs=epochs)
-    raw = config.to_dict()
-    return type(config).from_dict({**raw, "data": {**raw["data"], "name": "digits"}})
+    return preset_config(preset, dataset="digits", epochs=epochs)
 
 
 class Recorder:
