@@ -3,9 +3,9 @@ class's counts; a student's page takes the teacher's view (page, model, state, t
 when the student changes a control, stays put, and rejoins in one click; no other browser broadcasts.
 tests/test_browser_follow.py does the same with a class in Chromium."""
 
-from pathlib import Path
 
 import pytest
+from app_runs import open_app
 from streamlit.testing.v1 import AppTest
 from widget_warnings import no_widget_default_overridden  # noqa: F401  (an autouse fixture)
 
@@ -18,8 +18,6 @@ from aecore.ui import follow, links
 from aecore.ui.shared_resources import job_service
 from aecore.ui.widgets import SELECTED_RUN
 
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180
 STEP = TourStep("Lecture 000: a convolutional autoencoder", 1, 6, "Stride-2 convolutions shrink the image.")
 
 
@@ -28,13 +26,6 @@ def fresh_class_view(tmp_path, monkeypatch):
     """A class view of this test's own (the server's is one per process), and only the shipped runs."""
     monkeypatch.setattr(class_view_module, "_shared", None)
     monkeypatch.setattr(checkpoints, "USER_RUNS_DIR", tmp_path / "runs")
-
-
-def _open(path: str, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(params or {})
-    at.switch_page(path)
-    return at.run()
 
 
 def _here(at: AppTest) -> AppTest:
@@ -56,7 +47,7 @@ def _banner(at: AppTest) -> bool:
 
 
 def test_the_teachers_presenter_view_broadcasts_its_view_and_sees_the_counts():
-    teacher = _open("views/home.py", {"teacher": _teacher(), "present": "1"})
+    teacher = open_app("views/home.py", {"teacher": _teacher(), "present": "1"})
     assert not teacher.exception
     shown = follow.class_view().current()
     assert (shown.page, shown.query, shown.version) == ("views/home.py", {}, 1)
@@ -69,16 +60,16 @@ def test_the_teachers_presenter_view_broadcasts_its_view_and_sees_the_counts():
     teacher.run()  # nothing changed: the same version
     assert follow.class_view().live_version() == 2
 
-    student = _open("views/home.py")
+    student = open_app("views/home.py")
     assert student.session_state[SELECTED_RUN] == str(PRETRAINED_DIR / "mnist-vae-latent2")
     teacher.run()
     assert _counts(teacher) == ["<div class='follow-counts'>1 following, 0 exploring</div>"]
 
 
 def test_no_broadcast_from_the_teacher_outside_the_presenter_view_nor_from_a_student_in_it():
-    teacher = _open("views/home.py", {"teacher": _teacher()})
+    teacher = open_app("views/home.py", {"teacher": _teacher()})
     assert not teacher.exception and follow.class_view().current() is None and not _counts(teacher)
-    student = _open("views/inside.py", {"teacher": new_key(), "present": "1"})  # a key of their own
+    student = open_app("views/inside.py", {"teacher": new_key(), "present": "1"})  # a key of their own
     assert not student.exception
     assert follow.class_view().current() is None and not _counts(student)
     assert student.toggle(key=follow.TOGGLE_KEY).value is True  # a student, following (nobody, yet)
@@ -88,7 +79,7 @@ def test_no_broadcast_from_the_teacher_outside_the_presenter_view_nor_from_a_stu
 def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_one_click():
     view = follow.class_view()
     view.publish(_teacher(), "views/inside.py", {"model": "mnist-conv-ae", "tab": "Layer shapes"}, STEP)
-    student = _open("views/home.py")
+    student = open_app("views/home.py")
     assert not student.exception
     assert student.session_state[links.PAGE_KEY] == "views/inside.py"  # switched to the teacher's page
     assert [title.value for title in student.title] == ["Inside the network"]
@@ -122,7 +113,7 @@ def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_
 
 def test_a_student_who_opens_another_page_breaks_away():
     follow.class_view().publish(_teacher(), "views/home.py", {})
-    student = _open("views/home.py")
+    student = open_app("views/home.py")
     assert student.toggle(key=follow.TOGGLE_KEY).value is True
     student.switch_page("views/inside.py").run()
     assert student.toggle(key=follow.TOGGLE_KEY).value is False and _banner(student)

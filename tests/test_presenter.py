@@ -3,24 +3,14 @@
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from app_runs import open_app
 from streamlit.testing.v1 import AppTest
 
 from aecore.ui import links, presenter
 from aecore.ui.charts import latent_map_figure
-
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 180
-
-
-def _open(path: str, params: dict | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.query_params.update(params or {})
-    at.switch_page(path)
-    return at.run()
 
 
 def _styles(at: AppTest) -> str:
@@ -39,7 +29,7 @@ def test_a_figure_built_outside_a_run_keeps_its_own_size():
 
 
 def test_present_in_the_link_turns_the_presenter_view_on():
-    at = _open("views/explore.py", {"present": "1"})
+    at = open_app("views/explore.py", {"present": "1"})
     assert not at.exception
     assert at.toggle(key=presenter.TOGGLE_KEY).value is True
     assert at.query_params["present"] == "1"  # and stays in the link
@@ -54,7 +44,7 @@ def test_present_in_the_link_turns_the_presenter_view_on():
 
 
 def test_the_toggle_turns_it_on_and_off_and_the_link_follows():
-    at = _open("views/denoise.py")
+    at = open_app("views/denoise.py")
     assert not _styles(at) and "present" not in at.query_params
     normal = [figure["layout"]["height"] for figure in _figures(at)]
     at.toggle(key=presenter.TOGGLE_KEY).set_value(True).run()
@@ -78,7 +68,7 @@ def test_the_starred_spot_is_the_last_trace_of_the_points_kind_so_it_is_drawn_ab
 
 
 def test_present_stays_in_the_link_on_every_page_after_a_page_switch():
-    at = _open("views/explore.py", {"present": "1"})
+    at = open_app("views/explore.py", {"present": "1"})
     for path in ("views/sweep.py", "views/slow_motion.py", "views/own_images.py", "views/denoise.py",
                  "views/home.py"):
         at.switch_page(path).run()
