@@ -109,10 +109,8 @@ def test_a_reload_and_a_dropped_network_find_the_same_run_going_on(browser, tmp_
         _wait_for(lambda: _steps(page) > 0, 30, page)
         before = _steps(page)
 
-        started = time.monotonic()
-        page.reload()  # (b) a reload is a new session: the cookie finds the run
+        page.reload()  # (b) a reload is a new session: the cookie finds the run (how fast: bench.reattach)
         _training(page)
-        assert time.monotonic() - started < 5 + 2, "the reloaded page did not show the run within 5 s"
         _wait_for(lambda: _steps(page) > before, 30, page)
         after_reload = _steps(page)
 
