@@ -2,7 +2,10 @@
 
 Starts the dashboard the way `make run` does (`streamlit run serve.py`, the
 project's .streamlit/config.toml) and drives N headless Chromium contexts,
-each its own browser session, through three scenarios:
+each its own browser session (or, with ``--client headless``, N headless
+students speaking the frontend's websocket protocol: bench/headless_class.py,
+what a class of 30 costs the server without 30 browsers on its cores), through
+three scenarios:
 
 - (a) ``start``: N sessions press Start within a few seconds on the Train page, each with its own seed (N
   different runs: identical ones would train once for all); per student, the seconds from the click to the
@@ -36,12 +39,13 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
 from bench import machine
+from bench.headless_class import HeadlessSession, StudentLoop
 from bench.report import markdown_table
 from bench.results import document, save
 from bench.stats import figure
@@ -278,6 +282,9 @@ class Session:
         self.context.close()
 
 
+OpenSession = Callable[[str], "Session | HeadlessSession"]  # a student's tab opened on a URL
+
+
 def _training_rate(trainers: list[Session], seconds: float) -> float:
     """Total steps/s of ``trainers`` over ``seconds``, from their progress lines."""
     def total() -> int:
@@ -326,8 +333,8 @@ def _percentiles(times: list[float]) -> dict:
 LONG_RUN = "epochs=100"  # a run that outlasts its measuring window, alone or among 30
 
 
-def scenario_alone(browser, server: Server, window: float) -> float:
-    session = Session(browser, f"{server.url}/train?{LONG_RUN}&seed=1000")
+def scenario_alone(open_session: OpenSession, server: Server, window: float) -> float:
+    session = open_session(f"{server.url}/train?{LONG_RUN}&seed=1000")
     try:
         session.start_training()
         _wait_for_progress([session])
@@ -370,10 +377,10 @@ def _spread(values: list[float]) -> dict:
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
-def scenario_start(browser, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
+def scenario_start(open_session: OpenSession, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
     """N sessions press Start; then ``repeats`` windows of ``window / repeats`` seconds each measure every run's
     steps/s (the median and spread over the windows: one window's figures depend on whose turn it was)."""
-    opened = [Session(browser, f"{server.url}/train?{LONG_RUN}&seed={i + 1}") for i in range(sessions)]
+    opened = [open_session(f"{server.url}/train?{LONG_RUN}&seed={i + 1}") for i in range(sessions)]
     try:
         with server.peak_memory() as memory:
             clicked = []
@@ -402,9 +409,9 @@ def scenario_start(browser, server: Server, sessions: int, window: float, repeat
             session.close()
 
 
-def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dict:
-    trainers = [Session(browser, f"{server.url}/train?seed={i + 1}") for i in range(2)]  # two runs, not one shared
-    explorers = [Session(browser, server.url) for _ in range(sessions - 2)]
+def scenario_mixed(open_session: OpenSession, server: Server, sessions: int, window: float) -> dict:
+    trainers = [open_session(f"{server.url}/train?seed={i + 1}") for i in range(2)]  # two runs, not one shared
+    explorers = [open_session(server.url) for _ in range(sessions - 2)]
     opened = trainers + explorers
     try:
         for session in trainers:
@@ -424,8 +431,8 @@ def scenario_mixed(browser, server: Server, sessions: int, window: float) -> dic
             session.close()
 
 
-def scenario_idle(browser, server: Server, sessions: int, window: float) -> dict:
-    opened = [Session(browser, server.url) for _ in range(sessions)]
+def scenario_idle(open_session: OpenSession, server: Server, sessions: int, window: float) -> dict:
+    opened = [open_session(server.url) for _ in range(sessions)]
     try:
         offset = server.log_size()
         times = _explore_for(opened[sessions // 2:], window)
@@ -452,29 +459,47 @@ def _niced_chromium(folder: Path) -> str:
     return str(wrapper)
 
 
-def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, ...] = (),
-        browser_nice: bool = True) -> dict:
+@contextmanager
+def _students(client: str, browser_nice: bool) -> Iterator[OpenSession]:
+    """What opens a student's tab: a Chromium context (``browser``) or a headless student (``headless``,
+    bench.headless_class: the frontend's websocket traffic without a browser on the server's cores)."""
+    if client == "headless":
+        loop = StudentLoop()
+        try:
+            yield lambda url: HeadlessSession(loop, url, PROGRESS, EXPLORE_PAGES)
+        finally:
+            loop.close()
+        return
     from playwright.sync_api import sync_playwright
 
-    results: dict = {"machine": machine(), "sessions": sessions, "window_s": window, "cpus": os.cpu_count(),
-                     "options": list(options), "browser_nice": browser_nice}
     executable = _niced_chromium(Path(tempfile.mkdtemp(prefix="aecore-chromium-"))) if browser_nice else CHROMIUM
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable,
                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            yield lambda url: Session(browser, url)
+        finally:
+            browser.close()
+
+
+def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, ...] = (),
+        browser_nice: bool = True, client: str = "browser") -> dict:
+    results: dict = {"machine": machine(), "sessions": sessions, "window_s": window, "cpus": os.cpu_count(),
+                     "options": list(options), "browser_nice": browser_nice, "client": client}
+    with _students(client, browser_nice) as open_session:
         server = Server(options)
         try:
-            Session(browser, server.url).close()  # a first page starts the warm-up, which must not share "alone"
+            open_session(server.url).close()  # a first page starts the warm-up, which must not share "alone"
             time.sleep(WARM_UP_S)
-            alone_runs = [scenario_alone(browser, server, window)]
+            alone_runs = [scenario_alone(open_session, server, window)]
             time.sleep(SESSION_END_S)
-            runners = {"start": lambda: scenario_start(browser, server, sessions, window),
-                       "mixed": lambda: scenario_mixed(browser, server, sessions, window),
-                       "idle": lambda: scenario_idle(browser, server, sessions, window)}
+            runners = {"start": lambda: scenario_start(open_session, server, sessions, window),
+                       "mixed": lambda: scenario_mixed(open_session, server, sessions, window),
+                       "idle": lambda: scenario_idle(open_session, server, sessions, window)}
             for name in scenarios:
                 results[name] = runners[name]()
                 time.sleep(SESSION_END_S)  # closed tabs' sessions end and their jobs stop
-            alone_runs.append(scenario_alone(browser, server, window))  # before and after: the machine may drift
+            alone_runs.append(scenario_alone(open_session, server, window))  # before and after: the machine drifts
             alone = statistics.mean(alone_runs)
             results["alone_steps_per_s"] = round(alone, 2)
             results["alone_steps_per_s_runs"] = [round(rate, 2) for rate in alone_runs]
@@ -484,7 +509,6 @@ def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, 
             results["server_tracebacks"] = server.tracebacks()
         finally:
             server.stop()
-            browser.close()
     return results
 
 
@@ -537,15 +561,19 @@ def main(argv=None) -> int:
     parser.add_argument("--window", type=float, default=20.0, help="seconds each measurement lasts (default 20)")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="a Streamlit server option for this run, e.g. runner.postScriptGC=true (repeatable)")
+    parser.add_argument("--client", choices=("browser", "headless"), default="browser",
+                        help="a student's tab: headless Chromium (default) or a headless student speaking the "
+                             "frontend's websocket protocol (bench/headless_class.py: a class of 30 on 2 cores)")
     parser.add_argument("--browsers-compete", action="store_true",
                         help="run Chromium at normal priority (default: idle priority, as if on the students' laptops)")
     parser.add_argument("--out", type=Path,
                         help="JSON file to write (default bench/results/<date>-<time>-<commit>-load.json)")
     args = parser.parse_args(argv)
     scenarios = args.scenario or ["start", "mixed", "idle"]
-    results = run(args.sessions, scenarios, args.window, tuple(args.set), browser_nice=not args.browsers_compete)
+    results = run(args.sessions, scenarios, args.window, tuple(args.set), browser_nice=not args.browsers_compete,
+                  client=args.client)
     arguments = {"sessions": args.sessions, "scenarios": scenarios, "window": args.window, "set": args.set,
-                 "browsers_compete": args.browsers_compete}
+                 "browsers_compete": args.browsers_compete, "client": args.client}
     measured_on = results.pop("machine")
     try:
         figures = figures_of(results)
