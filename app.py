@@ -3,11 +3,10 @@
 import streamlit as st
 
 from aecore.ui import cache, follow, identity, links, presenter, share, tour_bar
-from aecore.ui.boot import wait_until_imported
 from aecore.ui.navigation import ICON, PAGES
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import render_sidebar
-from aecore.ui.startup import warm_up_pages_in_background
+from aecore.ui.warm_up import wait_until_imported, warm_up_pages_in_background
 
 identity.browser_key()  # first: a personal or teacher link's key leaves the URL before the link is read
 links.start_session()  # a session's first run: the link's settings and ?present=1
@@ -19,7 +18,7 @@ page = st.navigation(list(pages.values()), expanded=True)  # every page in sight
 spec = next(spec for spec, candidate in pages.items() if candidate is page)
 path = spec.path
 if spec.draws_figures:
-    wait_until_imported()  # no Plotly figure while another thread still imports pandas (aecore/ui/boot.py)
+    wait_until_imported()  # no Plotly figure while another thread still imports pandas (aecore/ui/warm_up.py)
 links.restore(path)  # a session's first run: the page's values in the link
 follow.before_page(path)  # a student's page takes the teacher's view (and may switch to its page); the banner
 presenter.apply_style()

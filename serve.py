@@ -1,6 +1,6 @@
 """`streamlit run serve.py` (what `make run` does): app.py behind a server that prepares as it starts.
 
-As the server starts, a background thread (aecore.ui.boot) imports every module
+As the server starts, a background thread (aecore.ui.warm_up) imports every module
 the pages use, then reads the test images Home shows, while the first browser
 is still loading the page; app.py waits for those imports before any page code
 runs, so no script ever races them. ``streamlit run app.py`` works too: its
@@ -12,8 +12,8 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
-from aecore.ui.boot import import_in_background
 from aecore.ui.browser_cookie import BrowserKeyCookie
+from aecore.ui.warm_up import import_in_background
 from aecore.ui.websocket_guard import EndLeftWebsockets
 
 

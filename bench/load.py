@@ -56,7 +56,7 @@ PROGRESS = re.compile(r"Epoch (\d+) of \d+ · step (\d+) of (\d+)")
 EXPLORE_PAGES = ("Explore", "Interpolate", "Home", "Inside")
 READ_TIMEOUT_MS = 5_000  # a page's progress line, read: see Session.steps_done
 SESSION_END_S = 25  # the project's server.disconnectedSessionTTL (20 s), and then some
-WARM_UP_S = 40  # the server's background warm-up (aecore/ui/startup.py) starts 8 s after a first page, ~30 s long
+WARM_UP_S = 40  # the server's background warm-up (aecore/ui/warm_up.py) starts 8 s after a first page, ~30 s long
 RUN_LINE = re.compile(re.escape(LINE_PREFIX) + r" (\S+) ([0-9.]+) s \(cpu ([0-9.]+) s\)")
 # Each script run's start and end as the page sees them, on the page's clock (performance.now(), ms).
 WATCH_RUNS = """() => {

@@ -40,11 +40,11 @@ def _no_server_warm_up():
     """AppTest runs app.py in this process: without this, its first run would start the server's warm-up here (load
     MNIST, start a training and a projection worker, compile UMAP) beside the tests. tests/test_startup.py tests
     the warm-up in a process of its own; the browser tests' servers still warm up."""
-    from aecore.ui import startup
+    from aecore.ui import warm_up
 
-    startup.warm_up_pages = False
+    warm_up.warm_up_pages = False
     yield
-    startup.warm_up_pages = True
+    warm_up.warm_up_pages = True
 
 
 @pytest.fixture(autouse=True)

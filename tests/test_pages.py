@@ -90,7 +90,7 @@ def test_every_page_renders_for_a_new_session_and_again(spec):
              if link.default is not None and link.read(state) is not None}
     assert all(value == default for value, default in shown.values()), shown
     assert set(at.query_params) <= {"slerp", "test_noise", "other", "shape"}  # defaults that follow the model
-    if not spec.draws_figures:  # app.py lets it run before the server's first imports end (aecore/ui/boot.py): a
+    if not spec.draws_figures:  # app.py lets it run before the server's first imports end (aecore/ui/warm_up.py): a
         assert not at.get("plotly_chart")  # Plotly figure drawn then could meet a half-imported pandas
     at.run()  # and again, as after any click
     assert not at.exception

@@ -24,20 +24,19 @@ def _run_in_a_fresh_process(code: str, timeout: float) -> None:
 def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_process():
     code = (
         "import sys\n"
-        "from aecore.ui import startup\n"
-        "from aecore.ui import boot\n"
-        "boot.import_page_modules()\n"
+        "from aecore.ui import warm_up\n"
+        "warm_up.import_page_modules()\n"
         "assert {'pandas', 'plotly.graph_objects', 'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)\n"
-        "from threadpoolctl import threadpool_info\n"  # many scripts call numpy at once: one BLAS thread (boot.py)
+        "from threadpoolctl import threadpool_info\n"  # many scripts call numpy at once: one BLAS thread (warm_up.py)
         "assert {p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'} == {1}\n"
-        "thread = startup.preload_in_background()\n"
-        "assert startup.preload_in_background() is None  # once per process\n"
+        "thread = warm_up.preload_in_background()\n"
+        "assert warm_up.preload_in_background() is None  # once per process\n"
         "thread.join(120)\n"
         "import aecore.data as d\n"
         "assert 'umap' not in sys.modules\n"
         "assert d._read_idx_split_cached.cache_info().currsize == 1  # the test files only, not the training set\n"
-        "thread = startup.warm_up_pages_in_background()\n"
-        "assert startup.warm_up_pages_in_background() is None\n"
+        "thread = warm_up.warm_up_pages_in_background()\n"
+        "assert warm_up.warm_up_pages_in_background() is None\n"
         "thread.join(300)\n"
         "assert 'umap' in sys.modules and 'openTSNE' in sys.modules\n"
         "from aecore.jobs import shared_pool\n"
@@ -48,18 +47,18 @@ def test_the_page_modules_are_imported_up_front_and_the_warm_ups_run_once_per_pr
 
 
 def test_a_failed_warm_up_step_is_logged_not_raised_and_the_next_step_still_runs(caplog):
-    from aecore.ui import startup
+    from aecore.ui import warm_up
 
     ran = []
 
     def broken() -> None:
         raise OSError("disk gone")
 
-    thread = startup._once_in_background("test-broken", broken, lambda: ran.append(True))
+    thread = warm_up._once_in_background("test-broken", broken, lambda: ran.append(True))
     thread.join(10)
     assert "background test-broken: broken failed" in caplog.text and "disk gone" in caplog.text
     assert ran == [True]
-    assert startup._once_in_background("test-broken", broken) is None
+    assert warm_up._once_in_background("test-broken", broken) is None
 
 
 def test_test_pixels_are_the_datasets_test_split_before_normalisation():
@@ -96,16 +95,16 @@ def test_test_pixels_are_copies_never_the_cached_raw_tensors():
 def test_a_script_waits_for_the_background_imports_and_without_them_imports_itself():
     code = (
         "import sys, threading\n"
-        "from aecore.ui import boot\n"
-        "assert 'pandas' not in sys.modules and 'torch' not in sys.modules  # boot itself is light\n"
-        "thread = boot.import_in_background()\n"
-        "assert boot.import_in_background() is None  # once per process\n"
-        "boot.wait_until_imported()  # what app.py does first\n"
+        "from aecore.ui import warm_up\n"
+        "assert 'pandas' not in sys.modules and 'torch' not in sys.modules  # warm_up itself is light\n"
+        "thread = warm_up.import_in_background()\n"
+        "assert warm_up.import_in_background() is None  # once per process\n"
+        "warm_up.wait_until_imported()  # what app.py does first\n"
         "assert {'torch', 'pandas', 'plotly.express'} <= set(sys.modules)  # what Plotly peeks at\n"
         "import pandas; assert hasattr(pandas, 'Series')  # complete, not partially initialised\n"
         "thread.join(120)\n"
         "assert {'aecore.ui.charts', 'aecore.ui.live'} <= set(sys.modules)  # the dashboard's own, after\n"
-        "from aecore.ui import startup; assert startup.preload_in_background() is None  # it started the preload\n"
+        "assert warm_up.preload_in_background() is None  # it started the preload\n"
         "[t.join(120) for t in threading.enumerate() if t.name == 'aecore-preload']\n"
     )
     _run_in_a_fresh_process(code, timeout=120)
@@ -130,9 +129,9 @@ def test_the_warm_up_hides_only_its_own_threads_missing_context_warnings(caplog)
 
 def test_the_tests_turn_the_pages_warm_up_off_in_their_own_process():
     """AppTest runs of app.py (tests/conftest.py): no warm-up thread, no worker processes in the pytest worker."""
-    from aecore.ui import startup
+    from aecore.ui import warm_up
 
-    assert startup.warm_up_pages is False
-    assert startup.warm_up_pages_in_background() is None
-    assert "pages-warm-up" not in startup._started
+    assert warm_up.warm_up_pages is False
+    assert warm_up.warm_up_pages_in_background() is None
+    assert "pages-warm-up" not in warm_up._started
 

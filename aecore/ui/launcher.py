@@ -7,7 +7,7 @@
 The dashboard starts in this process through Streamlit's own command line (``streamlit.web.cli.main`` with
 ``run <entry file>``, as ``streamlit hello`` does): pipx puts no ``streamlit`` on PATH, and the entry file
 (``serve.py``, with ``app.py``, ``views/`` and ``.streamlit/config.toml`` beside it) ships inside the wheel.
-The server prints the students' address and the teacher's link itself (aecore/ui/startup.py).
+The server prints the students' address and the teacher's link itself (aecore/ui/warm_up.py).
 
 Writable data goes to ``--data-dir`` or, once installed, the user's data folder (aecore/paths.py), never
 site-packages. The engine reads its folders from the environment when its modules are imported, so this module

@@ -23,7 +23,7 @@ class PageSpec:
     summary: str = ""  # Home's line about the page
     state: tuple = ()
     default: bool = False
-    draws_figures: bool = True  # Plotly figures: the page waits for the server's first imports (aecore.ui.boot)
+    draws_figures: bool = True  # Plotly figures: the page waits for the server's first imports (aecore.ui.warm_up)
     training_settings: bool = False  # the sidebar's training settings act on this page (and travel in its link)
 
 
