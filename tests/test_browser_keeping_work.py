@@ -1,6 +1,6 @@
 """In Chromium: nothing a student does is lost to a reload, a dropped network, a closed tab or a server restart.
 
-The servers here drop a disconnected session after 2 s (``--server.disconnectedSessionTTL 2``), so a 10 s
+The servers here drop a disconnected session after 2 s (``--server.disconnectedSessionTTL 2``), so a 6 s
 outage loses the session on the server exactly as a 90 s one does with the class default (20 s): what comes
 back is a new session, which must find the run by the browser's key.
 """
@@ -115,7 +115,7 @@ def test_a_reload_and_a_dropped_network_find_the_same_run_going_on(browser, tmp_
         after_reload = _steps(page)
 
         outage.cut()  # (a) the network drops for longer than the server keeps a session
-        time.sleep(10)
+        time.sleep(6)  # three times the session's life: its session is gone for sure
         outage.up = True
         _wait_for(lambda: _steps(page) > after_reload, 60, page)  # the same run, further on: nothing reset
         expect(page.get_by_test_id("stException")).to_have_count(0)
