@@ -171,6 +171,23 @@ def test_a_shipped_tour_plays_end_to_end_with_next_and_back():
     assert step.caption not in _bar_text(at)
 
 
+@pytest.mark.parametrize("title", sorted(tour_bar.shipped_tours()))
+def test_every_step_of_every_shipped_tour_shows_its_page_without_a_warning_or_an_error(title):
+    """Each step as the class sees it: its page, drawn from the step's view, with no exception, error or warning
+    element (a tour step that says "this model cannot be trained" tells the class something untrue)."""
+    tour = tour_bar.shipped_tours()[title]
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.selectbox(key=tour_bar.PICK_KEY).set_value(tour.title)
+    at.button(key="tour_start").click().run()
+    for index, step in enumerate(tour.steps):
+        if index:
+            at.button(key="tour_next").click().run()
+        _state_shown(at, step)
+        shown = [f"{kind}: {element.value}" for kind in ("error", "warning")
+                 for element in getattr(at.main, kind)]
+        assert shown == [], (index + 1, step.page, shown)
+
+
 def test_a_teacher_records_a_tour_downloads_it_and_a_bad_file_is_refused_with_one_line():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.switch_page("views/explore.py").run()
