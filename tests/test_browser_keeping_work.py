@@ -21,7 +21,7 @@ require_chromium()
 from playwright.sync_api import Page, expect  # noqa: E402
 
 LONG_RUN = "/train?dataset=digits&epochs=400"  # about 4,400 steps: it is still training when the test acts
-SHORT_EPOCHS, LONG_EPOCHS = 30, 150  # digits epochs (11 steps each): seconds, and tens of seconds
+SHORT_EPOCHS, LONG_EPOCHS = 15, 60  # digits epochs (11 steps each): seconds, and tens of seconds
 STEP = re.compile(r"step (\d+) of (\d+)")
 
 
