@@ -2,10 +2,10 @@
 
 Starts the dashboard the way `make run` does (`streamlit run serve.py`, the
 project's .streamlit/config.toml) and drives N headless Chromium contexts,
-each its own browser session (or, with ``--client headless``, N headless
-students speaking the frontend's websocket protocol: bench/headless_class.py,
-what a class of 30 costs the server without 30 browsers on its cores), through
-three scenarios:
+each its own browser session (or, with ``--browsers K``, K Chromium tabs and
+N - K headless students speaking the frontend's websocket protocol:
+bench/headless_class.py, what a class of 30 costs the server without 30
+browsers on its two cores), through three scenarios:
 
 - (a) ``start``: N sessions press Start within a few seconds on the Train page, each with its own seed (N
   different runs: identical ones would train once for all); per student, the seconds from the click to the
@@ -39,8 +39,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from aecore.ui.run_timing import ENV_FLAG, LINE_PREFIX
@@ -282,7 +282,46 @@ class Session:
         self.context.close()
 
 
-OpenSession = Callable[[str], "Session | HeadlessSession"]  # a student's tab opened on a URL
+class Classroom:
+    """Opens the students' tabs: in each scenario the first ``browsers`` in Chromium (None: all of them), the
+    others as headless students (bench.headless_class)."""
+
+    def __init__(self, browsers: int | None, browser_nice: bool) -> None:
+        self.browsers, self.browser_nice = browsers, browser_nice
+        self._stack = ExitStack()
+        self._chromium = None
+        self._loop: StudentLoop | None = None
+
+    def __enter__(self) -> Classroom:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def real(self, index: int) -> bool:
+        """Whether the scenario's ``index``-th student has a real browser."""
+        return self.browsers is None or index < self.browsers
+
+    def open(self, url: str, index: int = 0) -> Session | HeadlessSession:
+        """The scenario's ``index``-th student's tab on ``url``."""
+        if self.real(index):
+            return Session(self._browser(), url)
+        if self._loop is None:
+            self._loop = StudentLoop()
+            self._stack.callback(self._loop.close)
+        return HeadlessSession(self._loop, url, PROGRESS, EXPLORE_PAGES)
+
+    def _browser(self):
+        if self._chromium is None:
+            from playwright.sync_api import sync_playwright
+
+            playwright = self._stack.enter_context(sync_playwright())
+            executable = (_niced_chromium(Path(tempfile.mkdtemp(prefix="aecore-chromium-"))) if self.browser_nice
+                          else CHROMIUM)
+            self._chromium = playwright.chromium.launch(
+                executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+            self._stack.callback(self._chromium.close)
+        return self._chromium
 
 
 def _training_rate(trainers: list[Session], seconds: float) -> float:
@@ -333,8 +372,8 @@ def _percentiles(times: list[float]) -> dict:
 LONG_RUN = "epochs=100"  # a run that outlasts its measuring window, alone or among 30
 
 
-def scenario_alone(open_session: OpenSession, server: Server, window: float) -> float:
-    session = open_session(f"{server.url}/train?{LONG_RUN}&seed=1000")
+def scenario_alone(room: Classroom, server: Server, window: float) -> float:
+    session = room.open(f"{server.url}/train?{LONG_RUN}&seed=1000")
     try:
         session.start_training()
         _wait_for_progress([session])
@@ -377,10 +416,10 @@ def _spread(values: list[float]) -> dict:
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
-def scenario_start(open_session: OpenSession, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
+def scenario_start(room: Classroom, server: Server, sessions: int, window: float, repeats: int = 3) -> dict:
     """N sessions press Start; then ``repeats`` windows of ``window / repeats`` seconds each measure every run's
     steps/s (the median and spread over the windows: one window's figures depend on whose turn it was)."""
-    opened = [open_session(f"{server.url}/train?{LONG_RUN}&seed={i + 1}") for i in range(sessions)]
+    opened = [room.open(f"{server.url}/train?{LONG_RUN}&seed={i + 1}", i) for i in range(sessions)]
     try:
         with server.peak_memory() as memory:
             clicked = []
@@ -397,7 +436,8 @@ def scenario_start(open_session: OpenSession, server: Server, sessions: int, win
                 "total_steps_per_s_by_window": [round(sum(rates), 2) for rates in windows],
                 "fairness_max_over_min": round(max(per_run) / min(per_run), 2) if min(per_run) > 0 else None,
                 "fairness_by_window": [None if f is None else round(f, 2) for f in fairness],
-                "first_step_s": firsts, "first_step_p50_s": statistics.median(waited) if waited else None,
+                "first_step_s": firsts, "first_step_in_chromium_s": [t for i, t in enumerate(firsts) if room.real(i)],
+                "first_step_p50_s": statistics.median(waited) if waited else None,
                 "first_step_p95_s": waited[min(len(waited) - 1, int(0.95 * len(waited)))] if waited else None,
                 "first_step_max_s": waited[-1] if waited else None,
                 "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
@@ -409,9 +449,9 @@ def scenario_start(open_session: OpenSession, server: Server, sessions: int, win
             session.close()
 
 
-def scenario_mixed(open_session: OpenSession, server: Server, sessions: int, window: float) -> dict:
-    trainers = [open_session(f"{server.url}/train?seed={i + 1}") for i in range(2)]  # two runs, not one shared
-    explorers = [open_session(server.url) for _ in range(sessions - 2)]
+def scenario_mixed(room: Classroom, server: Server, sessions: int, window: float) -> dict:
+    trainers = [room.open(f"{server.url}/train?seed={i + 1}", i) for i in range(2)]  # two runs, not one shared
+    explorers = [room.open(server.url, i) for i in range(2, sessions)]
     opened = trainers + explorers
     try:
         for session in trainers:
@@ -431,8 +471,8 @@ def scenario_mixed(open_session: OpenSession, server: Server, sessions: int, win
             session.close()
 
 
-def scenario_idle(open_session: OpenSession, server: Server, sessions: int, window: float) -> dict:
-    opened = [open_session(server.url) for _ in range(sessions)]
+def scenario_idle(room: Classroom, server: Server, sessions: int, window: float) -> dict:
+    opened = [room.open(server.url, i) for i in range(sessions)]
     try:
         offset = server.log_size()
         times = _explore_for(opened[sessions // 2:], window)
@@ -459,47 +499,25 @@ def _niced_chromium(folder: Path) -> str:
     return str(wrapper)
 
 
-@contextmanager
-def _students(client: str, browser_nice: bool) -> Iterator[OpenSession]:
-    """What opens a student's tab: a Chromium context (``browser``) or a headless student (``headless``,
-    bench.headless_class: the frontend's websocket traffic without a browser on the server's cores)."""
-    if client == "headless":
-        loop = StudentLoop()
-        try:
-            yield lambda url: HeadlessSession(loop, url, PROGRESS, EXPLORE_PAGES)
-        finally:
-            loop.close()
-        return
-    from playwright.sync_api import sync_playwright
-
-    executable = _niced_chromium(Path(tempfile.mkdtemp(prefix="aecore-chromium-"))) if browser_nice else CHROMIUM
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            yield lambda url: Session(browser, url)
-        finally:
-            browser.close()
-
-
 def run(sessions: int, scenarios: list[str], window: float, options: tuple[str, ...] = (),
-        browser_nice: bool = True, client: str = "browser") -> dict:
+        browser_nice: bool = True, browsers: int | None = None) -> dict:
     results: dict = {"machine": machine(), "sessions": sessions, "window_s": window, "cpus": os.cpu_count(),
-                     "options": list(options), "browser_nice": browser_nice, "client": client}
-    with _students(client, browser_nice) as open_session:
+                     "options": list(options), "browser_nice": browser_nice,
+                     "browsers": sessions if browsers is None else min(browsers, sessions)}
+    with Classroom(browsers, browser_nice) as room:
         server = Server(options)
         try:
-            open_session(server.url).close()  # a first page starts the warm-up, which must not share "alone"
+            room.open(server.url).close()  # a first page starts the warm-up, which must not share "alone"
             time.sleep(WARM_UP_S)
-            alone_runs = [scenario_alone(open_session, server, window)]
+            alone_runs = [scenario_alone(room, server, window)]
             time.sleep(SESSION_END_S)
-            runners = {"start": lambda: scenario_start(open_session, server, sessions, window),
-                       "mixed": lambda: scenario_mixed(open_session, server, sessions, window),
-                       "idle": lambda: scenario_idle(open_session, server, sessions, window)}
+            runners = {"start": lambda: scenario_start(room, server, sessions, window),
+                       "mixed": lambda: scenario_mixed(room, server, sessions, window),
+                       "idle": lambda: scenario_idle(room, server, sessions, window)}
             for name in scenarios:
                 results[name] = runners[name]()
                 time.sleep(SESSION_END_S)  # closed tabs' sessions end and their jobs stop
-            alone_runs.append(scenario_alone(open_session, server, window))  # before and after: the machine drifts
+            alone_runs.append(scenario_alone(room, server, window))  # before and after: the machine drifts
             alone = statistics.mean(alone_runs)
             results["alone_steps_per_s"] = round(alone, 2)
             results["alone_steps_per_s_runs"] = [round(rate, 2) for rate in alone_runs]
@@ -531,6 +549,8 @@ def figures_of(results: dict) -> dict:
             "page_exceptions": figure([start["page_exceptions"]], "", "lower")}
         if stepped := [t for t in start["first_step_s"] if t is not None]:
             figures["start"]["first_step_s"] = figure(stepped, "s", "lower", p95=True)
+        if drawn := [t for t in start.get("first_step_in_chromium_s", []) if t is not None]:
+            figures["start"]["first_step_in_chromium_s"] = figure(drawn, "s", "lower", p95=True)
     for name in ("mixed", "idle"):
         scenario = results.get(name)
         if not scenario:
@@ -561,9 +581,9 @@ def main(argv=None) -> int:
     parser.add_argument("--window", type=float, default=20.0, help="seconds each measurement lasts (default 20)")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
                         help="a Streamlit server option for this run, e.g. runner.postScriptGC=true (repeatable)")
-    parser.add_argument("--client", choices=("browser", "headless"), default="browser",
-                        help="a student's tab: headless Chromium (default) or a headless student speaking the "
-                             "frontend's websocket protocol (bench/headless_class.py: a class of 30 on 2 cores)")
+    parser.add_argument("--browsers", type=int, metavar="K",
+                        help="how many of the sessions are real Chromium tabs (default: all); the others are "
+                             "headless students speaking the frontend's protocol (bench/headless_class.py)")
     parser.add_argument("--browsers-compete", action="store_true",
                         help="run Chromium at normal priority (default: idle priority, as if on the students' laptops)")
     parser.add_argument("--out", type=Path,
@@ -571,9 +591,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     scenarios = args.scenario or ["start", "mixed", "idle"]
     results = run(args.sessions, scenarios, args.window, tuple(args.set), browser_nice=not args.browsers_compete,
-                  client=args.client)
+                  browsers=args.browsers)
     arguments = {"sessions": args.sessions, "scenarios": scenarios, "window": args.window, "set": args.set,
-                 "browsers_compete": args.browsers_compete, "client": args.client}
+                 "browsers_compete": args.browsers_compete, "browsers": args.browsers}
     measured_on = results.pop("machine")
     try:
         figures = figures_of(results)
