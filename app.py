@@ -3,7 +3,7 @@
 import streamlit as st
 
 from aecore.ui import cache, follow, identity, links, presenter, share, tour_bar
-from aecore.ui.navigation import ICON, PAGES
+from aecore.ui.navigation import ICON, PAGES, by_section
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import render_sidebar
 from aecore.ui.warm_up import wait_until_imported, warm_up_pages_in_background
@@ -14,7 +14,9 @@ links.start_session()  # a session's first run: the link's settings and ?present
 st.set_page_config(page_title="Autoencoder Lab", page_icon=ICON, layout="wide",  # a local icon: works offline
                    initial_sidebar_state=presenter.sidebar_state())
 pages = {spec: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
-page = st.navigation(list(pages.values()), expanded=True)  # every page in sight: a class needs no "View more"
+# every page in sight (a class needs no "View more"), in sections a student can fold away
+page = st.navigation({section: [pages[spec] for spec in specs] for section, specs in by_section().items()},
+                     expanded=True)
 spec = next(spec for spec, candidate in pages.items() if candidate is page)
 path = spec.path
 if spec.draws_figures:
@@ -22,9 +24,10 @@ if spec.draws_figures:
 links.restore(path)  # a session's first run: the page's values in the link
 follow.before_page(path)  # a student's page takes the teacher's view (and may switch to its page); the banner
 presenter.apply_style()
+settings = st.sidebar.container()  # the training settings under the menu, drawn last: a tour's step may set them
 share.sidebar_tools(path, page.url_path)
 tour_bar.draw(path)  # a lesson tour: its step's page, the sidebar's tours, the caption and Next/Back
-render_sidebar(show_training_settings=spec.training_settings)
+render_sidebar(settings, show_training_settings=spec.training_settings)
 with st.sidebar:
     identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
 identity.personal_link_popover()

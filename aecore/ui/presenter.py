@@ -44,6 +44,16 @@ _LAPTOP_CSS = """
 [data-testid="stMainBlockContainer"] { padding: 3.5rem 2.5rem 3rem 2.5rem !important; }
 </style>
 """
+# Both views: the sidebar's menu, 14 links in three sections, in tighter rows (36 px a link at a base of 18 px, and
+# 86 px above the first), so that the training settings under it start higher.
+_MENU_CSS = """
+<style>
+[data-testid="stSidebarHeader"] { height: 2.6rem !important; margin-bottom: 0 !important; }
+[data-testid="stSidebarNavLink"] { height: 1.5rem !important; min-height: 0 !important; margin: 1px 0 !important; }
+[data-testid="stNavSectionHeader"] { margin: 0.3rem 0 0.1rem 0 !important; }
+[data-testid="stSidebarUserContent"] { padding-top: 0.5rem !important; }
+</style>
+"""
 
 
 def base_font_px() -> float:
@@ -78,7 +88,7 @@ def chart_height(height: int, presented: int = PRESENT_CHART_HEIGHT) -> int:
 def apply_style() -> None:
     """Inject the page's CSS once per run, before the page draws: the presenter view's, or else the laptop view's
     narrower margins."""
-    st.html(_CSS.format(root_px=base_font_px() * TYPE_SCALE) if presenting() else _LAPTOP_CSS)
+    st.html((_CSS.format(root_px=base_font_px() * TYPE_SCALE) if presenting() else _LAPTOP_CSS) + _MENU_CSS)
 
 
 def _toggled() -> None:

@@ -245,14 +245,15 @@ def _draw(setting: Setting, settings: dict[str, Any]) -> None:
         raise ValueError(f"setting {setting.name!r}: the sidebar cannot draw a {setting.widget!r} widget")
 
 
-def render_sidebar(show_training_settings: bool = True) -> None:
-    """Draw the sidebar (app.py calls this on every page): the preset and the settings table's widgets.
+def render_sidebar(where=None, show_training_settings: bool = True) -> None:
+    """Draw the sidebar's settings (app.py calls this on every page) in ``where`` (a container of the sidebar;
+    None: the sidebar itself): the preset and the settings table's widgets.
 
     With ``show_training_settings`` false (pages where they do not act) it only
     says where they are; the settings are kept all the same.
     """
     settings = _settings()
-    with st.sidebar:
+    with where if where is not None else st.sidebar:
         if not show_training_settings:
             st.caption("The training settings are on the **Train** page (**Your images** has its own).")
             return
