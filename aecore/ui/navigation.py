@@ -1,6 +1,6 @@
-"""The dashboard's pages, in menu order and grouped in the menu's sections: the one list of them. app.py builds st.navigation from it, Home lists them,
-links and tours find each page's state here, and tests smoke-test each; other modules name a page by its constant
-(``navigation.COMPARE``), never by its path."""
+"""The dashboard's pages, in menu order and grouped in the menu's sections: the one list of them. app.py builds
+st.navigation from it, Home lists them, links and tours find each page's state here, and tests smoke-test each;
+other modules name a page by its constant (``navigation.COMPARE``), never by its path."""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ PRESENT_CHART_HEIGHT = 400  # px: a chart under a title and a row of controls st
 # Streamlit sizes its text and widgets in rem, so one root font size scales them all; only the page title, already
 # large, keeps its size (2.15 of the larger rem is its usual 2.75 of the base one) and room. The side margins are
 # narrow (Streamlit's 5rem took 117 px a side at 1024 px); the left one clears the button that opens the sidebar,
-# which a lesson tour's bar sits beside. The toolbar's actions and menu go; the toolbar itself stays, transparent: it holds the button that opens the collapsed sidebar.
+# which a lesson tour's bar sits beside. The toolbar's actions and menu go; the toolbar itself stays, transparent:
+# it holds the button that opens the collapsed sidebar.
 _CSS = """
 <style>
 html {{ font-size: {root_px:.1f}px !important; }}
