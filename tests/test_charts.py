@@ -5,6 +5,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from aecore.pixels import png_bytes
@@ -119,16 +120,14 @@ def test_points_of_every_split_keep_their_class_colours_and_the_legend_says_how_
     assert [drawn[row]["hover"].split("<br>")[0] for row in range(6)] == [
         "class 3, test", "class 3, training", "class 5, training", "class 5, test", "class 1, validation",
         "class 0, training"]
-    groups = {trace.name: trace.legendgroup for trace in figure.data if trace.legendgroup}
-    assert [name for name, group in groups.items() if group == "split"] == [
-        "test (outlined)", "training (faint)", "validation (faint)"]
-    assert sorted(name for name, group in groups.items() if group == "class") == ["0", "1", "3", "5"]
+    legend = [trace.name for trace in figure.data if trace.showlegend is not False]
+    assert legend == ["0", "1", "3", "5", "test (outlined)", "training (faint)", "validation (faint)"]
 
 
 def test_one_split_gets_no_split_encoding():
     figure = _map(4, splits=np.zeros(4, dtype=np.int8))
     assert figure.data[DATA_TRACE].marker.opacity == 0.85
-    assert not any(trace.legendgroup == "split" for trace in figure.data)
+    assert not any("outlined" in (trace.name or "") for trace in figure.data)
 
 
 def test_two_maps_side_by_side_are_one_figure_with_one_kind_of_trace():
@@ -183,14 +182,13 @@ def test_side_by_side_maps_number_each_point_by_its_own_id_on_hover():
     assert list(first.customdata) == [4021, 17, 9] and list(second.customdata) == [0, 1]
 
 
-def test_the_presenter_views_legend_is_a_row_above_the_map_without_groups(monkeypatch):
+@pytest.mark.parametrize("presenting", [False, True])
+def test_a_maps_legend_is_a_row_above_it_without_groups_so_it_takes_none_of_the_maps_width(monkeypatch, presenting):
     from aecore.ui import presenter
 
     splits = np.array([0, 1, 0, 1, 0, 1])
-    desk = _map(6, splits=splits)
-    assert {trace.legendgroup for trace in desk.data if trace.legendgroup} == {"class", "split"}
-    monkeypatch.setattr(presenter, "presenting", lambda: True)
-    for figure in (_map(6, splits=splits), _map(6)):
+    monkeypatch.setattr(presenter, "presenting", lambda: presenting)
+    for figure in (_map(6, splits=splits), _map(6), _map(6, marker=(0.0, 0.0))):
         legend = figure.layout.legend
         assert (legend.orientation, legend.yanchor, legend.traceorder) == ("h", "bottom", "normal")
         assert not any(trace.legendgroup for trace in figure.data)  # a group's items would stack in a column

@@ -11,7 +11,7 @@ from aecore.ui.map_view import map_now, points_choice, show_map, show_pick
 from aecore.ui.presenter import presenting
 from aecore.ui.widgets import image_strip, map_choice, map_pick, png_download, two_dimensions
 
-PRESENTED_MAP_HEIGHT = 470  # px: under the title and the model picker, the map still ends above 720 px
+MAP_HEIGHT, PRESENTED_MAP_HEIGHT = 540, 470  # px: under the title and the picker, it ends above 768 px and 720 px
 st.title("Explore the latent space")
 ref = cache.chosen_run()
 run = ref.run()
@@ -35,7 +35,6 @@ colours, colour_names = (points.splits, SPLIT_NAMES) if by_split else (points.la
 pick = map_pick("explore_map", page_state.explore_pick_key(mode, split, cap))  # one pick per map (rows are its points)
 how = "Click anywhere" if plane is not None else "Click a point"
 solid = ", test ones outlined" if split == "all" and not by_split else ""
-about = map_column.container()  # the caption: above the map, or under it while presenting (the map starts higher)
 about_text = (f"{len(points):,} of {cache.map_image_count(ref, split):,} {MAP_SPLITS[split]}, coloured by "
               f"{'split' if by_split else 'class'}{solid}. Hover a point to see its image; {how.lower()}, "
               "or use the box and lasso tools.")
@@ -46,14 +45,15 @@ def draw(the_map):
     return st.plotly_chart(latent_map_figure(
         the_map.points, colours, colour_names, axis_labels=the_map.axis_labels, background=background,
         bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices,
-        splits=None if by_split else points.splits, selectable=True, presented_height=PRESENTED_MAP_HEIGHT),
+        splits=None if by_split else points.splits, selectable=True, height=MAP_HEIGHT,
+        presented_height=PRESENTED_MAP_HEIGHT),
         key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
 
 with map_column:
     show_map(shown, draw, pick, "explore")
     hover_images(ref, points, run.class_names, "explore_map", "explore_hover")
-    (st if presenting() else about).caption(about_text)
+    st.caption(about_text)  # under the map: the map starts on the first screen
     if plane is None:
         st.caption("t-SNE and UMAP cannot be inverted: click a point to see its image and neighbours; "
                    "choose a plane map to decode any spot.")

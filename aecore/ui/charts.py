@@ -43,8 +43,8 @@ def _layout_settings(title: str, height: int, presented_height: int = presenter.
     """The layout every figure shares: projector-sized type (larger while presenting), margins, legend."""
     scale = presenter.type_scale()
     legend = {"font": {"size": math.ceil(16 * scale)}}
-    if presenter.presenting() and not title:  # a row above the plot: ten classes in large type overflow its side
-        # "normal" order: items of a legend group would stack in a column, however wide the row
+    if not title:  # a map's legend: a row above the plot, which keeps the page's width (a column beside it took a
+        # third of a laptop's map, more when a pick added an entry). "normal" order: a group's items would stack
         legend |= {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
                    "traceorder": "normal"}
     return {"title": {"text": title, "font": {"size": math.ceil(22 * scale)}},
@@ -194,21 +194,16 @@ def _class_traces(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
 
 def _legend_entries(labels: np.ndarray, class_names: tuple[str, ...], splits: np.ndarray | None,
                     split_names: tuple[str, ...]) -> list[dict]:
-    """Legend-only traces: a colour per class, and, for points of several splits, how each split is drawn. The
-    two kinds are titled groups, except in the presenter view's legend row (a group's items stack in a column)."""
+    """Legend-only traces: a colour per class, and, for points of several splits, how each split is drawn (in
+    the legend's row, ungrouped: a group's items would stack in a column)."""
     several_splits = splits is not None and len(np.unique(splits)) > 1
-    grouped = several_splits and not presenter.presenting()
-
-    def group(name: str) -> dict:
-        return {"legendgroup": name, "legendgrouptitle": {"text": name}} if grouped else {}
-
     entries = [{"type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip",
-                "name": class_name(class_names, label), "marker": {"color": class_color(label), "size": 10},
-                **group("class")} for label in np.unique(labels)]
+                "name": class_name(class_names, label), "marker": {"color": class_color(label), "size": 10}}
+               for label in np.unique(labels)]
     for split in np.unique(splits) if several_splits else ():
         test = split == 0
         entries.append({
-            "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip", **group("split"),
+            "type": "scatter", "x": [None], "y": [None], "mode": "markers", "hoverinfo": "skip",
             "name": f"{split_names[split]} (outlined)" if test else f"{split_names[split]} (faint)",
             "marker": {"color": palette.MID_GREY, "size": 10, "opacity": 0.95 if test else OTHER_SPLITS_OPACITY,
                        "line": {"width": 1 if test else 0, "color": SPLIT_OUTLINE}}})
@@ -220,7 +215,7 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                       background=None, bounds: tuple[float, float, float, float] | None = None,
                       marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
                       point_ids: np.ndarray | None = None, splits: np.ndarray | None = None,
-                      split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False,
+                      split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False, height: int = 600,
                       presented_height: int = presenter.PRESENT_CHART_HEIGHT) -> go.Figure:
     """The latent map: its points coloured by class, a trace per class (and split, see below), WebGL above
     WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`aecore.ui.map_pick.read_pick`).
@@ -233,8 +228,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     into ``split_names``, 0 the test split) draws the test points solid and outlined and the others faint when
     there are several, and the legend says so. ``selectable``: for a chart drawn with ``on_select`` and the "points"
     selection mode, the figure names the modes Streamlit's chart would otherwise set after its first draw, a
-    second draw (0.75 s more at 70,000 points in software WebGL). ``presented_height``: the figure's height in
-    pixels while presenting.
+    second draw (0.75 s more at 70,000 points in software WebGL). ``height`` and ``presented_height``: the figure's
+    height in pixels, and while presenting.
 
     The figure is written as one dict and checked once: built trace by trace, Plotly's checks took most of a rerun.
     Its margins leave room for the axes' labels: plotly.js draws a figure whose labels push a margin twice
@@ -255,7 +250,7 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                          "line": {"color": palette.WHITE, "width": 2}}})
     x_axis = {"title": {"text": axis_labels[0]}, "automargin": True}
     y_axis = {"title": {"text": axis_labels[1]}, "automargin": True}
-    layout = _layout_settings(title, 600, presented_height) | {"xaxis": x_axis, "yaxis": y_axis}
+    layout = _layout_settings(title, height, presented_height) | {"xaxis": x_axis, "yaxis": y_axis}
     scale = presenter.type_scale()
     layout["margin"] |= {"l": math.ceil(MAP_MARGINS["l"] * scale), "b": math.ceil(MAP_MARGINS["b"] * scale)}
     if selectable:
