@@ -11,6 +11,7 @@ from aecore.ui.page_state import DRAW_MAP
 from aecore.ui.palette import BLACK, WHITE
 from aecore.ui.widgets import image_strip, map_choice
 
+CANVAS_PX = 280  # the drawing square's side
 st.title("Draw a digit")
 ref = cache.chosen_run()
 run = ref.run()
@@ -20,11 +21,12 @@ if tuple(run.model.input_shape) != (1, 28, 28):
 
 from streamlit_drawable_canvas import st_canvas  # noqa: E402  (a component: imported where it is drawn)
 
-draw_column, result_column = st.columns([1, 2])
-with draw_column:
-    canvas = st_canvas(stroke_width=20, stroke_color=WHITE, background_color=BLACK, width=280, height=280,
-                       drawing_mode="freedraw", key="digit_canvas", return_image_data=True)
-    st.caption("Draw with the mouse or a finger; the bin icon clears the square.")
+row = st.container(horizontal=True, wrap=False, gap="medium")
+draw_column, result_column = row.container(width=CANVAS_PX + 2), row.container()  # the canvas whole, at any width
+with draw_column:  # the caption above: the canvas's toolbar rises over it under the mouse, not over the picker
+    st.caption("Draw with the mouse or a finger; hover the square for undo and the bin that clears it.")
+    canvas = st_canvas(stroke_width=20, stroke_color=WHITE, background_color=BLACK, width=CANVAS_PX,
+                       height=CANVAS_PX, drawing_mode="freedraw", key="digit_canvas", return_image_data=True)
 image = mnist_style(ink_from_canvas(canvas.image_data)) if canvas is not None and canvas.image_data is not None \
     else None
 if image is None:
@@ -37,9 +39,9 @@ with result_column:
     seen.image(image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)")
     rebuilt.image(image_strip(report.reconstruction, scale=6), caption="its reconstruction")
     numbers.metric("Reconstruction error", f"{report.error:.4f}")
-    numbers.metric("Unusual: worse than", f"{report.unusualness:.0f} %",
+    numbers.metric("Worse than", f"{report.unusualness:.0f} %",
                    help="The share of test images the model reconstructs better: high means 'not like its data'")
-    numbers.caption("of the test digits' reconstructions")
+    numbers.caption("of the test digits' reconstructions: high means unusual")
     neighbour_strip(ref, report.code, 8, caption="its nearest training images in latent space")
 
 mode = map_choice(st, map_modes(run.model.latent_dim, methods=("umap", "tsne")), DRAW_MAP)
