@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from aecore.pixels import png_bytes
-from aecore.ui.charts import WEBGL_ABOVE, MapPanel, latent_map_figure, maps_side_by_side
+from aecore.ui.charts import WEBGL_ABOVE, MapPanel, latent_map_figure, loss_figure, maps_side_by_side
 from aecore.ui.hover import wanted_row
 from aecore.ui.map_pick import DATA_TRACE, MapPick, read_pick
 from aecore.ui.palette import class_color
@@ -228,3 +228,11 @@ def test_the_loss_chart_draws_a_plain_autoencoders_one_loss_once_and_names_each_
     assert [t.name for t in loss_figure(plain, [(0.5, 1.2)]).data] == ["each step", "train", "validation"]
     vae = [{"epoch": 1, "train": {"total": 2.0, "reconstruction": 1.5, "kl": 0.5}, "val": {}}]
     assert [t.name for t in loss_figure(vae).data] == ["train total", "train reconstruction", "train kl"]
+
+
+def test_the_loss_charts_log_axis_labels_only_one_two_and_five_of_each_decade():
+    """Plotly's default labelled every digit of a range under a decade: "2, 0.1, 9, 8, 7, 6, 5, 4, 3"."""
+    history = [{"epoch": epoch, "train": {"total": 0.1 / (epoch + 1)}, "val": {"total": 0.11 / (epoch + 1)}}
+               for epoch in range(5)]
+    axis = loss_figure(history).layout.yaxis
+    assert (axis.type, axis.dtick, axis.tickformat) == ("log", "D2", ".2~g")

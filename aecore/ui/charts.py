@@ -89,7 +89,9 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
             fig.add_trace(go.Scatter(x=epochs, y=[r["val"].get(part) for r in history], mode="lines+markers",
                                      name=f"validation{suffix}", line={"color": color, "width": width, "dash": "dash"}))
     fig.update_xaxes(title="epoch", rangemode="tozero")
-    fig.update_yaxes(title="loss", type="log")
+    # labels at 1, 2 and 5 of each decade, written out ("0.02"): plotly's default labelled every digit of a short
+    # range in small type ("2, 0.1, 9, 8, 7, ...")
+    fig.update_yaxes(title="loss", type="log", dtick="D2", tickformat=".2~g")
     return _layout(fig, "Loss", height=_live_height())
 
 
