@@ -12,6 +12,7 @@ from aecore.ui.state_widgets import draw
 from aecore.ui.widgets import save_run_form
 from aecore.uploads import folder_run_config
 
+START = "Train on these images"  # the button's label, which the hint under it names
 st.title("Your images")
 st.caption("Lecture 000's homework: bring a folder of images per class (happy/ and angry/ faces, Tom & Jerry "
            "frames…), train a convolutional autoencoder on them, and see what it makes of them.")
@@ -39,7 +40,7 @@ except AecoreError as exc:
 show_images(data)
 
 epochs = draw(st, state.OWN_EPOCHS)
-if st.button("Train on these images", type="primary", icon=":material/play_arrow:", disabled=job.snapshot().active,
+if st.button(START, type="primary", icon=":material/play_arrow:", disabled=job.snapshot().active,
              key="own_train"):
     try:
         job.start(folder_run_config(folder, **settings, epochs=int(epochs)))
@@ -47,7 +48,7 @@ if st.button("Train on these images", type="primary", icon=":material/play_arrow
         st.error(str(exc))
 share_toggle()  # the class board lists runs on a student's own images only when they say so
 
-live_training(job, "own")
+live_training(job, "own", start=START)
 
 trained = job.trained()
 if trained is None or trained[1].name != f"folder:{folder}":

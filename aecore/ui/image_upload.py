@@ -133,10 +133,13 @@ def show_images(data: Dataset) -> None:
     if skipped:
         with st.expander(f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped, each with its reason"):
             st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True, width="stretch")
+    # the classes side by side, four a row, each a block of 4x2 examples: the page's width, at any width
+    columns = st.columns(min(4, len(data.class_names)))
     for label, name in enumerate(data.class_names):
         examples = data.train.x[(data.train.y == label).nonzero().flatten()[:8]].numpy()  # 8 read, even streamed
         if len(examples):
-            st.image(image_strip(examples, scale=1), caption=name, width=min(900, 110 * len(examples)))
+            columns[label % len(columns)].image(image_strip(examples, scale=2, columns=4), caption=name,
+                                                width="stretch")
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,12 @@ def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
     method = state_widgets.draw(method_column, OWN_MAP, format_func=METHODS.get)
     total = folder_image_count(data)
     sizes = map_sizes(total)
-    cap = cap_column.select_slider("On the map", sizes, min(DEFAULT_MAP_SIZE, total), format_func="{:,}".format,
-                                   key=f"{key}_map_cap")
+    if len(sizes) > 1:
+        cap = cap_column.select_slider("On the map", sizes, min(DEFAULT_MAP_SIZE, total),
+                                       format_func="{:,}".format, key=f"{key}_map_cap")
+    else:  # one choice: a slider of one stop is a dot
+        cap = sizes[0]
+        cap_column.caption(f"On the map: all {cap:,} images")
     encoded = _encoded(model, data, cap, key)
     points, files = encoded.points, encoded.files
     shown = _map_now(encoded, method)

@@ -36,11 +36,12 @@ def draw_status(current: JobSnapshot) -> None:
         st.progress(min(1.0, current.epoch / current.epochs), text=f"Epoch {current.epoch} of {current.epochs}")
 
 
-def draw_learning(current: JobSnapshot) -> None:
-    """Loss chart and latent map side by side, then seen and unseen images over their reconstructions."""
+def draw_learning(current: JobSnapshot, start: str = "Start new run") -> None:
+    """Loss chart and latent map side by side, then seen and unseen images over their reconstructions; before a
+    run, a hint to press the page's button labelled ``start``."""
     if not (current.history or current.step_losses):
         if not current.active:
-            st.caption("Press **Start new run**: the loss curves, the reconstructions and the latent map appear "
+            st.caption(f"Press **{start}**: the loss curves, the reconstructions and the latent map appear "
                        "here and move while it learns.")
         return
     chart, latent = st.columns([3, 2])
@@ -61,10 +62,11 @@ def draw_learning(current: JobSnapshot) -> None:
                  caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch")
 
 
-def live_training(job: TrainingJob, key: str) -> None:
+def live_training(job: TrainingJob, key: str, start: str = "Start new run") -> None:
     """Status and learning view of ``job``, redrawn every second while it trains (every few seconds while
     it waits for a slot); when the run ends, or starts training after waiting, the whole page reruns once, so
-    its buttons and its polling match. ``key`` names this page's view."""
+    its buttons and its polling match. ``key`` names this page's view; ``start`` is the label of its button that
+    starts a run."""
     was_active = f"{key}_was_active"
     every = job.snapshot().poll_every_s
 
@@ -72,7 +74,7 @@ def live_training(job: TrainingJob, key: str) -> None:
     def view() -> None:
         current = job.snapshot()
         draw_status(current)
-        draw_learning(current)
+        draw_learning(current, start)
         ended = st.session_state.get(was_active) and not current.active
         st.session_state[was_active] = current.active
         if ended or (current.active and current.poll_every_s != every):  # a fragment's cadence is set when drawn
