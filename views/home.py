@@ -4,7 +4,6 @@ import streamlit as st
 
 from aecore.ui.cache import RunRef, round_trip_examples
 from aecore.ui.navigation import PAGES
-from aecore.ui.presenter import presenting
 from aecore.ui.widgets import image_strip, run_label, run_picker
 from aecore.viz import code_cells
 
@@ -14,11 +13,11 @@ INTRO = ("An **autoencoder** is a neural network trained to give back its own in
          "Because the code is small, the network must learn what matters in the data: that is what we explore here.")
 
 SHOWN_AS_NUMBERS = 2  # longest code written out as numbers
+PICTURE_PX = 96  # each picture of the strip: a column's whole width made the strip taller than a projector's screen
 CODE_STYLE = "text-align:center;font-size:1.1rem;line-height:1.35;padding-bottom:1rem"  # room for the arrow
 ARROW = f"<div style='{CODE_STYLE}'>↓</div>"
 
 st.title("Autoencoder Lab")
-intro = st.container()  # the presenter view puts it under the example instead: the example fits the screen
 run_path = run_picker()
 if run_path is not None:
     images, codes, recons = round_trip_examples(RunRef.of(run_path), 8)
@@ -30,18 +29,18 @@ if run_path is not None:
     pictures = code_cells(codes) if cells else [None] * len(codes)
     for column, image, code, picture, recon in zip(st.columns(len(images)), images, codes, pictures, recons,
                                                    strict=True):
-        column.image(image_strip(image[None]), width="stretch")
+        column.image(image_strip(image[None]), width=PICTURE_PX)
         if cells:
             column.markdown(ARROW, unsafe_allow_html=True)
-            column.image(image_strip(picture[None], scale=12), width="stretch")
+            column.image(image_strip(picture[None], scale=12), width=PICTURE_PX)
             column.markdown(ARROW, unsafe_allow_html=True)
         else:  # the code as a column vector: it fits a narrow column
             numbers = "<br>".join(f"{value:+.2f}" for value in code)
             column.markdown(f"<div style='{CODE_STYLE}'>↓<br><code>{numbers}</code><br>↓</div>",
                             unsafe_allow_html=True)
-        column.image(image_strip(recon[None]), width="stretch")
+        column.image(image_strip(recon[None]), width=PICTURE_PX)
 
-(st.container() if presenting() else intro).markdown(INTRO)
+st.markdown(INTRO)  # under the example: the example is the first screen's picture
 st.subheader("The pages")
 st.markdown("\n".join(f"- **{spec.title}**: {spec.summary}" for spec in PAGES if spec.summary)
             + "\n- The model chosen above is the one every page shows; your saved runs join the list.")

@@ -13,6 +13,7 @@ holder = session_sweep()
 sweep = holder.sweep
 running = sweep is not None and not sweep.finished
 
+results = st.container()  # above the form: the grid of runs is the page's picture, on the first screen
 dataset = draw(st, SWEEP_DATASET)
 spec = sweep_form(dataset)
 stopping = draw(st, SWEEP_STOPPING)
@@ -28,7 +29,7 @@ stop_column.button("Stop sweep", icon=":material/stop:", width="stretch", key="s
 def live() -> None:
     current = holder.sweep
     if current is None:
-        st.info("Press **Start sweep**: the results appear here as the runs train.")
+        st.info("Press **Start sweep** below: the results appear here as the runs train.")
         return
     draw_results(current)
     if st.session_state.get("sweep_was_running") and current.finished:
@@ -37,4 +38,5 @@ def live() -> None:
     st.session_state["sweep_was_running"] = not current.finished
 
 
-live()
+with results:
+    live()
