@@ -176,11 +176,11 @@ def file_name(title: str) -> str:
 
 def _picker() -> None:
     names = list(_all_tours())
-    if names:
-        pick_column, start_column = st.columns([3, 1], vertical_alignment="bottom")
-        pick_column.selectbox("Tour", names, key=PICK_KEY, help="One tour per lecture ships with the dashboard; "
+    if names:  # the sidebar's whole width, and the title in full under it: a select box cuts a long name short
+        picked = st.selectbox("Tour", names, key=PICK_KEY, help="One tour per lecture ships with the dashboard; "
                               "tours you load appear here too")
-        start_column.button("Start", key="tour_start", on_click=_start_picked, width="stretch")
+        st.caption(picked)
+        st.button("Start", key="tour_start", on_click=_start_picked, width="stretch")
 
 
 def _recorder(path: str) -> None:
