@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from functools import lru_cache
 
 import pytest
@@ -23,6 +24,7 @@ from aecore.jobs.training_job import (
     RUNNING,
     STOPPED,
     JobError,
+    JobSnapshot,
     TrainingJob,
     running_poll_s,
 )
@@ -284,3 +286,6 @@ def test_a_busier_class_redraws_its_live_views_less_often_in_whole_seconds():
     cadences = [running_poll_s(runs) for runs in range(0, 40)]
     assert cadences[:6] == [1.0] * 6 and cadences[10] == 2.0 and cadences[30] == 3.0
     assert cadences == sorted(cadences) and set(cadences) == {1.0, 2.0, 3.0}
+    busy = JobSnapshot(status=RUNNING, running_poll_s=running_poll_s(30))
+    assert busy.poll_every_s == 1.0  # no step yet: the student sees the first one within a second
+    assert replace(busy, step=1).poll_every_s == 3.0

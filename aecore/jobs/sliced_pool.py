@@ -37,7 +37,7 @@ from aecore.jobs.work import JobFailed, TrainingCall, warm_up
 log = logging.getLogger(__name__)
 
 SLICE_S = 0.5  # a worker's time given to one job at a time
-FIRST_SLICE_S = 0.2  # a job's first slice: its first steps show at once, and the next newcomer waits less
+FIRST_SLICE_S = 0.1  # a job's first slice: its first steps show at once, and thirty newcomers wait less
 
 
 def default_workers() -> int:

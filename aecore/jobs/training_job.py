@@ -99,6 +99,8 @@ class JobSnapshot:
         """How often a page should redraw this job: often while it trains, rarely while it waits."""
         if self.status == QUEUED:
             return QUEUED_POLL_S
+        if self.status in (LOADING, RUNNING) and self.step == 0:
+            return RUNNING_POLL_S  # its first step shows within a second, however many runs train
         return self.running_poll_s if self.active else None
 
     @property
