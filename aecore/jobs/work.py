@@ -198,3 +198,4 @@ class TrainingCall:
                 break  # the slice is over, at a batch boundary: the generator waits for the next one
         if pending:
             self.send(Events(job_id, tuple(pending)))
+        state.model.zero_grad(set_to_none=True)  # a waiting run keeps no gradients: the next step makes its own
