@@ -4,15 +4,13 @@ load bench makes of a Chromium tab (start, stop, read the progress line, open a 
 Thirty Chromium tabs on the server's own two cores measured the browsers more than the server (their software
 WebGL alone took the machine, and a thirty-session run never ended). In a classroom the browsers run on the
 students' laptops; what reaches the server is the websocket traffic, which a headless student sends as the
-frontend does, fragment timers included. All of them share one asyncio loop in a thread at Linux's idle
-priority, so they use only the CPU the server and its workers leave (about 2 % of a core for sixty).
+frontend does, fragment timers included. All of them share one asyncio loop in a thread (about 2 % of a core
+for sixty).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import threading
 import time
@@ -30,15 +28,15 @@ ACTION_TIMEOUT_S = 120.0
 
 
 class StudentLoop:
-    """One asyncio event loop in a daemon thread at idle priority, which every headless student runs on."""
+    """One asyncio event loop in a daemon thread, which every headless student runs on. At normal priority: it
+    costs little, and at idle priority it read the server's messages only when the class's training left a
+    core free, so pages looked seconds late and in batches."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 
         def run() -> None:
-            with contextlib.suppress(OSError, AttributeError):  # SCHED_IDLE is Linux's
-                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # this thread only
             asyncio.set_event_loop(self.loop)
             ready.set()
             self.loop.run_forever()
@@ -110,6 +108,15 @@ class HeadlessSession:
 
     def exceptions(self) -> int:
         return len(self.loop.call(_now(self.student.exceptions_shown)))
+
+    def diagnosis(self) -> dict:
+        """What the student's connection went through: for a page that never showed what was awaited."""
+        student = self.student
+        return {"closed": student.closed, "messages": student.messages, "runs_finished": student.runs_finished,
+                "fragment_runs_finished": student.fragment_runs_finished, "runs_interrupted": student.runs_interrupted,
+                "reruns_sent": student.reruns_sent, "auto_reruns_sent": student.auto_reruns_sent,
+                "cache_misses": student.cache_misses, "message_types": dict(student.message_types),
+                "exception_deltas": student.exceptions, "texts": self._texts()[:12]}
 
     def close(self) -> None:
         self.loop.call(self.student.close())

@@ -164,6 +164,14 @@ class Server:
             done.set()
             sampler.join()
 
+    def stacks(self) -> str:
+        """The server's threads' stacks now (py-spy, where installed): where a page that shows nothing waits."""
+        spy = Path(sys.executable).parent / "py-spy"
+        if not spy.exists():
+            return "py-spy is not installed"
+        done = subprocess.run([str(spy), "dump", "--pid", str(self.process.pid)], capture_output=True, text=True)
+        return done.stdout + done.stderr
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -436,6 +444,7 @@ def scenario_start(room: Classroom, server: Server, sessions: int, window: float
                 session.start_training()
                 clicked.append(time.monotonic())
             firsts = _first_steps(opened, clicked)
+            stacks = server.stacks() if None in firsts else ""
             time.sleep(2)
             windows = [_window_rates(opened, window / repeats) for _ in range(repeats)]
         per_run = [statistics.median(rates) for rates in zip(*windows, strict=True)]
@@ -449,7 +458,10 @@ def scenario_start(room: Classroom, server: Server, sessions: int, window: float
                 "first_step_p50_s": statistics.median(waited) if waited else None,
                 "first_step_p95_s": waited[min(len(waited) - 1, int(0.95 * len(waited)))] if waited else None,
                 "first_step_max_s": waited[-1] if waited else None,
-                "never_stepped": firsts.count(None), "start_spread_s": round(clicked[-1] - clicked[0], 2),
+                "never_stepped": firsts.count(None), "server_stacks_then": stacks,
+                "never_stepped_diagnosis": [s.diagnosis() for s, t in zip(opened, firsts, strict=True)
+                                            if t is None and isinstance(s, HeadlessSession)],
+                "start_spread_s": round(clicked[-1] - clicked[0], 2),
                 "page_exceptions": sum(s.exceptions() for s in opened), "memory_mb": server.memory_mb(),
                 "peak_memory": memory, "slow_reads": sum(s.slow_reads for s in opened),
                 "failed_stops": sum(not s.stop_training() for s in opened)}
