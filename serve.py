@@ -1,25 +1,33 @@
 """`streamlit run serve.py` (what `make run` does): app.py behind a server that prepares as it starts.
 
-As the server starts, a background thread (aecore.ui.warm_up) imports every module
-the pages use, then reads the test images Home shows, while the first browser
-is still loading the page; app.py waits for those imports before any page code
-runs, so no script ever races them. ``streamlit run app.py`` works too: its
-first script does the imports itself, a second or so slower to the first page.
+As the server starts, a background thread imports the warm-up (aecore.ui.warm_up: torch
+and the engine) and starts it: it imports every module the pages use, then reads the
+test images Home shows, while the first browser is still loading the page; app.py
+waits for those imports before any page code runs, so no script ever races them. The
+server answers meanwhile: nothing here imports torch. ``streamlit run app.py`` works
+too: its first script does the imports itself, a second or so slower to the first page.
 """
 
+import importlib
+import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
 from starlette.middleware import Middleware
 
 from aecore.ui.browser_cookie import BrowserKeyCookie
-from aecore.ui.warm_up import import_in_background
 from aecore.ui.websocket_guard import EndLeftWebsockets
+
+WARM_UP = "aecore.ui.warm_up"
+
+
+def _warm_up() -> None:
+    importlib.import_module(WARM_UP).import_in_background()
 
 
 @asynccontextmanager
 async def _lifespan(_app):
-    import_in_background()
+    threading.Thread(target=_warm_up, name="aecore-warm-up-import", daemon=True).start()
     yield
 
 

@@ -77,9 +77,12 @@ def test_serve_py_is_an_asgi_app_whose_start_up_starts_the_imports_in_the_backgr
     code = (  # in its own process: constructing an st.App pins process-wide Streamlit config
         "import asyncio, serve\n"
         "started = []\n"
-        "serve.import_in_background = lambda: started.append('imports, then preload')\n"
+        "import sys, threading\n"
+        "assert 'torch' not in sys.modules  # the server answers before torch is imported\n"
+        "serve._warm_up = lambda: started.append('imports, then preload')\n"
         "async def start_and_stop():\n"
         "    async with serve._lifespan(serve.app):\n"
+        "        [t.join(10) for t in threading.enumerate() if t.name == 'aecore-warm-up-import']\n"
         "        assert started == ['imports, then preload']\n"
         "asyncio.run(start_and_stop())\n"
     )
@@ -96,7 +99,7 @@ def test_a_script_waits_for_the_background_imports_and_without_them_imports_itse
     code = (
         "import sys, threading\n"
         "from aecore.ui import warm_up\n"
-        "assert 'pandas' not in sys.modules and 'torch' not in sys.modules  # warm_up itself is light\n"
+        "assert 'pandas' not in sys.modules  # the pages' libraries come after, in the thread\n"
         "thread = warm_up.import_in_background()\n"
         "assert warm_up.import_in_background() is None  # once per process\n"
         "warm_up.wait_until_imported()  # what app.py does first\n"
@@ -114,10 +117,10 @@ def test_the_warm_up_hides_only_its_own_threads_missing_context_warnings(caplog)
     import logging
     import threading
 
-    from aecore.ui.cache import NO_CONTEXT_LOGGER, _outside_a_script
+    from aecore.ui.cache import NO_CONTEXT_LOGGER, outside_a_script
 
     logger = logging.getLogger(NO_CONTEXT_LOGGER)
-    with caplog.at_level(logging.WARNING, logger=NO_CONTEXT_LOGGER), _outside_a_script():
+    with caplog.at_level(logging.WARNING, logger=NO_CONTEXT_LOGGER), outside_a_script():
         logger.warning("from the warm-up")
         other = threading.Thread(target=logger.warning, args=("from a session",))
         other.start()

@@ -353,7 +353,7 @@ class _ThisThreadOnly(logging.Filter):
 
 
 @contextmanager
-def _outside_a_script() -> Iterator[None]:
+def outside_a_script() -> Iterator[None]:
     """Around cached functions called from a background thread: their spinners look for a page to draw on, and
     Streamlit logs a warning for each that finds none (the other threads' warnings still show)."""
     quiet, logger = _ThisThreadOnly(), logging.getLogger(NO_CONTEXT_LOGGER)
@@ -369,7 +369,7 @@ def warm_up_explore(ref: RunRef) -> None:
     under it, and the training codes searched for a click's neighbours. The server does it before the class
     arrives; else the first students to open the page or click the map wait for it, and those behind them wait
     for the first (a second or more on two cores while a run trains)."""
-    with _outside_a_script():
+    with outside_a_script():
         the_map = latent_map(ref, DEFAULT_MAP_SIZE, "plane")
         if the_map.plane is not None:
             decoded_grid_png(ref, the_map.plane, cell_centres(the_map.bounds, DEFAULT_GRID), DEFAULT_GRID)
@@ -380,3 +380,4 @@ def warm_up_default_explore() -> None:
     """:func:`warm_up_explore` for the run every page opens on (nothing when it is not on this machine)."""
     if DEFAULT_RUN.is_dir():
         warm_up_explore(RunRef.of(DEFAULT_RUN))
+

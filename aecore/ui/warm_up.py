@@ -2,10 +2,11 @@
 
 Its stages, in the order they happen:
 
-1. Server start: ``serve.py`` calls :func:`import_in_background` as its server starts (the browser loads the
-   page meanwhile). A daemon thread imports torch first (the first page needs it) and the modules the preload
-   uses, starts the preload (2), then imports the third-party modules the pages use (pandas, Plotly, ...), lets
-   numpy's BLAS use one thread (:func:`one_blas_thread`), and imports the dashboard's own modules.
+1. Server start: ``serve.py`` imports this module in a thread of its own as its server starts (torch and the
+   engine's modules first: the server answers and the browser loads the page meanwhile), then calls
+   :func:`import_in_background`: a daemon thread starts the preload (2), imports the third-party modules the
+   pages use (pandas, Plotly, ...), lets numpy's BLAS use one thread (:func:`one_blas_thread`), and imports the
+   dashboard's own modules.
 2. Preload (:func:`preload_in_background`), meanwhile: start the job service (runs a restart interrupted go on
    at once, with no browser open; the class's links are printed on the console), then read the test images
    Home shows first.
@@ -27,10 +28,6 @@ or so slower.
 Each stage runs at most once per process. The tests' AppTest runs of ``app.py`` turn the pages' warm-up off
 (:data:`warm_up_pages`, set by tests/conftest.py): every pytest worker would otherwise load MNIST, start worker
 processes and compile UMAP beside the tests; tests/test_startup.py runs it in a process of its own.
-
-This module imports only the standard library at import time: ``serve.py`` imports it before torch is loaded.
-What the preload and the pages' warm-up use (streamlit, torch, aecore) is imported inside the functions that
-use it.
 """
 
 from __future__ import annotations
@@ -44,15 +41,22 @@ import threading
 import time
 from collections.abc import Callable
 
+import streamlit as st
+from threadpoolctl import threadpool_limits
+
+from aecore.checkpoints import load_run
+from aecore.data import load_test_pixels
+from aecore.jobs import LocalPool, SlicedPool, shared_pool
+from aecore.jobs.projection_work import shared_projections
+from aecore.projection import warm_up_tsne, warm_up_umap
+from aecore.ui.shared_resources import job_service, shared_dataset
+from aecore.ui.widgets import DEFAULT_RUN
+
 log = logging.getLogger(__name__)
 
 # torch first: the first page needs it; not streamlit_drawable_canvas: it registers itself with a running server
 THIRD_PARTY_PAGE_MODULES = ("torch", "PIL.Image", "numpy", "pandas", "plotly.graph_objects", "plotly.express",
                             "streamlit")
-# what the preload and the pages' warm-up import: the imports thread takes them before it starts the preload, so
-# that the preload's thread imports nothing beside the third-party imports
-_WARM_UP_MODULES = ("streamlit", "aecore.checkpoints", "aecore.data", "aecore.jobs", "aecore.jobs.projection_work",
-                    "aecore.projection", "aecore.ui.shared_resources", "aecore.ui.widgets")
 PAGES_WARM_UP_DELAY_S = 8.0  # the first page is drawn before worker processes compete for the CPU
 WARM_UP_ENV = "AECORE_WARM_UP"  # 0: this server does not warm the pages up (the browser tests that need no map)
 # False: warm_up_pages_in_background starts nothing in this process (the tests' AppTest runs, AECORE_WARM_UP=0)
@@ -76,8 +80,6 @@ def one_blas_thread() -> None:
     page, each redraw) took 1.4 ms alone and 490 ms per call with ten threads calling at once; with one BLAS
     thread, 1.1 ms. A class's pages spent 39 % of the server's time there. Worker processes keep their own.
     """
-    from threadpoolctl import threadpool_limits
-
     threadpool_limits(1, user_api="blas")
 
 
@@ -113,9 +115,6 @@ def import_page_modules() -> None:
 
 
 def _import_then_preload() -> None:
-    importlib.import_module("torch")
-    for name in _WARM_UP_MODULES:
-        importlib.import_module(name)
     preload_in_background()  # Home's test images, meanwhile
     if _import_third_party():
         _import_dashboard_modules()
@@ -166,15 +165,10 @@ def _once_in_background(name: str, *steps: Callable[[], None], delay_s: float = 
 
 
 def _default_run():
-    from aecore.ui.widgets import DEFAULT_RUN
-
     return DEFAULT_RUN if DEFAULT_RUN.is_dir() else None
 
 
 def _read_homes_test_images() -> None:
-    from aecore.checkpoints import load_run
-    from aecore.data import load_test_pixels
-
     run = _default_run()
     if run is not None:
         load_test_pixels(load_run(run).config.data)
@@ -193,10 +187,6 @@ def lan_address() -> str:
 def start_job_service() -> None:
     """Make the job service, which puts back every run a restart interrupted (queued and training ones go on), and
     print the class's links on the console, as Jupyter prints its token: the teacher's holds the teacher's key."""
-    import streamlit as st
-
-    from aecore.ui.shared_resources import job_service
-
     service = job_service()
     port = st.get_option("server.port")
     print(f"\n  Autoencoder Lab: students open http://{lan_address()}:{port}\n"
@@ -211,26 +201,18 @@ def preload_in_background() -> threading.Thread | None:
 
 
 def _load_default_dataset() -> None:
-    from aecore.checkpoints import load_run
-    from aecore.ui.shared_resources import shared_dataset
-
     run = _default_run()
     if run is not None:
         shared_dataset(load_run(run).config.data)  # the whole dataset the map pages use
 
 
 def _start_a_training_worker() -> None:
-    from aecore.checkpoints import load_run
-    from aecore.jobs import LocalPool, SlicedPool, shared_pool
-
     pool, run = shared_pool(), _default_run()
     if isinstance(pool, LocalPool | SlicedPool):
         pool.warm_up(load_run(run).config.data if run else None)
 
 
 def _start_a_projection_worker() -> None:
-    from aecore.jobs.projection_work import shared_projections
-
     shared_projections().warm_up()  # its first map then skips ~8 s of importing torch and openTSNE
 
 
@@ -240,7 +222,5 @@ def warm_up_pages_in_background(*page_steps: Callable[[], None]) -> threading.Th
     projection worker, compile UMAP and import openTSNE. Nothing (None) while :data:`warm_up_pages` is False."""
     if not warm_up_pages:
         return None
-    from aecore.projection import warm_up_tsne, warm_up_umap
-
     return _once_in_background("pages-warm-up", _load_default_dataset, *page_steps, _start_a_training_worker,
                                _start_a_projection_worker, warm_up_umap, warm_up_tsne, delay_s=PAGES_WARM_UP_DELAY_S)
