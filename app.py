@@ -1,8 +1,10 @@
 """Autoencoder Lab: the page list and the shared sidebar; the page's state kept in its URL; nothing else."""
 
+from functools import partial
+
 import streamlit as st
 
-from aecore.ui import cache, follow, identity, links, presenter, share, tour_bar
+from aecore.ui import cache, denoising, follow, identity, links, page_state, presenter, share, tour_bar
 from aecore.ui.navigation import ICON, PAGES, by_section
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import render_sidebar
@@ -31,6 +33,7 @@ render_sidebar(settings, show_training_settings=spec.training_settings)
 with st.sidebar:
     identity.keep_key_in_browser()  # a reload, a closed tab or a sleeping laptop finds this browser's runs again
 identity.personal_link_popover()
-warm_up_pages_in_background(cache.warm_up_default_explore)  # it waits a few seconds: the page drawn now goes first
+warm_up_pages_in_background(cache.warm_up_default_explore,  # it waits a few seconds: the page drawn now goes first
+                            partial(denoising.warm_up_default_denoising, page_state.DENOISE_KIND.offered))
 with links.kept_in_url(path), logged_duration(path), follow.around_page(path):
     page.run()
