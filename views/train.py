@@ -19,7 +19,7 @@ snapshot = job.snapshot()  # button callbacks have run: this is the job the page
 st.title("Train")
 if choice.config is None:
     st.error(choice.error)
-elif not (snapshot.active and snapshot.config == choice.config):  # else "This run" says it
+elif snapshot.config != choice.config:  # else "This run" says it, and the charts keep their place when it ends
     st.markdown(f"Next run: {describe(choice.config)}")
 
 

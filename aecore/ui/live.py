@@ -14,26 +14,27 @@ PLOTLY_CONFIG = {"displayModeBar": False}
 
 
 def draw_status(current: JobSnapshot) -> None:
-    """The job's message, the run's settings and a progress bar with epoch, step and ETA. While it trains, the
-    message (the device, say) shares the progress line: on a projector every line costs the charts room."""
-    message = current.message if not (current.active and current.epochs) else ""
-    if current.status == FAILED:
-        st.error(current.message)
-    elif current.status == FINISHED:
-        st.success(current.message)
-    elif message:
-        st.info(message)
+    """The run's settings, then one status line: a progress bar with epoch, step and ETA (and the job's message,
+    the device say: on a projector every line costs the charts room), which stays when the run ends, with how it
+    ended, so that the charts under it keep their place; a failure's message in red; before a run, its message."""
     if current.config is not None:
         st.caption(f"This run: {describe(current.config)}")
-    if current.status == IDLE or not current.epochs:
-        return
-    if current.active:
+    if current.status == FAILED:
+        st.error(current.message)
+    elif current.status == IDLE or not current.epochs:
+        if current.message:
+            st.info(current.message)
+    elif current.active:
         text = f"Epoch {min(current.epoch + 1, current.epochs)} of {current.epochs}"
         if current.steps_per_epoch:
             text += f" · step {current.batch} of {current.steps_per_epoch} · ETA {format_eta(current.eta_s)}"
         st.progress(current.progress, text=f"{current.message} · {text}" if current.message else text)
     else:
-        st.progress(min(1.0, current.epoch / current.epochs), text=f"Epoch {current.epoch} of {current.epochs}")
+        text = f"Epoch {current.epoch} of {current.epochs}"
+        message = current.message
+        if current.status == FINISHED:
+            message = f":green[:material/check_circle:] {message}"
+        st.progress(min(1.0, current.epoch / current.epochs), text=f"{message} · {text}" if message else text)
 
 
 def draw_learning(current: JobSnapshot, start: str = "Start new run") -> None:
