@@ -231,7 +231,7 @@ def draw_board(mine: TrainingJob | None) -> None:
     if more:
         st.caption(f"{more} more runs are not drawn: the board shows the first {MAX_ROWS}.")
     refusal = compare_refusal(picked)
-    button, note = st.columns([1, 3], vertical_alignment="center")
+    button, note = st.columns([1.2, 3], vertical_alignment="center")  # the label whole at 1024 px
     if button.button("Open in Compare", type="primary", icon=":material/compare:", disabled=refusal is not None,
                      key="board_open", width="stretch") and refusal is None:
         try:

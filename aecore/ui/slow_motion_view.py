@@ -127,7 +127,7 @@ def stepper(motion: SlowMotion) -> None:
         shown = st.session_state.get(SHOWN_KEY)
         index = kept.index(shown if shown in kept else kept[-1])
         last = len(kept) - 1
-        step, play, speed, back, forward, slider = st.columns([1.3, 1.4, 1.2, 1.1, 1.1, 3.3],
+        step, play, speed, back, forward, slider = st.columns([1.5, 1.5, 1.2, 1.2, 1.2, 3.0],
                                                               vertical_alignment="bottom")
         step.button("Step", key="slowmo_step", type="primary", width="stretch", icon=":material/skip_next:",
                     disabled=playing, on_click=_step, args=(motion,), help="Train on one more batch")

@@ -121,10 +121,11 @@ def interpolation_buttons(test_index: int, key: str) -> None:
     """"Interpolate from it" and "Interpolate to it": make test image ``test_index`` the start or the end
     image of the Interpolate page."""
     ends = (("start", "from", INTERPOLATE_FROM), ("end", "to", INTERPOLATE_TO))
-    for column, (end, label, choice) in zip(st.columns(2), ends, strict=True):
-        column.button(f"Interpolate {label} it", on_click=st.session_state.__setitem__,
-                      args=(choice.index.key, test_index), key=f"{key}_{end}",
-                      help=f"Sets the {end} image on the Interpolate page")
+    row = st.container(horizontal=True)  # one row that wraps: beside a map, half a column cut "Interpolate fro..."
+    for end, label, choice in ends:
+        row.button(f"Interpolate {label} it", on_click=st.session_state.__setitem__,
+                   args=(choice.index.key, test_index), key=f"{key}_{end}",
+                   help=f"Sets the {end} image on the Interpolate page", width="content")
 
 
 def png_download(container, label: str, image: Image.Image | bytes, file_name: str, key: str) -> None:
