@@ -24,6 +24,11 @@ from aecore.ui.widgets import image_rows, image_strip
 Trained = list  # (model, data) per preset of the lab
 
 
+def named_by_link() -> bool:
+    """Whether a link (or a tour's step) named the labs to show first."""
+    return bool(st.session_state.get(LABS_FIRST))
+
+
 def in_page_order() -> list[labs.Lab]:
     """Every lab, those a link named first (see :data:`aecore.ui.composite_state.LABS_FIRST`), the rest in the lectures'
     order."""
@@ -32,10 +37,12 @@ def in_page_order() -> list[labs.Lab]:
 
 
 def lab_heading(spec: labs.Lab) -> Trained | None:
-    """A lab's heading, its 'what to notice' text and its run button; the trained models once it has run."""
+    """A lab's heading, its 'what to notice' text and its run button (gone once it has run: a line less above the
+    pictures); the trained models once it has run."""
     st.subheader(spec.title)
     st.markdown(spec.notice)
-    if st.button("Run this lab", key=f"lab_{spec.key}", icon=":material/play_arrow:"):
+    if not st.session_state.get(lab_ran_key(spec)) and st.button("Run this lab", key=f"lab_{spec.key}",
+                                                                  icon=":material/play_arrow:"):
         st.session_state[lab_ran_key(spec)] = True
     if not st.session_state.get(lab_ran_key(spec)):
         return None
@@ -48,8 +55,7 @@ def show_toy(trained: Trained) -> None:
     for column, (model, data), name in zip(st.columns(2), trained, ("without sparsity", "with KL sparsity"),
                                            strict=True):
         network = labs.toy_network(model, data)
-        column.markdown(f"#### {name}")
-        column.markdown("All five patterns reconstructed exactly after binarising: "
+        column.markdown(f"**{name}**: all five patterns reconstructed exactly after binarising: "
                         f"**{'yes' if network.exact else 'no'}**")
         for label, values in network.tables.items():
             column.markdown(f"**{label}**")
@@ -61,7 +67,7 @@ def show_random_images(trained: Trained) -> None:
     for column, (model, data), name in zip(st.columns(3), trained, ("undercomplete, 49", "overcomplete, 144",
                                                                     "sparse, 144"), strict=True):
         coding = labs.sparse_coding(model, data)
-        column.markdown(f"#### {name}")
+        column.markdown(f"**{name}**")
         column.image(image_strip(coding.filters, scale=3, columns=7), width="stretch",
                      caption="encoder weights as 10x10 filters (first 49)")
         column.image(image_strip(coding.activations, scale=8), width="stretch",
