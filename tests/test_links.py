@@ -254,7 +254,7 @@ def test_the_labs_that_ran_are_in_the_link():
     at.button(key="lab_toy").click().run()
     assert at.query_params["lab"] == "toy"
     fresh = _reopen(at, "views/labs.py")
-    assert any(m.value.endswith("all five patterns reconstructed exactly after binarising: **yes**")
+    assert any(m.value.endswith("all five exact: **yes**")
                for m in fresh.markdown)
 
 

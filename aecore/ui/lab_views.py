@@ -22,6 +22,7 @@ from aecore.ui.page_state import LAB_QUERY
 from aecore.ui.widgets import image_rows, image_strip
 
 Trained = list  # (model, data) per preset of the lab
+TOY_ROW_HEIGHT = 30  # px: the 9-row weights table whole on a 1024x768 projector (its rows grow to 51 px there)
 
 
 def named_by_link() -> bool:
@@ -55,11 +56,10 @@ def show_toy(trained: Trained) -> None:
     for column, (model, data), name in zip(st.columns(2), trained, ("without sparsity", "with KL sparsity"),
                                            strict=True):
         network = labs.toy_network(model, data)
-        column.markdown(f"**{name}**: all five patterns reconstructed exactly after binarising: "
-                        f"**{'yes' if network.exact else 'no'}**")
+        column.markdown(f"**{name}** · all five exact: **{'yes' if network.exact else 'no'}**")  # the notice says how
         for label, values in network.tables.items():
             column.markdown(f"**{label}**")
-            column.dataframe(values.round(2), hide_index=True)
+            column.dataframe(values.round(2), hide_index=True, row_height=TOY_ROW_HEIGHT)
 
 
 def show_random_images(trained: Trained) -> None:
