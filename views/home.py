@@ -14,7 +14,7 @@ INTRO = ("An **autoencoder** is a neural network trained to give back its own in
 
 SHOWN_AS_NUMBERS = 2  # longest code written out as numbers
 PICTURE_PX = 96  # each picture of the strip: a column's whole width made the strip taller than a projector's screen
-CODE_STYLE = "text-align:center;font-size:1.1rem;line-height:1.35;padding-bottom:1rem"  # room for the arrow
+CODE_STYLE = "text-align:center;font-size:1.1rem;line-height:1.35;padding-bottom:0.75rem"  # room for the arrow
 ARROW = f"<div style='{CODE_STYLE}'>↓</div>"
 
 st.title("Autoencoder Lab")
