@@ -3,7 +3,8 @@
 Opens every page, moves a sidebar slider and checks it persists across pages, clicks and hovers the maps,
 draws a digit, drags a pad, asserting that no exception element shows anywhere. Opens every page in the presenter
 view (``?present=1``) at 1280x720 and 1024x768 and in the plain view at 1366x768 and checks each page's main picture
-starts on the first screen, also under a lesson tour's bar; hovers points of Compare's two maps for their images.
+starts on the first screen, and so does the view of every step of every shipped lesson tour (opened by its link),
+with Lecture 001's first steps also under the tour's bar; hovers points of Compare's two maps for their images.
 Training in the browser is in tests/test_browser_training.py (a server of its own, so that the two files run side by
 side). With
 AECORE_TEST_SCREENSHOTS=1, screenshots go to tests/screenshots/ (git-ignored) for people to look at. The browser,
@@ -15,6 +16,7 @@ import json
 import re
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 from PIL import Image
 from streamlit_server import (
@@ -215,11 +217,13 @@ MAIN_PICTURES = {  # url path: the page's main picture (as a page shows it befor
     "compare": lambda page: _main(page).get_by_test_id("stPlotlyChart").last,
     "board": lambda page: _main(page).get_by_test_id("stAlert").or_(_main(page).get_by_test_id("stDataFrame")).first,
     "sweep": lambda page: _main(page).get_by_text("the results appear here"),
-    "inside": lambda page: _main(page).get_by_test_id("stImage").first,  # the first layer's weights
+    "inside": lambda page: _main(page).locator(  # the shown tab's: the first layer's weights, or the layers' table
+        "[data-testid=stImage]:visible, [data-testid=stDataFrame]:visible").first,
     "denoise": lambda page: _main(page).get_by_test_id("stImage").first,  # noisy, denoised, clean
     "probes": lambda page: _main(page).get_by_test_id("stMetric").first,  # the linear probe's accuracy
     "labs": lambda page: _main(page).get_by_role("button", name="Run this lab").first,  # the first lab's
 }
+LAB_PICTURE = "[data-testid=stImage], [data-testid=stPlotlyChart], [data-testid=stDataFrame]"  # a lab that ran
 
 
 def _open(page: Page, server: str, spec, present: bool) -> None:
@@ -296,7 +300,7 @@ def test_a_lesson_tour_in_the_presenter_view_keeps_each_main_picture_on_one_scre
         settle(page)
         page.get_by_test_id("stSidebarCollapseButton").click()
         bar = page.locator(".st-key-tour_bar").first
-        for number, step in enumerate(TOUR["steps"], start=1):
+        for number, step in enumerate(TOUR["steps"][:3], start=1):  # each step's view at each size: the test below
             if number > 1:
                 page.locator(".st-key-tour_next button").first.click()  # under the header: the click goes through
                 settle(page)
@@ -429,3 +433,43 @@ def test_present_toggle_and_a_shared_link_that_opens_the_same_view_in_a_new_brow
         first.close()
         second.close()
 
+
+
+TOUR_VIEWS = {}  # (page, params) of every step of every shipped tour: each view once, where the first tour shows it
+for _tour in sorted((ROOT / "aecore" / "tours").glob("lecture-*.json")):
+    for _number, _step in enumerate(json.loads(_tour.read_text())["steps"], start=1):
+        TOUR_VIEWS.setdefault((_step["page"], tuple(sorted(_step["params"].items()))), f"{_tour.stem} step {_number}")
+
+
+def _step_picture(page: Page, url_path: str):
+    """A tour step's main picture: its page's, or on Lecture labs the picture of the lab the step ran (shown first)."""
+    return _main(page).locator(LAB_PICTURE).first if url_path == "labs" else MAIN_PICTURES[url_path](page)
+
+
+@pytest.mark.parametrize("present", (True, False), ids=("presenter-1280x720-1024x768", "plain-1366x768"))
+def test_every_tour_step_fits_its_main_picture_on_the_first_screen(browser, server, present):
+    """Each step's view opened by its link, as the step opens it: the presenter view checked at both projector
+    sizes on one load (its layout follows the width alone), the plain view at a laptop's."""
+    sizes = ((1280, 720), (1024, 768)) if present else ((1366, 768),)
+    context = browser.new_context(viewport=dict(zip(("width", "height"), sizes[0], strict=True)))
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    misses = []
+    try:
+        for (path, params), name in TOUR_VIEWS.items():
+            url_path = _url_path(next(spec for spec in PAGES if spec.path == path))
+            page.set_viewport_size(dict(zip(("width", "height"), sizes[0], strict=True)))
+            page.goto(f"{server}/{url_path}?{urlencode({**dict(params), **({'present': '1'} if present else {})})}")
+            settle(page)
+            plots_drawn(page)
+            for width, height in sizes:
+                page.set_viewport_size({"width": width, "height": height})
+                shoot(page, f"tour-{name.replace(' ', '-')}-{width}x{height}", full_page=False)
+                try:
+                    _fits(page, _step_picture(page, url_path), width, height)
+                except AssertionError as miss:  # every step is looked at: the failure names each that misses
+                    misses.append(f"{name} ({url_path or 'home'}) at {width}x{height}: {miss}")
+            no_exceptions(page)
+        assert misses == [], "\n".join(misses)
+    finally:
+        context.close()
