@@ -16,6 +16,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 
 from aecore.ui.browser_cookie import BrowserKeyCookie
+from aecore.ui.run_handover import deliver_finished_runs
 from aecore.ui.websocket_guard import EndLeftWebsockets
 
 WARM_UP = "aecore.ui.warm_up"
@@ -31,5 +32,6 @@ async def _lifespan(_app):
     yield
 
 
+deliver_finished_runs()  # a busy server's fragment reruns no longer drop a finished run's page (a lost Start)
 # the key with the page; a websocket whose tab closed ends without a traceback in the log
 app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(BrowserKeyCookie), Middleware(EndLeftWebsockets)])
