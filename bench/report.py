@@ -28,7 +28,8 @@ MARKERS = re.compile(r"(?P<open><!-- report:(?P<part>[a-z0-9-]+) -->)\n(?P<body>
 OPENING = re.compile(r"<!-- report:([a-z0-9-]+) -->")
 COMMANDS = {"suite": "python -m bench", "suite-quick": "python -m bench --quick",
             "projection": "python -m bench.projection", "map-draw": "python -m bench.map_draw",
-            "stream": "python -m bench.stream", "load": "python -m bench.load", "pages": "python -m bench.pages"}
+            "stream": "python -m bench.stream", "load": "python -m bench.load", "pages": "python -m bench.pages",
+            "follow": "python -m bench.follow"}
 
 
 def number(value: float | None) -> str:

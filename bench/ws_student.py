@@ -173,6 +173,11 @@ class Student:
         return [text for node in self._elements() for name in TEXT_FIELDS
                 if isinstance(text := getattr(node.widget()[1], name, None), str) and text]
 
+    def page(self) -> str | None:
+        """The URL path of the page shown now (``""`` for the default page; None before the app named its pages),
+        as the sidebar's navigation marks it, including a page the server switched to (``st.switch_page``)."""
+        return next((path for path, page_hash in self._pages.items() if page_hash == self._page_hash), None)
+
     def exceptions_shown(self) -> list[str]:
         """The messages of the exceptions on the page now."""
         return [node.proto.exception.message for node in self._elements() if node.widget()[0] == "exception"]
