@@ -146,6 +146,7 @@ def test_five_students_follow_the_teacher_break_away_and_rejoin(browser, tmp_pat
         settle(teacher)
         sidebar.get_by_role("button", name="Start", exact=True).click()
         settle(teacher)
+        expect(teacher).to_have_url(re.compile(r"model=mnist-conv-ae"))  # the link follows once the run has ended
         caption = teacher.locator(".st-key-tour_bar .tour-caption").inner_text()
         view = _follow(teacher, followers, times, caption)  # page 3
         assert "model=mnist-conv-ae" in view
