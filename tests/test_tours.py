@@ -4,6 +4,7 @@ its views without Streamlit's warning about widget defaults."""
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -150,8 +151,9 @@ def _bar_text(at: AppTest) -> str:
     return "\n".join(markdown.value for markdown in at.markdown)
 
 
-def test_a_shipped_tour_plays_end_to_end_with_next_and_back():
-    tour = tour_bar.shipped_tours()["Lecture 001: plain, denoising and variational autoencoders"]
+def _play(tour: Tour) -> Iterator[tuple[AppTest, int, Step]]:
+    """The app on each step of ``tour`` in turn, started from the sidebar and moved on with Next; each step's
+    page shows its view (:func:`_state_shown`)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception and not at.button(key="tour_start").disabled
     at.selectbox(key=tour_bar.PICK_KEY).set_value(tour.title)
@@ -160,6 +162,12 @@ def test_a_shipped_tour_plays_end_to_end_with_next_and_back():
         if index:
             at.button(key="tour_next").click().run()
         _state_shown(at, step)
+        yield at, index, step
+
+
+def test_a_shipped_tour_plays_end_to_end_with_next_and_back():
+    tour = tour_bar.shipped_tours()["Lecture 001: plain, denoising and variational autoencoders"]
+    for at, index, step in _play(tour):
         assert f"step {index + 1} of {len(tour.steps)}" in _bar_text(at) and step.caption in _bar_text(at)
         assert at.button(key="tour_back").disabled == (index == 0)
     assert at.button(key="tour_next").disabled  # the last step
@@ -175,14 +183,7 @@ def test_a_shipped_tour_plays_end_to_end_with_next_and_back():
 def test_every_step_of_every_shipped_tour_shows_its_page_without_a_warning_or_an_error(title):
     """Each step as the class sees it: its page, drawn from the step's view, with no exception, error or warning
     element (a tour step that says "this model cannot be trained" tells the class something untrue)."""
-    tour = tour_bar.shipped_tours()[title]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
-    at.selectbox(key=tour_bar.PICK_KEY).set_value(tour.title)
-    at.button(key="tour_start").click().run()
-    for index, step in enumerate(tour.steps):
-        if index:
-            at.button(key="tour_next").click().run()
-        _state_shown(at, step)
+    for at, index, step in _play(tour_bar.shipped_tours()[title]):
         shown = [f"{kind}: {element.value}" for kind in ("error", "warning")
                  for element in getattr(at.main, kind)]
         assert shown == [], (index + 1, step.page, shown)
