@@ -10,6 +10,7 @@ at. The browser, the server and a fresh tab per test come from tests/conftest.py
 
 import re
 import time
+from contextlib import suppress
 from pathlib import Path
 
 from streamlit_server import choose, no_exceptions, open_page, require_chromium, settle, shoot, stop_my_run, visit
@@ -19,17 +20,22 @@ from aecore.ui.sidebar import describe
 
 require_chromium()
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 
 def _stop(page, tries: int = 3) -> None:
-    """Click Stop until the run says it stopped: a click that lands while the live view reruns can be lost, and
-    a run left training (the toy preset has 5,000 epochs) would share the worker with the next test's runs."""
-    stopped = page.get_by_text(re.compile("Stopped (after|in epoch)"))
+    """Click Stop until Start new run is enabled again (no run of this page trains): a click that lands while the
+    live view reruns can be lost, and a run left training (the toy preset has 5,000 epochs) would share the worker
+    with the next test's runs. A Stop already disabled means the run has ended: nothing to click."""
+    stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+    start = page.get_by_role("button", name="Start new run")
     for attempt in range(tries):
-        page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+        if stop.is_enabled():
+            with suppress(PlaywrightTimeoutError):
+                stop.click(timeout=5_000)
         try:
-            expect(stopped).to_be_visible(timeout=15_000)
+            expect(start).to_be_enabled(timeout=15_000)
             return
         except AssertionError:
             if attempt == tries - 1:
