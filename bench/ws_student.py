@@ -305,10 +305,11 @@ class Student:
         elif kind == "new_session":
             session, self._new_session, self._run = msg.new_session, True, msg.metadata.run.script_run_id
             self._max_age, self._main_hash = session.config.max_cached_message_age, session.main_script_hash
-            if not msg.metadata.run.fragment_ids:
-                self._stop_timers()
             if session.page_script_hash != self._page_hash:
                 self._prune_page()
+            if not msg.metadata.run.fragment_ids:  # a full run: the frontend takes its page from it, as from navigation
+                self._stop_timers()
+                self._page_hash = session.page_script_hash
         elif kind == "script_finished":
             self._finished(msg.script_finished, msg.metadata.run.script_run_id, list(msg.metadata.run.fragment_ids))
         elif kind == "navigation":
