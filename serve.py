@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 
 from aecore.ui.browser_cookie import BrowserKeyCookie
 from aecore.ui.run_handover import deliver_finished_runs
+from aecore.ui.stale_fragment_runs import skip_stale_fragment_runs
 from aecore.ui.websocket_guard import EndLeftWebsockets
 
 WARM_UP = "aecore.ui.warm_up"
@@ -33,5 +34,6 @@ async def _lifespan(_app):
 
 
 deliver_finished_runs()  # a busy server's fragment reruns no longer drop a finished run's page (a lost Start)
+skip_stale_fragment_runs()  # nor does a tick sent for the page shown before the server switched it blank the new one
 # the key with the page; a websocket whose tab closed ends without a traceback in the log
 app = st.App("app.py", lifespan=_lifespan, middleware=[Middleware(BrowserKeyCookie), Middleware(EndLeftWebsockets)])

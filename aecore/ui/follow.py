@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from aecore.jobs.class_view import ClassView, TourStep, shared_class_view
 from aecore.ui import links, palette, presenter, tour_bar
@@ -32,7 +31,6 @@ FOLLOW_KEY = "follow_teacher"  # session key: whether this student follows (a pl
 TOGGLE_KEY = "follow_toggle"  # the sidebar toggle's own key
 APPLIED_KEY = "follow_applied"  # session key: the View this session took last
 SHOWN_KEY = "follow_shown"  # session key: (page, view params) after the last run: a later difference is the student's
-PAGE_HASH_KEY = "follow_page_hash"  # session key: the script hash of the page the last full run drew
 RETRIED_KEY = "follow_retried"  # session key: the version taken a second time (see around_page)
 POLL_S = 1.0  # a student's page looks for a new view this often (the teacher's change shows within 2 s)
 
@@ -118,16 +116,6 @@ def _toggle() -> None:
                            "Changing anything yourself stops following.")
 
 
-def _redraw_if_stale() -> None:
-    """In a fragment's run: if the browser sent this tick for the page shown before a page switch made by the
-    server (a step of the teacher's, a tour's Next), Streamlit runs it as a run of that old page and the browser
-    empties the page it shows (seen in Chromium under load): draw the page shown again."""
-    state, ctx = st.session_state, get_script_run_ctx()
-    if ctx is not None and state.get(PAGE_HASH_KEY, ctx.page_script_hash) != ctx.page_script_hash \
-            and links.PAGE_KEY in state:
-        st.switch_page(state[links.PAGE_KEY])
-
-
 def _catch_up(path: str, view: ClassView, version: int) -> None:
     """A following student's page, before its widgets: breaks away if the student changed the view since the last
     run; else takes the teacher's view if it is new (and switches to its page)."""
@@ -148,7 +136,6 @@ def _watch() -> None:
     the view (:func:`before_page`). Not taken here: a page switched to from a fragment's run was sometimes left
     blank in Chromium (its run ended, its elements never shown), a rerun of the whole page never."""
     state = st.session_state
-    _redraw_if_stale()
     version = class_view().check_in(browser_key(), following())
     applied = state.get(APPLIED_KEY)
     if version and following() and (applied is None or applied.version != version):
@@ -169,8 +156,6 @@ def before_page(path: str) -> None:
     student's page: breaks away if the student changed the view since the last run; takes the teacher's new view
     (which may switch pages); then the sidebar's toggle and watcher, and the banner or the tour's caption."""
     view, key, state = class_view(), browser_key(), st.session_state
-    if (ctx := get_script_run_ctx()) is not None:
-        state[PAGE_HASH_KEY] = ctx.page_script_hash  # the page drawn: see _redraw_if_stale
     if view.is_teacher(key):
         if presenter.presenting():
             view.present(key)
@@ -195,7 +180,6 @@ def before_page(path: str) -> None:
 def _lead() -> None:
     """The teacher's presenter view, every second: publish the view (a change made in a page's fragment too) and
     draw the class's counts."""
-    _redraw_if_stale()
     view, key = class_view(), browser_key()
     path = st.session_state.get(links.PAGE_KEY)
     if path:

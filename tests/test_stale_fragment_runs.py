@@ -1,0 +1,58 @@
+"""A fragment's tick sent for the page shown before the server switched pages is skipped
+(aecore/ui/stale_fragment_runs.py): what left thirty following students on a blank or old page under load."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+from aecore.ui.stale_fragment_runs import is_stale
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_only_a_fragments_rerun_naming_another_page_is_stale():
+    tick = RerunData(page_script_hash="interpolate", fragment_id_queue=["watcher"], is_auto_rerun=True)
+    assert is_stale(tick, shown="inside")
+    assert not is_stale(tick, shown="interpolate")
+    assert not is_stale(tick, shown=None)  # before the session's first run
+    assert not is_stale(RerunData(page_script_hash="interpolate"), shown="inside")  # a click on a page link
+    assert not is_stale(RerunData(fragment_id_queue=["watcher"]), shown="inside")  # no page named
+
+
+RUNS = """
+from types import SimpleNamespace
+from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+ran = []
+
+def run(self, rerun_data):  # stands for Streamlit's run: the page it ends on is the one the server switched to
+    ran.append(rerun_data.page_script_hash or "watcher")
+    self.ctx.page_script_hash = self.switch_to or rerun_data.page_script_hash
+
+ScriptRunner._run_script = run
+from aecore.ui.stale_fragment_runs import skip_stale_fragment_runs
+skip_stale_fragment_runs()
+skip_stale_fragment_runs()  # a second call changes nothing
+runner = SimpleNamespace(_session_state={}, ctx=SimpleNamespace(page_script_hash=""), switch_to="inside")
+runner._get_script_run_ctx = lambda: runner.ctx
+ScriptRunner._run_script(runner, RerunData(page_script_hash="interpolate"))  # the teacher's view switches pages
+ScriptRunner._run_script(runner, RerunData(page_script_hash="interpolate", fragment_id_queue=["watcher"]))
+runner.switch_to = None
+ScriptRunner._run_script(runner, RerunData(page_script_hash="inside", fragment_id_queue=["watcher"]))
+assert ran == ["interpolate", "inside"], ran
+print("ok")
+"""
+
+
+def test_the_stale_tick_is_skipped_and_the_next_one_runs():
+    done = subprocess.run([sys.executable, "-c", RUNS], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
+
+
+def test_the_server_skips_stale_fragment_runs():
+    code = ("import serve\nfrom streamlit.runtime.scriptrunner.script_runner import ScriptRunner\n"
+            "assert ScriptRunner._aecore_skips_stale_fragment_runs")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
