@@ -12,9 +12,10 @@ and max. The variants (VARIANTS) take one thing at a time from the page's figure
 ``Plotly.react`` Streamlit's chart makes after a first draw; ``--profile`` samples one draw with the DevTools
 CPU profiler and lists the functions with the most self and total time, with the start of their minified code.
 
-Each variant's figures (bench.stats: median, spread, the RUNS samples) and the details (the page's WebGL canvases
-and margins, the load) go to bench/results/<date>-<time>-<commit>-map-draw.json unless ``--out`` names another
-file. Figures, never pass/fail. Run it alone: ``flock /tmp/cpu.lock timeout 600 .venv/bin/python -m bench.map_draw``.
+The figure's payload (the bytes of its JSON), each variant's figures (bench.stats: median, spread, the RUNS
+samples) and the details (the page's WebGL canvases and margins, the load) go to
+bench/results/<date>-<time>-<commit>-map-draw.json unless ``--out`` names another file. Figures, never
+pass/fail. Run it alone: ``flock /tmp/cpu.lock timeout 600 .venv/bin/python -m bench.map_draw``.
 """
 
 from __future__ import annotations
@@ -319,15 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     page_figure = explore_figure()
     details: dict = {"figure_built_s": round(time.perf_counter() - start, 1), "load_before": _load()}
-    figures: dict = {}
+    # the bytes of the figure's JSON, as Streamlit sends it (issue 30: <= 3 MB for 70,000 points)
+    figures: dict = {"payload_bytes": figure([len(json.dumps(page_figure))], "bytes", "lower")}
     if args.variants:
-        figures, drawn = time_draws({name: VARIANTS[name](page_figure) for name in args.variants}, args.runs,
-                                    SELECTABLE_MODES if args.then else None)
+        variants = {name: VARIANTS[name](page_figure) for name in args.variants}
+        figures["variants"], drawn = time_draws(variants, args.runs, SELECTABLE_MODES if args.then else None)
         details |= drawn
     if args.profile:
         details["profile"] = {args.profile: profile_draw(VARIANTS[args.profile](page_figure))}
     arguments = {"runs": args.runs, "variants": args.variants, "then": args.then, "profile": args.profile}
-    doc, out = write("map-draw", {"variants": figures}, details, arguments, args.out)
+    doc, out = write("map-draw", figures, details, arguments, args.out)
     if "profile" in details:
         print(json.dumps(details["profile"], indent=1))
     print(markdown_table(doc))
