@@ -51,19 +51,31 @@ class Scale:
     umap_points: int  # 0: no UMAP figures
     cold_starts: int  # fresh servers timed (0: none)
     pages: bool  # time every page's script
+    matmul_seconds: float = 1.0  # least seconds of matmuls in one FLOP/s sample (physical_limit)
+    square_size: int = 2048  # n of the n x n @ n x n matmul taken as the machine's peak
 
 
 SCALES = {
     "full": Scale("full", 5, 200, 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
-                  5000, 5000, 5, True),
-    "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True),
-    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False),
+                  5000, 5000, 5, True, 1.0, 2048),
+    "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True, 0.3, 2048),
+    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False, 0.02, 256),
 }
 
 
 def _latency_ms(call, samples: int) -> dict:
     """Milliseconds of ``samples`` calls of ``call`` after one untimed call."""
     return figure(repeat(lambda: seconds_of(call) * 1000, samples, warm_up=1), "ms", "lower")
+
+
+def _fit_epoch_seconds(config, data) -> float:
+    """Seconds of one fit() epoch of a fresh model on ``data``, on the CPU (events, previews and the NaN guard
+    included)."""
+    state = TrainingState.create(config, data.input_shape, "cpu")
+    start = time.perf_counter()
+    for _ in fit(state, data):
+        pass
+    return time.perf_counter() - start
 
 
 def fit_vs_bare(scale: Scale) -> dict:
@@ -99,11 +111,7 @@ def fit_vs_bare(scale: Scale) -> dict:
         return time.perf_counter() - start
 
     def fit_epoch() -> float:
-        state = TrainingState.create(config, data.input_shape, "cpu")
-        start = time.perf_counter()
-        for _ in fit(state, data):
-            pass
-        return time.perf_counter() - start
+        return _fit_epoch_seconds(config, data)
 
     def dataloader_epoch() -> float:  # the same loop fed by a shuffling DataLoader, as most tutorials do
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x), batch_size=batch_size, shuffle=True)
@@ -116,6 +124,152 @@ def fit_vs_bare(scale: Scale) -> dict:
             "dataloader_images_per_s": figure(per_s["dataloader"], "images/s", "higher"),
             "fit_vs_bare_ratio": figure(ratios(seconds["bare"], seconds["fit"]), "x", "higher"),
             "fit_vs_dataloader_ratio": figure(ratios(seconds["dataloader"], seconds["fit"]), "x", "higher")}
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerFlops:
+    """One nn.Linear, nn.Conv2d or nn.ConvTranspose2d as one image's forward pass calls it."""
+
+    name: str
+    kind: str  # the module's class name
+    forward: int  # FLOPs of one image's forward pass through it, 2 per multiply-add
+    input_gradient: bool  # whether backward computes its input's gradient (not for the images themselves)
+    features: tuple[int, int] | None  # (in, out) of a Linear applied once per image: one (B, in) x (in, out) GEMM
+
+
+@dataclasses.dataclass(frozen=True)
+class FlopCount:
+    """An image's matmul FLOPs through a model: a forward pass, and a training step's share (:func:`count_flops`)."""
+
+    layers: tuple[LayerFlops, ...]
+
+    @property
+    def forward(self) -> int:
+        """FLOPs of one image's forward pass."""
+        return sum(layer.forward for layer in self.layers)
+
+    @property
+    def training(self) -> int:
+        """FLOPs of one image's forward and backward passes: forward, the weights' gradients (as many FLOPs as
+        forward) and the inputs' gradients of every layer but those fed the images (as many again)."""
+        return 2 * self.forward + sum(layer.forward for layer in self.layers if layer.input_gradient)
+
+
+def count_flops(model: torch.nn.Module, input_shape: tuple[int, ...]) -> FlopCount:
+    """The matmul FLOPs of ``model`` per image, counted from the shapes of its nn.Linear, nn.Conv2d and
+    nn.ConvTranspose2d layers as one forward pass of two blank images calls them (layers it does not call are not
+    counted). The convention: 2 FLOPs per multiply-add (a Linear's forward is 2*in*out); a training step is
+    forward + backward, the backward computing each layer's weight gradient (as many FLOPs as its forward) and its
+    input gradient (as many again) except where the input needs no gradient (the layers the images go into), so
+    about 3x forward. Biases, activations, the loss, normalisation and the optimiser step are not counted
+    (O(width) per image against O(width^2)).
+    """
+    layers: list[LayerFlops] = []
+    kinds = (torch.nn.Linear, torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+
+    def record(name: str):
+        def hook(module, inputs, output):
+            x, batch = inputs[0], inputs[0].shape[0]
+            if isinstance(module, torch.nn.Linear):  # (..., in) -> (..., out): rows x in x out multiply-adds
+                rows = output.numel() // (batch * module.out_features)
+                flops = 2 * rows * module.in_features * module.out_features
+                features = (module.in_features, module.out_features) if rows == 1 else None
+            elif isinstance(module, torch.nn.Conv2d):  # each output value: in/groups x kh x kw multiply-adds
+                kernel = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+                flops, features = 2 * output.numel() // batch * kernel, None
+            else:  # ConvTranspose2d: each input value is spread over out/groups x kh x kw outputs
+                kernel = module.out_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+                flops, features = 2 * x.numel() // batch * kernel, None
+            layers.append(LayerFlops(name, type(module).__name__, flops, x.requires_grad, features))
+        return hook
+
+    handles = [module.register_forward_hook(record(name)) for name, module in model.named_modules()
+               if isinstance(module, kinds)]
+    training = model.training
+    try:
+        model.eval()
+        with torch.enable_grad():
+            model(torch.zeros(2, *input_shape))
+    finally:
+        model.train(training)
+        for handle in handles:
+            handle.remove()
+    return FlopCount(tuple(layers))
+
+
+def _flop_rate(step, flops: int, seconds: float) -> float:
+    """FLOP/s of ``step()`` (``flops`` FLOPs a call), called again and again for at least ``seconds``."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return calls * flops / elapsed
+
+
+def _model_shaped_matmuls(count: FlopCount, batch: int):
+    """A training step's GEMMs at batch size ``batch``, the shapes autograd gives an MLP's Linear layers (MLP
+    only: convolutions are not GEMMs here): for each (in, out) layer the forward (B, in) x (in, out) plus bias,
+    the weight gradient (out, B) x (B, in) and, where the input needs one, the input gradient (B, out) x (out, in).
+    The step as a callable and its FLOPs."""
+    if any(layer.features is None for layer in count.layers):
+        raise ValueError("model-shaped matmuls are made for MLPs: a layer here is not one GEMM per image")
+    tensors = [(torch.randn(batch, n_in), torch.randn(n_out, n_in), torch.randn(n_out), torch.randn(batch, n_out),
+                layer.input_gradient) for layer in count.layers for n_in, n_out in [layer.features]]
+
+    def step() -> None:
+        for x, weight, bias, grad_out, input_gradient in tensors:
+            torch.addmm(bias, x, weight.t())  # forward: (B, in) x (in, out)
+            grad_out.t().mm(x)  # weight gradient: (out, B) x (B, in)
+            if input_gradient:
+                grad_out.mm(weight)  # input gradient: (B, out) x (out, in)
+    return step, batch * count.training
+
+
+def physical_limit(scale: Scale) -> dict:
+    """fit()'s training of the preset "ae" MLP on MNIST against what this CPU's matmuls allow, on the threads
+    training uses (this process's torch threads).
+
+    The model's FLOPs per image are counted from its Linear layers' shapes (:func:`count_flops`: 2 per
+    multiply-add, a training step about 3x the forward pass). Three sides take turns for ``scale.repetitions``
+    rounds: one fit() epoch; the model's own GEMMs (a training step's forward and backward matmuls at its batch
+    size, :func:`_model_shaped_matmuls`) for at least ``scale.matmul_seconds``; and an n x n by n x n matmul
+    (``scale.square_size``) for as long, the machine's peak. achieved_gflops is the epoch's counted work
+    (training FLOPs of every training image and forward FLOPs of every validation image, which fit() evaluates)
+    over its seconds; the fractions are the rounds' achieved over the matmul rates. The matmuls alone are the
+    limit: the activations, loss, optimiser and fit()'s events are the rest of the epoch.
+    """
+    config = preset_config("ae", fraction=scale.fit_fraction, epochs=1)
+    data = load_dataset(config.data)
+    model = build_model(config.model, data.input_shape)
+    count = count_flops(model, data.input_shape)
+    model_step, model_flops = _model_shaped_matmuls(count, config.train.batch_size)
+    n = scale.square_size
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    square_flops = 2 * n ** 3
+
+    def square_step() -> None:
+        a.mm(b)
+
+    model_step(), square_step()  # untimed: the first calls allocate and pick kernels
+    epoch_work = len(data.train.x) * count.training + len(data.val.x) * count.forward
+    samples = interleaved({"fit": lambda: _fit_epoch_seconds(config, data),
+                           "model_shaped": lambda: _flop_rate(model_step, model_flops, scale.matmul_seconds),
+                           "square": lambda: _flop_rate(square_step, square_flops, scale.matmul_seconds)},
+                          scale.repetitions)
+    achieved = [epoch_work / seconds for seconds in samples["fit"]]
+    giga = [[rate / 1e9 for rate in samples[side]] for side in ("model_shaped", "square")]
+    return {"flops_per_image": figure([count.training], "FLOP", None, digits=12),
+            "matmul_gflops": {"model_shaped": figure(giga[0], "GFLOP/s", "higher"),
+                              "square": figure(giga[1], "GFLOP/s", "higher")},
+            "achieved_gflops": figure([rate / 1e9 for rate in achieved], "GFLOP/s", "higher"),
+            "physical_images_per_s": {
+                "fit": figure([len(data.train.x) / seconds for seconds in samples["fit"]], "images/s", "higher"),
+                "model_shaped_limit": figure([rate / count.training for rate in samples["model_shaped"]],
+                                             "images/s", "higher")},
+            "fraction_of_model_shaped_limit": figure(ratios(achieved, samples["model_shaped"]), "", "higher"),
+            "fraction_of_square_peak": figure(ratios(achieved, samples["square"]), "", "higher")}
 
 
 def epoch_seconds(scale: Scale) -> dict:
@@ -343,8 +497,8 @@ def cold_start(scale: Scale) -> dict:
     return {"cold_start_s": figure(headings, "s", "lower"), "cold_start_full_s": figure(wholes, "s", "lower")}
 
 
-MEASUREMENTS = (latencies, fit_vs_bare, epoch_seconds, training_start, tsne_against_sklearn, umap_seconds,
-                page_seconds, cold_start)
+MEASUREMENTS = (latencies, fit_vs_bare, physical_limit, epoch_seconds, training_start, tsne_against_sklearn,
+                umap_seconds, page_seconds, cold_start)
 
 
 def run(scale_name: str) -> tuple[dict, dict]:

@@ -4,6 +4,7 @@ Hand-made result files keep these tests fast; one process makes tiny smoke runs 
 bench, to check that they still run end to end. No timing is asserted anywhere.
 """
 
+import itertools
 import json
 import subprocess
 import sys
@@ -221,6 +222,30 @@ def test_the_stream_bench_pairs_its_paths_round_by_round():
     assert figures["memory"]["peak_rss_mb"]["better"] == "lower"
 
 
+def test_flops_are_counted_from_the_layers_shapes():
+    import torch
+
+    from bench.suite import _model_shaped_matmuls, count_flops
+
+    mlp = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
+    count = count_flops(mlp, (1, 2, 3))
+    assert count.forward == 2 * (6 * 4 + 4 * 3) == 72
+    assert count.training == 72 + 72 + 2 * 4 * 3 == 168  # weights' gradients, and the second layer's input's
+    assert [layer.features for layer in count.layers] == [(6, 4), (4, 3)] and mlp.training
+    step, flops = _model_shaped_matmuls(count, batch=5)
+    assert flops == 5 * 168
+    step()
+
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ConvTranspose2d(2, 1, 2, stride=2),
+                               torch.nn.Flatten(), torch.nn.Linear(64, 5))
+    count = count_flops(conv, (1, 4, 4))
+    # conv: 2 x 4 x 4 outputs of 1 x 3 x 3 each; transposed: 2 x 4 x 4 inputs spread over 1 x 2 x 2; linear 64 x 5
+    assert [layer.forward for layer in count.layers] == [2 * 32 * 9, 2 * 32 * 4, 2 * 64 * 5]
+    assert count.training == 3 * count.forward - 2 * 32 * 9
+    with pytest.raises(ValueError, match="MLP"):
+        _model_shaped_matmuls(count, batch=5)
+
+
 def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp_path):
     """The suite's smoke run, then the projection comparison on 300 codes with one round (each side fitted twice:
     warmed up, then timed), in one process so that their imports are paid once."""
@@ -245,6 +270,20 @@ def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp
         assert figures[name]["n"] == len(figures[name]["samples"]) >= 1, name
     assert figures["epoch_s"]["ae"]["median"] > 0 and figures["decode_ms"]["n"] == 5
     assert figures["fit_vs_bare_ratio"]["n"] == 1 and figures["fit_vs_bare_ratio"]["better"] == "higher"
+
+    from aecore.presets import preset_config
+
+    model = preset_config("ae").model  # 784 -> hidden -> latent -> hidden reversed -> 784
+    widths = [28 * 28, *model.hidden, model.latent_dim, *reversed(model.hidden), 28 * 28]
+    forward = sum(2 * n_in * n_out for n_in, n_out in itertools.pairwise(widths))
+    assert figures["flops_per_image"]["median"] == 3 * forward - 2 * widths[0] * widths[1]  # no gradient for images
+    assert figures["flops_per_image"]["unit"] == "FLOP" and figures["flops_per_image"]["better"] is None
+    for name in ("matmul_gflops.model_shaped", "matmul_gflops.square", "achieved_gflops",
+                 "physical_images_per_s.fit", "physical_images_per_s.model_shaped_limit"):
+        figure = dict(results.flat_figures(figures))[name]
+        assert figure["median"] > 0 and figure["n"] == 1 and figure["better"] == "higher", name
+    for name in ("fraction_of_model_shaped_limit", "fraction_of_square_peak"):
+        assert 0 < figures[name]["median"] <= 1.5 and figures[name]["better"] == "higher", name
 
     doc = results.load(projection_out)
     assert doc["part"] == "projection" and doc["details"]["threads"] == 2 and set(doc["figures"]["sizes"]) == {"300"}
