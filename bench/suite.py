@@ -59,7 +59,7 @@ SCALES = {
     "full": Scale("full", 5, 200, 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
                   5000, 5000, 5, True, 1.0, 2048),
     "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True, 0.3, 2048),
-    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False, 0.02, 256),
+    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False, 0.05, 256),
 }
 
 
