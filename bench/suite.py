@@ -53,13 +53,14 @@ class Scale:
     pages: bool  # time every page's script
     matmul_seconds: float = 1.0  # least seconds of matmuls in one FLOP/s sample (physical_limit)
     square_size: int = 2048  # n of the n x n @ n x n matmul taken as the machine's peak
+    cli_vs_page: bool = True  # train through the CLI and a Train page's job (fresh processes: not in smoke)
 
 
 SCALES = {
     "full": Scale("full", 5, 200, 0.5, 1.0, ("ae", "denoising-ae", "sparse-ae", "conv-ae", "vae", "conv-vae"),
                   5000, 5000, 5, True, 1.0, 2048),
     "quick": Scale("quick", 5, 50, 0.25, 0.05, ("ae", "conv-ae"), 1000, 1000, 5, True, 0.3, 2048),
-    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False, 0.05, 256),
+    "smoke": Scale("smoke", 1, 5, 0.01, 0.01, ("ae",), 200, 0, 0, False, 0.05, 256, False),
 }
 
 
@@ -270,6 +271,57 @@ def physical_limit(scale: Scale) -> dict:
                                              "images/s", "higher")},
             "fraction_of_model_shaped_limit": figure(ratios(achieved, samples["model_shaped"]), "", "higher"),
             "fraction_of_square_peak": figure(ratios(achieved, samples["square"]), "", "higher")}
+
+
+def cli_vs_page(scale: Scale) -> dict:
+    """One epoch of preset "ae" on ``scale.fit_fraction`` of MNIST trained by ``python -m aecore train`` against
+    the same config trained as the Train page trains it: a TrainingJob in a LocalPool worker (one CPU slot,
+    MNIST loaded by its warm-up as after the server's; its torch threads are aecore.jobs.pool.worker_threads',
+    the CLI's torch's default). The two take turns for ``scale.repetitions`` rounds, a fresh CLI process and a
+    fresh job each round.
+
+    Each side's seconds are fit()'s own clock of its epoch (the Epoch event: the CLI's history.json, the job's
+    snapshot history), so the CLI's start, imports and data loading are not in them: cli_process_s has its whole
+    process. No browser: a page polling the job (one snapshot a second, in the server) is not in it.
+    """
+    if not scale.cli_vs_page:
+        return {}
+    from aecore.jobs import LocalPool
+    from aecore.jobs.training_job import TrainingJob
+
+    config = preset_config("ae", fraction=scale.fit_fraction, epochs=1)
+    pool = LocalPool({"cpu": 1})
+    process_s: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        def cli_epoch() -> float:
+            out = Path(folder) / f"cli-{len(process_s)}"
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-W", "ignore", "-m", "aecore", "train", "--preset", "ae", "--fraction",
+                            str(scale.fit_fraction), "--epochs", "1", "--out", str(out), "--quiet"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
+            process_s.append(time.perf_counter() - start)
+            return float(json.loads((out / "history.json").read_text())[-1]["seconds"])
+
+        def job_epoch() -> float:
+            job = TrainingJob(load_dataset, pool)
+            job.start(config)
+            if not job.join(900):
+                raise TimeoutError("the job's epoch took over 900 s")
+            snapshot = job.snapshot()
+            job.close()
+            if not snapshot.history:
+                raise RuntimeError(f"the job ended without an epoch: {snapshot.status} {snapshot.message}")
+            return float(snapshot.history[-1]["seconds"])
+
+        try:
+            pool.warm_up(config.data).result(timeout=300)
+            seconds = interleaved({"cli": cli_epoch, "page": job_epoch}, scale.repetitions)
+        finally:
+            pool.shutdown()
+    return {"cli_vs_page": {"cli_epoch_s": figure(seconds["cli"], "s", "lower"),
+                            "page_epoch_s": figure(seconds["page"], "s", "lower"),
+                            "page_vs_cli_ratio": figure(ratios(seconds["cli"], seconds["page"]), "x", "higher"),
+                            "cli_process_s": figure(process_s, "s", "lower")}}
 
 
 def epoch_seconds(scale: Scale) -> dict:
@@ -497,8 +549,8 @@ def cold_start(scale: Scale) -> dict:
     return {"cold_start_s": figure(headings, "s", "lower"), "cold_start_full_s": figure(wholes, "s", "lower")}
 
 
-MEASUREMENTS = (latencies, fit_vs_bare, physical_limit, epoch_seconds, training_start, tsne_against_sklearn,
-                umap_seconds, page_seconds, cold_start)
+MEASUREMENTS = (latencies, fit_vs_bare, physical_limit, cli_vs_page, epoch_seconds, training_start,
+                tsne_against_sklearn, umap_seconds, page_seconds, cold_start)
 
 
 def run(scale_name: str) -> tuple[dict, dict]:

@@ -246,6 +246,21 @@ def test_flops_are_counted_from_the_layers_shapes():
         _model_shaped_matmuls(count, batch=5)
 
 
+@pytest.mark.slow
+def test_the_cli_and_the_pages_job_each_train_an_epoch_of_the_same_config():
+    """cli_vs_page at the smoke sizes with one round (it is not in the smoke run: a CLI process takes seconds)."""
+    import dataclasses
+
+    from bench import suite
+
+    figures = suite.cli_vs_page(dataclasses.replace(suite.SCALES["smoke"], cli_vs_page=True))["cli_vs_page"]
+    for name in ("cli_epoch_s", "page_epoch_s", "cli_process_s"):
+        assert figures[name]["median"] > 0 and figures[name]["n"] == 1 and figures[name]["better"] == "lower", name
+    assert figures["cli_process_s"]["median"] > figures["cli_epoch_s"]["median"]  # the epoch is part of the process
+    assert figures["page_vs_cli_ratio"]["unit"] == "x" and figures["page_vs_cli_ratio"]["better"] == "higher"
+    assert suite.cli_vs_page(suite.SCALES["smoke"]) == {}
+
+
 def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp_path):
     """The suite's smoke run, then the projection comparison on 300 codes with one round (each side fitted twice:
     warmed up, then timed), in one process so that their imports are paid once."""
