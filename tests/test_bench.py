@@ -205,6 +205,18 @@ def test_the_map_draw_bench_summarises_each_variants_draws():
     assert details["variants"]["page"] == {"webgl_canvases": 2, "margins": {"l": 40, "r": 10, "t": 10, "b": 30}}
 
 
+def test_the_map_page_bench_summarises_the_looks_that_ended():
+    from bench.map_page import figures_of
+
+    looks = [{"first_picture_s": 0.8 + i / 10, "finished_s": 30.0 + i, "payload_mb": 17.0, "largest_message_mb": 2.5,
+              "messages": 40} for i in range(3)] + [{"error": "TimeoutError: the map was not drawn"}]
+    figures = figures_of({"looks": looks, "server_tracebacks": 1})
+    assert figures["first_picture_s"]["samples"] == [0.8, 0.9, 1.0] and figures["finished_s"]["median"] == 31
+    assert figures["payload_mb"]["unit"] == "MB" and figures["largest_message_mb"]["n"] == 3  # the error left out
+    assert figures["server_tracebacks"]["median"] == 1
+    assert set(figures_of({"looks": looks[3:], "server_tracebacks": 0})) == {"server_tracebacks"}
+
+
 def test_the_stream_bench_pairs_its_paths_round_by_round():
     from bench.stream import figures_of
 
