@@ -25,17 +25,20 @@ from playwright.sync_api import expect  # noqa: E402
 
 
 def _stop(page, tries: int = 3) -> None:
-    """Click Stop until Start new run is enabled again (no run of this page trains): a click that lands while the
-    live view reruns can be lost, and a run left training (the toy preset has 5,000 epochs) would share the worker
-    with the next test's runs. A Stop already disabled means the run has ended: nothing to click."""
+    """Stop this page's run until the page says it ended ("Stopped ..." or "Finished ..."), Start new run enabled:
+    a click that lands while the live view reruns can be lost, and a run left training (the toy preset has 5,000
+    epochs) would share the worker with the next test's runs. The page settles first, so that Stop's state is the
+    run's (a disabled Stop: the run has ended, nothing to click)."""
     stop = page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
-    start = page.get_by_role("button", name="Start new run")
+    ended = page.get_by_text(re.compile(r"Stopped (after|in epoch)|Finished \d+ epoch"))
     for attempt in range(tries):
+        settle(page)
         if stop.is_enabled():
             with suppress(PlaywrightTimeoutError):
                 stop.click(timeout=5_000)
         try:
-            expect(start).to_be_enabled(timeout=15_000)
+            expect(ended).to_be_visible(timeout=15_000)
+            expect(page.get_by_role("button", name="Start new run")).to_be_enabled()
             return
         except AssertionError:
             if attempt == tries - 1:
