@@ -234,6 +234,65 @@ def test_the_stream_bench_pairs_its_paths_round_by_round():
     assert figures["memory"]["peak_rss_mb"]["better"] == "lower"
 
 
+def _continuity_by_its_definition(codes, points, k):
+    """Venna and Kaski's continuity, written out: each code's k nearest codes that are not among its k nearest
+    in the map cost their rank in the map less k."""
+    import numpy as np
+
+    n = len(codes)
+    high = np.linalg.norm(codes[:, None] - codes[None], axis=2)
+    low = np.linalg.norm(points[:, None] - points[None], axis=2)
+    np.fill_diagonal(high, np.inf)
+    np.fill_diagonal(low, np.inf)
+    low_rank = np.argsort(np.argsort(low, axis=1), axis=1) + 1  # rank 1: the nearest other point
+    penalty = sum(max(0, low_rank[i, j] - k) for i in range(n) for j in np.argsort(high[i])[:k])
+    return 1 - 2 / (n * k * (2 * n - 3 * k - 1)) * penalty
+
+
+def test_projection_quality_counts_neighbours_labels_and_both_directions():
+    import numpy as np
+    from sklearn.manifold import trustworthiness
+    from sklearn.model_selection import LeaveOneOut, cross_val_predict
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from bench.projection import knn_accuracy, map_quality
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([3, 7], 40)
+    clusters = rng.normal(size=(80, 2)) + np.where(labels[:, None] == 3, 0.0, 100.0)
+    assert knn_accuracy(clusters, labels) == 1.0
+    assert knn_accuracy(np.repeat([[0.0, 0.0], [5.0, 5.0]], 40, axis=0), labels) == 1.0  # all at distance 0: ties
+    mixed, mixed_labels = rng.normal(size=(90, 2)), rng.integers(0, 3, size=90)
+    loo = cross_val_predict(KNeighborsClassifier(n_neighbors=10), mixed, mixed_labels, cv=LeaveOneOut())
+    assert knn_accuracy(mixed, mixed_labels) == pytest.approx(np.mean(loo == mixed_labels))  # leave-one-out 10-NN
+
+    codes = rng.normal(size=(120, 6)).astype(np.float32)
+    identity = map_quality(codes[:, :2], codes[:, :2], np.zeros(120))
+    assert identity["trustworthiness"] == pytest.approx(1.0) and identity["continuity"] == pytest.approx(1.0)
+    points = codes[:, :2] + 0.3 * rng.normal(size=(120, 2))
+    kept, shuffled = map_quality(codes, points, np.zeros(120)), map_quality(codes, rng.permutation(points),
+                                                                            np.zeros(120))
+    assert shuffled["trustworthiness"] < kept["trustworthiness"] and shuffled["continuity"] < kept["continuity"]
+    assert kept["continuity"] == pytest.approx(float(trustworthiness(points, codes, n_neighbors=10)))
+    assert kept["continuity"] == pytest.approx(_continuity_by_its_definition(codes, points, 10))
+    assert kept["continuity"] != pytest.approx(kept["trustworthiness"])  # the two directions differ here
+    assert map_quality(codes, points, np.zeros(120), sample=50) == map_quality(codes, points, np.zeros(120),
+                                                                               sample=50)  # a fixed subsample
+    assert map_quality(codes, points, np.zeros(120), sample=50) != kept
+
+
+def test_the_projection_bench_skips_what_it_is_told_to():
+    from bench.projection import parse_skip, skipped
+
+    skip = parse_skip("sklearn@70000, opentsne", ["tsne", "umap", "opentsne", "sklearn", "umap-learn"])
+    assert skip == ["sklearn@70000", "opentsne"]
+    assert skipped(skip, "sklearn", 70_000) and not skipped(skip, "sklearn", 20_000)
+    assert skipped(skip, "opentsne", 5000) and not skipped(skip, "tsne", 70_000)
+    for wrong in ("sklaern@70000", "sklearn@70k"):
+        with pytest.raises(ValueError):
+            parse_skip(wrong, ["sklearn"])
+
+
 def test_flops_are_counted_from_the_layers_shapes():
     import torch
 
@@ -274,17 +333,20 @@ def test_the_cli_and_the_pages_job_each_train_an_epoch_of_the_same_config():
 
 
 def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp_path):
-    """The suite's smoke run, then the projection comparison on 300 codes with one round (each side fitted twice:
-    warmed up, then timed), in one process so that their imports are paid once."""
+    """The suite's smoke run, then the projection comparison on 300 and 200 codes of both shipped runs with one
+    seed (each map fitted twice: warmed up, then timed; scikit-learn's skipped at 200), in one process so that
+    their imports are paid once."""
     suite_out, projection_out = tmp_path / "suite.json", tmp_path / "projection.json"
     code = ("import sys\n"
             "from bench import __main__ as suite, projection\n"
             f"sys.exit(suite.main(['--smoke', '--out', {str(suite_out)!r}])\n"
-            f"         or projection.main(['--sizes', '300', '--repeats', '1', '--out', {str(projection_out)!r}]))\n")
+            f"         or projection.main(['--sizes', '300,200', '--seeds', '1', '--skip', 'sklearn@200',\n"
+            f"                                '--out', {str(projection_out)!r}]))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| decode_ms (ms) |" in done.stdout  # the suite's readable table
-    assert "| 300 | t-SNE |" in done.stdout and "| 300 | UMAP |" in done.stdout  # the projection's
+    assert "| mnist-ae-latent32 | 300 | ours t-SNE |" in done.stdout  # the projection's
+    assert "| mnist-conv-vae | 200 | ours UMAP |" in done.stdout
 
     doc = results.load(suite_out)
     assert doc["part"] == "suite-smoke" and doc["arguments"] == {"scale": "smoke"} and doc["machine"]["cores"]
@@ -313,9 +375,28 @@ def test_smoke_runs_of_the_suite_and_the_projection_bench_write_result_files(tmp
         assert figures[name]["median"] > 0 and figures[name]["better"] == "higher", name
 
     doc = results.load(projection_out)
-    assert doc["part"] == "projection" and doc["details"]["threads"] == 2 and set(doc["figures"]["sizes"]) == {"300"}
-    for method in ("tsne", "umap"):
-        measured = doc["figures"]["sizes"]["300"][method]
-        for side in ("ours", "default"):
-            assert measured[f"{side}_s"]["median"] > 0 and 0 <= measured[f"{side}_trust"]["median"] <= 1
-        assert measured["speedup"]["median"] > 0 and measured["speedup"]["better"] == "higher"
+    assert doc["part"] == "projection" and doc["details"]["threads"] == 2
+    assert set(doc["figures"]["runs"]) == {"mnist-ae-latent32", "mnist-conv-vae"}  # the two shipped runs
+    assert doc["details"]["skipped"] == ["mnist-ae-latent32: sklearn@200", "mnist-conv-vae: sklearn@200"]
+    for run, sizes in doc["figures"]["runs"].items():
+        assert set(sizes) == {"300", "200"}, run
+        for size, expected in (("300", {"ours-tsne", "ours-umap", "opentsne", "sklearn", "umap-learn"}),
+                               ("200", {"ours-tsne", "ours-umap", "opentsne", "umap-learn"})):
+            maps = sizes[size]
+            assert set(maps) == expected | {"vs_fastest_baseline"}, (run, size)
+            for key in expected:
+                assert maps[key]["time_s"]["median"] > 0 and maps[key]["time_s"]["n"] == 1, (run, size, key)
+                for name in ("knn10_accuracy", "trustworthiness", "continuity"):
+                    assert 0 <= maps[key][name]["median"] <= 1 and maps[key][name]["better"] == "higher", name
+            fastest = doc["details"]["runs"][run][size]["fastest_baseline"]
+            assert fastest in expected and not fastest.startswith("ours")
+            for key in ("ours-tsne", "ours-umap"):
+                against = maps["vs_fastest_baseline"][key]
+                assert against["speedup"]["median"] == pytest.approx(
+                    maps[fastest]["time_s"]["median"] / maps[key]["time_s"]["median"], rel=1e-3)
+                assert against["knn10_gap"]["median"] == pytest.approx(
+                    maps[key]["knn10_accuracy"]["median"] - maps[fastest]["knn10_accuracy"]["median"], abs=1e-3)
+                assert against["speedup"]["better"] == "higher" and against["knn10_gap"]["better"] is None
+                verdict = doc["details"]["targets"][run][size][key]
+                assert verdict["against"] == fastest and verdict["met"] == (
+                    verdict["speedup_short_by"] == 0 and verdict["knn10_short_by"] == 0)
