@@ -13,7 +13,17 @@ import time
 from contextlib import suppress
 from pathlib import Path
 
-from streamlit_server import choose, no_exceptions, open_page, require_chromium, settle, shoot, stop_my_run, visit
+from streamlit_server import (
+    choose,
+    no_exceptions,
+    open_page,
+    require_chromium,
+    served_app,
+    settle,
+    shoot,
+    stop_my_run,
+    visit,
+)
 
 from aecore.presets import preset_config
 from aecore.ui.sidebar import describe
@@ -92,40 +102,42 @@ def test_each_kind_of_preset_trains_with_its_own_settings_after_a_page_switch(pa
         no_exceptions(page)
 
 
-def test_two_students_train_at_once_and_a_closed_tab_keeps_its_run(browser, server):
+def test_two_students_train_at_once_and_a_closed_tab_keeps_its_run(browser, tmp_path):
     """One worker on 2 cores: A trains; B presses Start on the same settings and watches A's run (one training for
     both), then asks for an own copy, which trains beside A's at once (time slices); A's tab closes and A's run
-    goes on; A opens the page again, finds the run and stops it."""
-    first = browser.new_context(viewport={"width": 1600, "height": 1000})
-    second = browser.new_context(viewport={"width": 1600, "height": 1000})
-    try:
-        pages = []
-        for context in (first, second):
-            page = visit(context, server + "/train")
-            pages.append(page)
-        a, b = pages
-        a.get_by_role("button", name="Start new run").click()
-        expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=90_000)
-        b.get_by_role("button", name="Start new run").click()
-        expect(b.get_by_text(re.compile(r"one run for the 2 of you"))).to_be_visible(timeout=30_000)
-        b.get_by_role("button", name="My own copy").click()
-        expect(b.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible(timeout=30_000)
-        expect(a.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible(timeout=30_000)
-        shoot(b, "train-shared")
-        a.close()  # the tab closes: its session ends (2 s here), its run does not
-        b.wait_for_timeout(4000)
-        expect(b.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible()
-        a = visit(first, server + "/train")
-        expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=30_000)
-        a.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
-        expect(b.get_by_text(re.compile(r"sharing a worker"))).to_have_count(0, timeout=30_000)
-        no_exceptions(b)
-        b.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
-        expect(b.get_by_text(re.compile("Stopped (after|in epoch)"))).to_be_visible(timeout=30_000)
-    finally:
-        for context in (first, second):  # a run outlives its tab: stop what a failure left training
-            stop_my_run(context, server)
-            context.close()
+    goes on; A opens the page again, finds the run and stops it. On a server of its own: its worker must hold these
+    runs only (on the module's server it once found a third run training beside them)."""
+    with served_app(tmp_path / "streamlit.log", {"AECORE_RUNS_DIR": str(tmp_path / "runs")}) as server:
+        first = browser.new_context(viewport={"width": 1600, "height": 1000})
+        second = browser.new_context(viewport={"width": 1600, "height": 1000})
+        try:
+            pages = []
+            for context in (first, second):
+                page = visit(context, server + "/train")
+                pages.append(page)
+            a, b = pages
+            a.get_by_role("button", name="Start new run").click()
+            expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=90_000)
+            b.get_by_role("button", name="Start new run").click()
+            expect(b.get_by_text(re.compile(r"one run for the 2 of you"))).to_be_visible(timeout=30_000)
+            b.get_by_role("button", name="My own copy").click()
+            expect(b.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible(timeout=30_000)
+            expect(a.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible(timeout=30_000)
+            shoot(b, "train-shared")
+            a.close()  # the tab closes: its session ends (2 s here), its run does not
+            b.wait_for_timeout(4000)
+            expect(b.get_by_text(re.compile(r"sharing a worker with 1 other run"))).to_be_visible()
+            a = visit(first, server + "/train")
+            expect(a.get_by_text("Training on CPU")).to_be_visible(timeout=30_000)
+            a.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+            expect(b.get_by_text(re.compile(r"sharing a worker"))).to_have_count(0, timeout=30_000)
+            no_exceptions(b)
+            b.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop").click()
+            expect(b.get_by_text(re.compile("Stopped (after|in epoch)"))).to_be_visible(timeout=30_000)
+        finally:
+            for context in (first, second):  # a run outlives its tab: stop what a failure left training
+                stop_my_run(context, server)
+                context.close()
 
 
 def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, server):
