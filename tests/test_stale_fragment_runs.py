@@ -28,20 +28,24 @@ from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 ran = []
 
 def run(self, rerun_data):  # stands for Streamlit's run: the page it ends on is the one the server switched to
-    ran.append(rerun_data.page_script_hash or "watcher")
-    self.ctx.page_script_hash = self.switch_to or rerun_data.page_script_hash
+    ran.append(rerun_data.page_script_hash or "main")
+    self.ctx.page_script_hash = self.switch_to or rerun_data.page_script_hash or "main"
+    self.ctx.fragment_ids_this_run = list(rerun_data.fragment_id_queue)
 
 ScriptRunner._run_script = run
 from aecore.ui.stale_fragment_runs import skip_stale_fragment_runs
 skip_stale_fragment_runs()
 skip_stale_fragment_runs()  # a second call changes nothing
-runner = SimpleNamespace(_session_state={}, ctx=SimpleNamespace(page_script_hash=""), switch_to="inside")
+runner = SimpleNamespace(_session_state={}, ctx=SimpleNamespace(page_script_hash="", fragment_ids_this_run=[]),
+                         switch_to="inside")
 runner._get_script_run_ctx = lambda: runner.ctx
 ScriptRunner._run_script(runner, RerunData(page_script_hash="interpolate"))  # the teacher's view switches pages
 ScriptRunner._run_script(runner, RerunData(page_script_hash="interpolate", fragment_id_queue=["watcher"]))
 runner.switch_to = None
 ScriptRunner._run_script(runner, RerunData(page_script_hash="inside", fragment_id_queue=["watcher"]))
-assert ran == ["interpolate", "inside"], ran
+ScriptRunner._run_script(runner, RerunData(fragment_id_queue=["pad"]))  # sent with no page: runs as the main script's
+ScriptRunner._run_script(runner, RerunData(page_script_hash="inside", fragment_id_queue=["pad"]))  # the page stays
+assert ran == ["interpolate", "inside", "main", "inside"], ran
 print("ok")
 """
 

@@ -10,7 +10,8 @@ after each such tick restarted thirty pages every second on a busy server, whose
 with their messages and sent none of them for twenty seconds: the browsers kept ticking for the old page.
 
 :func:`skip_stale_fragment_runs` changes ``ScriptRunner._run_script``: it remembers, in the session's state, the
-page each run ended on, and a fragment's rerun that names another page does nothing (no message either): the
+page each full run ended on (a fragment's run keeps the page it was sent with, the main script's when that was
+empty), and a fragment's rerun that names another page does nothing (no message either): the
 browser's next tick, sent once it has the new page, runs as usual.
 """
 
@@ -42,7 +43,9 @@ def skip_stale_fragment_runs() -> None:
                        rerun_data.page_script_hash, shown)
             return
         run_script(self, rerun_data)
-        state[SHOWN_PAGE_KEY] = self._get_script_run_ctx().page_script_hash
+        ctx = self._get_script_run_ctx()
+        if not ctx.fragment_ids_this_run:  # a full run chose the page; a fragment's names whatever it was sent
+            state[SHOWN_PAGE_KEY] = ctx.page_script_hash
 
     ScriptRunner._run_script = run_script_unless_stale
     setattr(ScriptRunner, _PATCHED, True)
@@ -50,6 +53,6 @@ def skip_stale_fragment_runs() -> None:
 
 def is_stale(rerun_data, shown: str | None) -> bool:
     """Whether ``rerun_data`` asks for a fragment's rerun on a page other than ``shown`` (the page the session's
-    last run ended on; None before its first run)."""
+    last full run ended on; None before its first run)."""
     return bool(rerun_data.fragment_id_queue and shown and rerun_data.page_script_hash
                 and rerun_data.page_script_hash != shown)
