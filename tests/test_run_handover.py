@@ -69,8 +69,10 @@ def test_a_finished_runs_page_is_delivered_when_a_fragments_rerun_replaces_its_r
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
 
 
-def test_the_server_delivers_finished_runs():
+def test_the_server_installs_both_streamlit_patches():
+    """serve.py delivers finished runs (here) and skips stale fragment ticks (tests/test_stale_fragment_runs.py)."""
     code = ("import serve\nfrom streamlit.runtime.app_session import AppSession\n"
-            "assert AppSession._aecore_delivers_finished_runs")
+            "from streamlit.runtime.scriptrunner.script_runner import ScriptRunner\n"
+            "assert AppSession._aecore_delivers_finished_runs and ScriptRunner._aecore_skips_stale_fragment_runs")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]

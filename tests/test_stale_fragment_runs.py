@@ -54,9 +54,3 @@ def test_the_stale_tick_is_skipped_and_the_next_one_runs():
     done = subprocess.run([sys.executable, "-c", RUNS], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
 
-
-def test_the_server_skips_stale_fragment_runs():
-    code = ("import serve\nfrom streamlit.runtime.scriptrunner.script_runner import ScriptRunner\n"
-            "assert ScriptRunner._aecore_skips_stale_fragment_runs")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
