@@ -8,6 +8,7 @@ from aecore.data import load_dataset
 from aecore.jobs import FINISHED, RUNNING, STOPPED, TrainingJob
 from aecore.jobs.sharing import SharedRuns
 from aecore.jobs.sliced_pool import SlicedPool
+from aecore.jobs.work import Parked
 from aecore.presets import preset_config
 
 
@@ -85,3 +86,24 @@ def test_my_own_copy_leaves_the_shared_run_with_another_seed(pool, tmp_path):
     for job in (first, second):
         job.stop()
         assert job.join(60)
+
+
+class _SlowNews(SharedRuns):
+    """Shared runs whose Parked messages never arrive: a student stops between a checkpoint and its message."""
+
+    def _broadcast(self, run, message):
+        if not isinstance(message, Parked):
+            super()._broadcast(run, message)
+
+
+def test_leaving_takes_the_latest_checkpoint_even_before_its_message_arrives(pool, tmp_path):
+    sharing = _SlowNews(tmp_path / "shared")
+    first, second = (TrainingJob(_digits, pool, folder=tmp_path / f"student-{i}", sharing=sharing) for i in range(2))
+    first.start(_config(400))
+    second.start(_config(400))
+    _wait(lambda: any((tmp_path / "shared").glob("*/state/model.safetensors")))
+    first.stop()
+    assert "Resume trains your copy on" in first.snapshot().message
+    assert first.model_folder().is_relative_to(tmp_path / "student-0") and first.snapshot().epoch > 0
+    second.stop()
+    assert second.join(60)

@@ -163,6 +163,7 @@ class TrainingJob:
         self._call_started = 0.0
         self._seconds_before = 0.0
         self._shared = False  # the current call is a shared run (see aecore.jobs.sharing)
+        self._shared_park: Path | None = None  # where that run saves its checkpoints
         self._call: object | None = None  # the current call's token: messages of an earlier call are ignored
         self._ended = threading.Event()
         self._ended.set()
@@ -237,7 +238,7 @@ class TrainingJob:
             return
         if self._shared and self._sharing.leave(self, job_id):
             self._job_id = self._call = None  # its later messages are for the others
-            self._take_parked()
+            self._take_parked(self._shared_park)  # its latest checkpoint, even one whose message is still coming
             others = _count(self._sharing.watchers(job_id), "other")
             if self._parked is None:  # left before the run's first checkpoint: nothing of it to keep
                 self._end(status=STOPPED, step=0, batch=0,
@@ -445,23 +446,30 @@ class TrainingJob:
         try:
             if self._shared:
                 run = self._sharing.start(self, request, listener, self._pool)
-                self._job_id = run.job_id
+                self._job_id, self._shared_park = run.job_id, run.park_in
             else:
                 self._pool.submit(request, listener)
         except AecoreError as exc:
             self._end(status=FAILED, message=str(exc))
 
-    def _take_parked(self) -> None:
-        """Copy a shared run's last checkpoint into this job's own folder (the shared one goes with the run)."""
-        parked = recovered_run_folder(self._parked) if self._parked is not None else None
+    def _take_parked(self, shared_folder: Path | None = None) -> None:
+        """Copy a shared run's last checkpoint (the one its message named, else the latest in ``shared_folder``) into
+        this job's own folder (the shared one goes with the run)."""
+        source = self._parked or shared_folder
         own = self._folder / STATE_FOLDER
-        if parked is None or parked == own:
+        for _attempt in range(3):  # the run may put its next checkpoint in place while this one is copied
+            parked = recovered_run_folder(source) if source is not None else None
+            if parked is None or parked == own:
+                return
+            staged = own.with_name(own.name + ".new")
+            shutil.rmtree(staged, ignore_errors=True)
+            try:
+                shutil.copytree(parked, staged)
+            except OSError:  # shutil.Error is one
+                continue
+            checkpoints.replace_run_folder(staged, own)
+            self._parked, self._trained = own, None
             return
-        staged = own.with_name(own.name + ".new")
-        shutil.rmtree(staged, ignore_errors=True)
-        shutil.copytree(parked, staged)
-        checkpoints.replace_run_folder(staged, own)
-        self._parked, self._trained = own, None
 
     def _parked_epoch(self) -> int:
         return load_run(self._parked).epochs if self._parked is not None else 0
