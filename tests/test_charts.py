@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from aecore.pixels import png_bytes
-from aecore.ui.charts import WEBGL_ABOVE, MapPanel, latent_map_figure, loss_figure, maps_side_by_side
+from aecore.ui.charts import WEBGL_ABOVE, MapPanel, latent_figure, latent_map_figure, loss_figure, maps_side_by_side
 from aecore.ui.hover import wanted_row
 from aecore.ui.map_pick import DATA_TRACE, MapPick, read_pick
 from aecore.ui.palette import class_color
@@ -97,6 +97,16 @@ def test_small_maps_are_svg_and_large_ones_webgl_with_the_star_of_the_same_kind(
     assert small.data[DATA_TRACE].type == "scatter" and small.data[-1].type == "scatter"
     assert large.data[DATA_TRACE].type == "scattergl" and large.data[-1].type == "scattergl"
     assert not any(trace.type == "scattergl" for trace in small.data)  # no WebGL context at all
+
+
+def test_the_live_training_charts_take_no_webgl_context_at_their_largest():
+    """They are drawn again every second: a WebGL chart made a new context each time (a busy browser)."""
+    steps = [(i / 100, 1 / (i + 1)) for i in range(1000)]  # the step curve is thinned to 1,000 points
+    history = [{"epoch": 1, "train": {"total": 0.5, "reconstruction": 0.5}, "val": {"total": 0.6}}]
+    codes, labels = np.random.default_rng(0).normal(size=(1000, 2)), np.arange(1000) % 10  # a preview's codes
+    for figure in (loss_figure(history, steps), latent_figure(codes, labels, (), "PCA of the codes")):
+        assert figure.data and {trace.type for trace in figure.data} == {"scatter"}
+    assert latent_figure(np.zeros((WEBGL_ABOVE + 1, 2)), np.zeros(WEBGL_ABOVE + 1), (), "z").data[0].type == "scattergl"
 
 
 def test_hover_names_each_point_its_class_and_image_number():

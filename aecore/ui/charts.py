@@ -73,7 +73,7 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
     fig = go.Figure()
     if step_losses:
         x, y = zip(*step_losses, strict=True)
-        fig.add_trace(go.Scattergl(x=x, y=y, mode="lines", name="each step",
+        fig.add_trace(scatter_type(len(x))(x=x, y=y, mode="lines", name="each step",
                                    line={"color": palette.LIGHT_GREY, "width": 1}))
     epochs = [record["epoch"] for record in history]
     parts = list(history[-1]["train"]) if history else []
@@ -101,7 +101,7 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
     for label in np.unique(labels):
         mask = labels == label
         name = class_name(class_names, label)
-        fig.add_trace(go.Scattergl(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
+        fig.add_trace(scatter_type(len(points))(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
                                    marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
     fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
@@ -111,7 +111,10 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
 # what Streamlit's chart sets when a figure with on_select and the "points" mode leaves them out (its PlotlyChart)
 SELECTABLE_MODES = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}
 MAP_MARGINS = {"l": 96, "b": 72}  # px: the widest tick labels (t-SNE's "-100") and the axis titles fit
-WEBGL_ABOVE = 3000  # more points than this are drawn with WebGL (fast); fewer as SVG, which takes no WebGL context
+# More points than this are drawn with WebGL (fast); fewer as SVG, which takes no WebGL context. A live chart redrawn
+# every second with WebGL made a new context each time: the browser's main thread was busy about 0.9 s of each second
+# of a training page (software WebGL, measured in Chromium's profiler, mostly in getContext)
+WEBGL_ABOVE = 3000
 OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
 SPLIT_OUTLINE = palette.NEAR_BLACK
 

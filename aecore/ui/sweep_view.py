@@ -15,7 +15,7 @@ from aecore.projection import project
 from aecore.settings import get_setting
 from aecore.sweep import DONE, PRUNED, Sweep, SweepSpec, estimated_seconds, results_table, sweep_in
 from aecore.ui import navigation, palette, state_widgets
-from aecore.ui.charts import FONT
+from aecore.ui.charts import FONT, scatter_type
 from aecore.ui.composite_state import (
     CLASS_SUBSETS_EXAMPLE,
     DEFAULT_AXES,
@@ -155,7 +155,7 @@ def maps_figure(results) -> go.Figure:
             continue
         points = project(result.preview.codes, "pca").points
         colors = [palette.class_color(label) for label in result.preview.code_labels]
-        fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False,
+        fig.add_trace(scatter_type(len(points))(x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False,
                                    marker={"size": 3, "color": colors}), row=i // columns + 1, col=i % columns + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
