@@ -14,6 +14,7 @@ import sqlite3
 import threading
 import time
 
+import pytest
 from streamlit_server import require_chromium, settle, start_server, visit
 
 require_chromium()
@@ -69,6 +70,16 @@ class Outage:
                     sock.close()
 
 
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """One server for the tests that only need theirs to keep running: the process, its URL and its log."""
+    log = tmp_path_factory.mktemp("class-server") / "streamlit.log"
+    process, url = start_server(log, {})
+    yield process, url, log
+    process.terminate()
+    process.wait(15)
+
+
 def _steps(page: Page) -> int:
     """The step count the progress line shows now (epochs done x steps per epoch + step in the epoch); -1 while
     there is none (the live view redraws it every second)."""
@@ -97,8 +108,8 @@ def _stop(page: Page) -> None:
     expect(page.get_by_text(re.compile("Stopped"))).to_be_visible(timeout=30_000)
 
 
-def test_a_reload_and_a_dropped_network_find_the_same_run_going_on(browser, tmp_path):
-    process, url = start_server(tmp_path / "streamlit.log", {})
+def test_a_reload_and_a_dropped_network_find_the_same_run_going_on(browser, class_server):
+    _, url, _ = class_server
     outage = Outage(int(url.rsplit(":", 1)[1]))
     relayed = f"http://127.0.0.1:{outage.port}"
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -122,8 +133,6 @@ def test_a_reload_and_a_dropped_network_find_the_same_run_going_on(browser, tmp_
         _stop(page)
     finally:
         context.close()
-        process.terminate()
-        process.wait(15)
 
 
 def test_runs_survive_a_closed_tab_a_kill_9_and_a_lost_database(browser, tmp_path):
@@ -196,8 +205,8 @@ def _open_board_and_expect_two_runs(page: Page) -> None:
         expect(page.locator("[role=gridcell]", has_text=f"finished {epochs} epochs")).to_be_attached(timeout=30_000)
 
 
-def test_a_student_reaches_only_their_own_run(browser, tmp_path):
-    process, url = start_server(tmp_path / "streamlit.log", {})
+def test_a_student_reaches_only_their_own_run(browser, class_server):
+    _, url, log = class_server
     mine, theirs = (browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(2))
     try:
         a = visit(mine, url + LONG_RUN)
@@ -218,9 +227,7 @@ def test_a_student_reaches_only_their_own_run(browser, tmp_path):
         page_text = b.content()
         assert cookie["value"] not in page_text  # no key on the board
         _stop(a)
-        assert cookie["value"] not in (tmp_path / "streamlit.log").read_text()  # nor in the server's log
+        assert cookie["value"] not in log.read_text()  # nor in the server's log
     finally:
         mine.close()
         theirs.close()
-        process.terminate()
-        process.wait(15)

@@ -59,9 +59,9 @@ def test_a_late_student_watches_the_same_run_from_its_first_step(pool, tmp_path)
 
 def test_the_run_goes_on_until_the_last_of_its_students_stops_it(pool, tmp_path):
     sharing, (first, second) = _jobs(pool, tmp_path, 2)
-    first.start(_config(400))
-    second.start(_config(400))
-    _wait(lambda: first.snapshot().epoch >= 40 and any((tmp_path / "shared").glob("*/state/model.safetensors")))
+    first.start(_config(150))
+    second.start(_config(150))
+    _wait(lambda: first.snapshot().epoch >= 10 and any((tmp_path / "shared").glob("*/state/model.safetensors")))
     first.stop()
     assert first.snapshot().status == STOPPED and "goes on for the 1 other" in first.snapshot().message
     kept = first.snapshot().epoch
@@ -71,7 +71,7 @@ def test_the_run_goes_on_until_the_last_of_its_students_stops_it(pool, tmp_path)
     second.stop()
     assert second.join(60) and second.snapshot().status == STOPPED
     first.resume()  # the copy trains on, alone
-    assert first.join(180) and first.snapshot().status == FINISHED and first.snapshot().epoch == 400
+    assert first.join(180) and first.snapshot().status == FINISHED and first.snapshot().epoch == 150
 
 
 def test_my_own_copy_leaves_the_shared_run_with_another_seed(pool, tmp_path):
