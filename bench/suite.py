@@ -273,6 +273,17 @@ def physical_limit(scale: Scale) -> dict:
             "fraction_of_square_peak": figure(ratios(achieved, samples["square"]), "", "higher")}
 
 
+def cli_epoch_seconds(out: Path, fraction: float) -> tuple[float, float]:
+    """One epoch of preset "ae" on ``fraction`` of MNIST by ``python -m aecore train`` into ``out``: fit()'s own
+    seconds of the epoch (its history.json) and the whole process's."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-W", "ignore", "-m", "aecore", "train", "--preset", "ae", "--fraction",
+                    str(fraction), "--epochs", "1", "--out", str(out), "--quiet"],
+                   cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
+    process_s = time.perf_counter() - start
+    return float(json.loads((out / "history.json").read_text())[-1]["seconds"]), process_s
+
+
 def cli_vs_page(scale: Scale) -> dict:
     """One epoch of preset "ae" on ``scale.fit_fraction`` of MNIST trained by ``python -m aecore train`` against
     the same config trained as the Train page trains it: a TrainingJob in a LocalPool worker (one CPU slot,
@@ -294,13 +305,9 @@ def cli_vs_page(scale: Scale) -> dict:
     process_s: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         def cli_epoch() -> float:
-            out = Path(folder) / f"cli-{len(process_s)}"
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-W", "ignore", "-m", "aecore", "train", "--preset", "ae", "--fraction",
-                            str(scale.fit_fraction), "--epochs", "1", "--out", str(out), "--quiet"],
-                           cwd=ROOT, capture_output=True, text=True, timeout=900, check=True)
-            process_s.append(time.perf_counter() - start)
-            return float(json.loads((out / "history.json").read_text())[-1]["seconds"])
+            epoch_s, whole_s = cli_epoch_seconds(Path(folder) / f"cli-{len(process_s)}", scale.fit_fraction)
+            process_s.append(whole_s)
+            return epoch_s
 
         def job_epoch() -> float:
             job = TrainingJob(load_dataset, pool)

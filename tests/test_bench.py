@@ -217,6 +217,24 @@ def test_the_map_page_bench_summarises_the_looks_that_ended():
     assert set(figures_of({"looks": looks[3:], "server_tracebacks": 0})) == {"server_tracebacks"}
 
 
+def test_the_train_page_bench_takes_the_run_that_finished_after_its_click(tmp_path):
+    import os
+    from types import SimpleNamespace
+
+    from bench.train_page import LINK, _finished_run
+
+    runs = tmp_path / "class" / "runs"
+    for name, status, mtime in (("earlier", "finished", 100.0), ("training", "running", 300.0),
+                                ("this", "finished", 300.0)):
+        (runs / name).mkdir(parents=True)
+        (runs / name / "job.json").write_text(json.dumps({"status": status}))
+        os.utime(runs / name / "job.json", (mtime, mtime))
+    found = _finished_run(SimpleNamespace(folder=tmp_path), after=200.0)
+    assert found["folder"].name == "this" and found["record"]["status"] == "finished"
+    assert _finished_run(SimpleNamespace(folder=tmp_path), after=400.0) is None
+    assert "preset=ae" in LINK and "epochs=1" in LINK  # the CLI's config: preset "ae", one epoch
+
+
 def test_the_stream_bench_pairs_its_paths_round_by_round():
     from bench.stream import figures_of
 
