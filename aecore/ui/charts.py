@@ -74,7 +74,7 @@ def loss_figure(history: list[dict] | tuple[dict, ...], step_losses=()) -> go.Fi
     if step_losses:
         x, y = zip(*step_losses, strict=True)
         fig.add_trace(scatter_type(len(x))(x=x, y=y, mode="lines", name="each step",
-                                   line={"color": palette.LIGHT_GREY, "width": 1}))
+                                           line={"color": palette.LIGHT_GREY, "width": 1}))
     epochs = [record["epoch"] for record in history]
     parts = list(history[-1]["train"]) if history else []
     if set(parts) == {"total", "reconstruction"}:  # no other term: the two curves are one
@@ -102,7 +102,7 @@ def latent_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str
         mask = labels == label
         name = class_name(class_names, label)
         fig.add_trace(scatter_type(len(points))(x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
-                                   marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
+                                                marker={"color": class_color(label), "size": 7, "opacity": 0.8}))
     fig.update_xaxes(title="z₀" if "PCA" not in title else "PC 1")
     fig.update_yaxes(title="z₁" if "PCA" not in title else "PC 2")
     return _layout(fig, title, height=_live_height())

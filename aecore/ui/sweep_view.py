@@ -156,7 +156,8 @@ def maps_figure(results) -> go.Figure:
         points = project(result.preview.codes, "pca").points
         colors = [palette.class_color(label) for label in result.preview.code_labels]
         fig.add_trace(scatter_type(len(points))(x=points[:, 0], y=points[:, 1], mode="markers", showlegend=False,
-                                   marker={"size": 3, "color": colors}), row=i // columns + 1, col=i % columns + 1)
+                                                marker={"size": 3, "color": colors}),
+                      row=i // columns + 1, col=i % columns + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     fig.update_layout(height=180 * rows + 60, margin={"l": 10, "r": 10, "t": 40, "b": 10},
