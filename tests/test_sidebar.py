@@ -12,11 +12,13 @@ from aecore.presets import get_preset, preset_config
 from aecore.settings import BY_NAME, SETTINGS, values_of
 from aecore.ui.navigation import TRAINING_PAGES
 from aecore.ui.sidebar import (
+    DEFAULT_PRESET,
     FOLDER_CHOICE,
     SETTINGS_KEY,
     Keys,
     choice_from,
     describe,
+    preset_settings,
     settings_from_params,
     widget_key,
 )
@@ -172,14 +174,40 @@ def test_a_link_with_a_noise_factor_alone_trains_with_gaussian_noise_as_the_slid
     assert (objective.noise, objective.noise_factor) == ("gaussian", 0.3)
 
 
-def test_every_run_sends_each_settings_widget_its_value_not_only_its_default():
+def _drawn_without_its_state(widget, setting) -> object:
+    """What a browser that has lost ``widget``'s state draws from the run's proto (its default), as
+    ``_shown_as`` writes a value."""
+    default = widget.proto.default
+    if setting.widget in ("slider", "number"):
+        return default[0] if setting.widget == "slider" else default
+    picked = [widget.options[int(index)] for index in ([default] if setting.widget == "select" else default)]
+    return picked if setting.widget == "multiselect" else picked[0]
+
+
+def _shown_as(setting, value) -> object:
+    if setting.widget in ("slider", "number"):
+        return value
+    return [str(v) for v in value] if setting.widget == "multiselect" else setting.format(value)
+
+
+def test_each_settings_widget_defaults_to_its_value_and_only_a_change_elsewhere_is_pushed_to_the_browser():
     """A browser that lost a widget's state (seen in Chromium after Start, about one page in eight) draws the
-    widget from what the run sent: with only the default (a number's minimum, a list's first choice) it showed
-    and sent back those, and every setting of the next run fell to its minimum. Each run sends the value."""
-    at = _sidebar_app()
-    at.run()  # a second run: nothing changed since the first
+    widget from its default: with the widget's own (a number's minimum, a list's first choice) it showed and sent
+    back those, and every setting of the next run fell to its minimum. So each widget's default is its value.
+    And a run pushes a value (set_value) only when it changed elsewhere: pushed on every run, a run's value
+    came back over keys the student pressed while it ran (3 presses of the latent slider gave 2)."""
+    at = AppTest.from_function(_sidebar_alone, default_timeout=TIMEOUT)
+    at.session_state[SETTINGS_KEY] = {**preset_settings(DEFAULT_PRESET), "classes": (3, 5), "epochs": 7, "lr": 0.01}
+    at.run()
+    assert _widget(at, "epochs").proto.set_value  # new to the widget: pushed
+    at.run()  # nothing changed since
     for setting in SETTINGS:
         if setting.widget == "dataset":
             continue
-        proto = _widget(at, setting.name).proto
-        assert proto.set_value, setting.name  # the browser applies the value the proto carries
+        widget = _widget(at, setting.name)
+        assert not widget.proto.set_value, setting.name
+        value = at.session_state[SETTINGS_KEY][setting.name]
+        assert _drawn_without_its_state(widget, setting) == _shown_as(setting, value), setting.name
+    at.session_state[SETTINGS_KEY]["epochs"] = 9  # a change elsewhere (a preset, a link, a resumed run)
+    at.run()
+    assert _widget(at, "epochs").proto.set_value and _widget(at, "epochs").value == 9

@@ -16,7 +16,7 @@ after the settings table, and :func:`restore_settings` reads them back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,24 +199,31 @@ def _store_folder() -> None:
     settings["dataset"] = FOLDER_PREFIX + settings[FOLDER_ENTRY]
 
 
-def _show(key: str, value: Any) -> None:
-    """Make the widget under ``key``, drawn next, show ``value``: set on every run, so that the browser gets the value
-    with the widget each time. A browser that had lost a widget's state drew it from its default (a number's
-    minimum, a list's first choice) and sent that back as the student's change: after Start, every setting fell
-    to its minimum (seen in Chromium on about one Train page in eight; none in 24 since)."""
-    st.session_state[key] = value
+def _show(key: str, value: Any, options: Sequence[Any] | None = None, name: str = "value") -> dict[str, Any]:
+    """Make the widget under ``key``, drawn next, show ``value``; returns the keyword that gives the widget its value.
+
+    The value changed elsewhere (a preset, a link, a resumed run): it goes into the widget's state, which the browser
+    applies. Otherwise it goes to the widget as its default (``name``: ``index`` into ``options`` for a select), so
+    that a browser that lost the widget's state draws the value, not the widget's own default (a number's minimum,
+    a list's first choice), which it sent back as the student's change: after Start every setting could fall to its
+    minimum. Writing the state on every run instead sent stale values back over keys pressed during the run."""
+    if st.session_state.get(key) != value:
+        st.session_state[key] = value
+        return {}
+    if options is None:
+        return {name: value}
+    return {name: list(options).index(value)} if value in options else {}
 
 
 def _draw_dataset(setting: Setting, dataset: str, folder: str) -> None:
     names = [info.name for info in list_datasets()]
     picked = FOLDER_CHOICE if dataset.startswith(FOLDER_PREFIX) else dataset
     options = [*names, *([picked] if picked not in names else []), FOLDER_CHOICE]
-    _show(Keys.DATASET, picked)
-    st.selectbox(setting.label, options, key=Keys.DATASET, help=setting.help, on_change=_store_dataset)
+    st.selectbox(setting.label, options, key=Keys.DATASET, help=setting.help, on_change=_store_dataset,
+                 **_show(Keys.DATASET, picked, options, "index"))
     if picked == FOLDER_CHOICE:
-        _show(Keys.FOLDER, folder)
         st.text_input("Image folder on the server", key=Keys.FOLDER, on_change=_store_folder,
-                      placeholder="/path/to/images (one sub-folder per class)")
+                      placeholder="/path/to/images (one sub-folder per class)", **_show(Keys.FOLDER, folder))
 
 
 def _draw(setting: Setting, settings: dict[str, Any]) -> None:
@@ -227,22 +234,20 @@ def _draw(setting: Setting, settings: dict[str, Any]) -> None:
     key, value = widget_key(setting.name), settings[setting.name]
     common = {"label": setting.label, "key": key, "help": setting.help, "on_change": _store, "args": (setting,)}
     if setting.widget == "slider":
-        _show(key, value)
-        st.slider(min_value=min(setting.lo, value), max_value=max(setting.hi, value), step=setting.step, **common)
+        st.slider(min_value=min(setting.lo, value), max_value=max(setting.hi, value), step=setting.step, **common,
+                  **_show(key, value))
     elif setting.widget == "number":
-        _show(key, value)
         st.number_input(min_value=min(setting.lo, value), max_value=max(setting.hi, value), step=setting.step,
-                        **common)
+                        **common, **_show(key, value))
     elif setting.widget == "select":
-        _show(key, value)
         options = [*setting.choices, *([value] if value not in setting.choices else [])]
-        st.selectbox(options=options, format_func=setting.format, **common)
+        st.selectbox(options=options, format_func=setting.format, **common, **_show(key, value, options, "index"))
     elif setting.widget == "select_slider":
-        _show(key, value)
-        st.select_slider(options=sorted({*setting.choices, value}), format_func=setting.format, **common)
+        st.select_slider(options=sorted({*setting.choices, value}), format_func=setting.format, **common,
+                         **_show(key, value))
     elif setting.widget == "multiselect":
-        _show(key, list(value))
-        st.multiselect(options=sorted({*setting.choices, *value}), placeholder=setting.none_text, **common)
+        st.multiselect(options=sorted({*setting.choices, *value}), placeholder=setting.none_text, **common,
+                       **_show(key, list(value), name="default"))
     else:
         raise ValueError(f"setting {setting.name!r}: the sidebar cannot draw a {setting.widget!r} widget")
 
@@ -261,9 +266,9 @@ def render_sidebar(where=None, show_training_settings: bool = True) -> None:
             return
         st.header("Training settings")
         presets = [preset.name for preset in list_presets()]
-        _show(Keys.PRESET, settings[PRESET_ENTRY])
         st.selectbox("Preset", presets, key=Keys.PRESET, on_change=_pick_preset,
-                     help="The lectures' autoencoders as named settings: picking one sets every setting below")
+                     help="The lectures' autoencoders as named settings: picking one sets every setting below",
+                     **_show(Keys.PRESET, settings[PRESET_ENTRY], presets, "index"))
         st.caption(get_preset(settings[PRESET_ENTRY]).summary)
         for setting in (s for s in SETTINGS if s.group == "main"):
             _draw(setting, settings)
