@@ -122,15 +122,18 @@ BOX_IN_TWO_FRAMES = """(element) => new Promise((resolve) => requestAnimationFra
 })))"""
 
 
-def steady(locator, timeout_s: float = 20.0) -> None:
-    """Wait until ``locator``'s box stops moving: the same over two animation frames (a sidebar folding away, a
-    chart drawn again at its new width, an image loading above it)."""
+def steady(locator, timeout_s: float = 20.0) -> dict[str, float]:
+    """Wait until ``locator``'s box stops moving: the same, and drawn, over two animation frames (a sidebar folding
+    away, a chart drawn again at its new width, an image loading above it). Returns that box (x, y, width, height
+    in the window), measured in the page: ``bounding_box()`` asked afterwards could meet an element that a rerun
+    has just replaced and give None."""
     deadline = time.monotonic() + timeout_s
     previous = None
-    while (box := locator.evaluate(BOX_IN_TWO_FRAMES)) != previous:
+    while (box := locator.evaluate(BOX_IN_TWO_FRAMES)) != previous or not (box[2] and box[3]):
         if time.monotonic() > deadline:
             raise AssertionError(f"{locator} kept moving: {previous} then {box}")
         previous = box
+    return dict(zip(("x", "y", "width", "height"), box, strict=True))
 
 
 def visit(context, url: str):

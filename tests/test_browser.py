@@ -188,8 +188,7 @@ def _fits(page: Page, locator, width: int, height: int) -> None:
     """``locator`` starts on the first screen of the page (nothing scrolled) and lies within its width: whole, or,
     for a picture taller than half the screen, with at least half a screen of it in sight."""
     expect(locator).to_be_visible()
-    steady(locator)
-    box = locator.bounding_box()
+    box = steady(locator)
     scrolled = page.evaluate("document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0")
     assert scrolled == 0
     assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1, (box, width, height)
