@@ -71,3 +71,18 @@ def test_a_page_keeps_its_state_when_left_and_opened_again():
     at.switch_page(navigation.INSIDE.path).run()
     assert at.session_state[page_state.INSIDE_TAB.key] == "Activations"
     assert at.number_input(key=page_state.INSIDE_FIRST.key).value == 16
+
+
+def test_a_page_widget_defaults_to_the_value_it_shows_and_is_pushed_to_the_browser_only_when_written():
+    """A browser that lost a widget's state draws its default: the value shown, not the widget's own (the minimum,
+    the first choice), which it would send back as the user's change. A value written this run (a link, a tour)
+    is pushed and not given as the default, which Streamlit would warn about (the autouse fixture; the links'
+    tests write values on the run that draws them)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page(navigation.EXPLORE.path).run()
+    at.slider(key=page_state.EXPLORE_GRID.key).set_value(8).run()
+    at.radio(key=page_state.EXPLORE_SPLIT.key).set_value("all").run()  # the user's change
+    at.run()
+    grid, split = at.slider(key=page_state.EXPLORE_GRID.key), at.radio(key=page_state.EXPLORE_SPLIT.key)
+    assert not grid.proto.set_value and list(grid.proto.default) == [8]
+    assert not split.proto.set_value and split.value == "all" and split.proto.default == split.index

@@ -1,12 +1,15 @@
 """A page's widgets drawn from their declarations (:mod:`aecore.ui.page_state`): label, range or options and
 session key come from the :class:`~aecore.ui.state_values.Value`, the value shown from session state.
 
-A widget is never handed its value as an argument. Its session key holds it: the default is put there first, and a
-value the widget cannot take now (a class the run's data lacks, a map its latent size does not offer) is replaced by
-the default. So a value that a link, a tour or another page wrote is shown without Streamlit's warning about a widget
-"created with a default value but also had its value set via the Session State API", and the first run after a link
-can compare and note what was not offered (:func:`aecore.ui.links.kept_in_url`). Every widget keeps its value while
-its page is left and opened again (``persist_state="session"``; tabs, which cannot, through a key of their own).
+A widget's session key holds its value: the default is put there first, and a value the widget cannot take now (a
+class the run's data lacks, a map its latent size does not offer) is replaced by the default. So a value that a
+link, a tour or another page wrote is shown, and the first run after a link can compare and note what was not
+offered (:func:`aecore.ui.links.kept_in_url`). On a run that wrote nothing there (this run's writes Streamlit sends to
+the browser), the widget also gets the value as its default argument: a browser that lost the widget's state draws
+that, not the widget's own default (a number's minimum, the first choice), which it would send back as the user's
+change. (Given on a run that wrote the key, Streamlit warns that the widget was "created with a default value but
+also had its value set via the Session State API".) Every widget keeps its value while its page is left and opened
+again (``persist_state="session"``; tabs, which cannot, through a key of their own).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.state import get_session_state
 
 from aecore.ui.state_values import Value
 
@@ -47,6 +51,11 @@ def prepare(value: Value, *, options: Sequence | None = None, default: Any = _UN
     return key
 
 
+def _as_default(widget: str, current: Any, offered: Sequence | None) -> dict[str, Any]:
+    """The argument that makes ``current`` the default of a ``widget``."""
+    return {"index": list(offered).index(current)} if widget in ("radio", "selectbox") else {"value": current}
+
+
 def draw(container, value: Value, *, options: Sequence | None = None, default: Any = _UNSET,
          hi: float | None = None, **widget_args: Any) -> Any:
     """The widget of ``value`` in ``container`` (``st`` or a column), showing the value in session state; returns
@@ -56,12 +65,15 @@ def draw(container, value: Value, *, options: Sequence | None = None, default: A
     offered = list(options) if options is not None else list(value.offered) if value.choices else None
     hi = value.hi if hi is None else hi
     key = prepare(value, options=offered, default=default, hi=hi)
-    common = {"label": value.label, "key": key, "persist_state": "session", "help": value.help, **widget_args}
+    pushed = get_session_state().is_new_state_value(key)  # written this run: Streamlit sends it to the browser
+    common = {"label": value.label, "key": key, "persist_state": "session", "help": value.help, **widget_args,
+              **({} if pushed else _as_default(value.widget, st.session_state[key], offered))}
     if value.widget == "slider":
         return container.slider(min_value=value.lo, max_value=hi, step=value.step, **common)
     if value.widget == "number":
         empty = {"value": None} if value.default is None and default in (_UNSET, None) else {}
-        return container.number_input(min_value=value.lo, max_value=hi, step=value.step, **empty, **common)
+        common = {**empty, **common}  # the value shown, where given, over the empty default
+        return container.number_input(min_value=value.lo, max_value=hi, step=value.step, **common)
     if value.widget == "select_slider":
         return container.select_slider(options=offered, **common)
     if value.widget == "radio":
