@@ -8,7 +8,9 @@ bench/README.md marks each generated table with a pair of comments naming a part
 
 Between them goes the table of the newest ``bench/results/*-<part>.json`` (every figure: median, min - max,
 quartiles, p95 where there is one, the number of samples, which way is better), then the file's name, machine
-and commit. Everything outside the markers is prose kept by hand. Running it twice changes nothing the second
+and commit. A marker may name one file instead of a part (``<!-- report:2026-12-07-0532-8202d85-load -->``, the
+file's name without ``.json``): for the prose that discusses that run, where a newer file of its part measured
+another scenario. Everything outside the markers is prose kept by hand. Running it twice changes nothing the second
 time; ``--check`` only says whether the README is up to date (exit 1 if not).
 """
 
@@ -20,7 +22,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.results import RESULTS_DIR, flat_figures, latest, load
+from bench.results import RESULTS_DIR, flat_figures, latest, load, part_of
 
 README = Path(__file__).resolve().parent / "README.md"
 MARKERS = re.compile(r"(?P<open><!-- report:(?P<part>[a-z0-9-]+) -->)\n(?P<body>.*?)"
@@ -72,8 +74,13 @@ def provenance(doc: Mapping, path: Path) -> str:
 
 def section(part: str, folder: Path = RESULTS_DIR) -> str:
     """What goes between a part's markers: the latest file's table and its provenance, or a line saying that
-    there is no file yet."""
-    path = latest(part, folder)
+    there is no file yet. ``part`` may instead be one file's name (without ``.json``): that file's table."""
+    if part_of(Path(f"{part}.json")) is not None:
+        path = folder / f"{part}.json"
+        if not path.exists():
+            return f"_`bench/results/{path.name}`, which this table is pinned to, is missing._"
+    else:
+        path = latest(part, folder)
     if path is None:
         command = COMMANDS.get(part, "the part's benchmark")
         return f"_No result file for `{part}` in bench/results/ yet: `{command}` writes one._"

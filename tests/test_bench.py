@@ -124,6 +124,20 @@ def test_the_report_writes_each_parts_latest_table_between_its_markers(tmp_path)
         report.regenerate("<!-- report:suite -->\nno end\n", tmp_path)
 
 
+def test_a_report_marker_that_names_a_file_shows_that_file_not_its_parts_latest(tmp_path):
+    older = results.save(result_doc(part="load", date="2026-12-06T10:00:00+00:00", x=(1.0, "higher")),
+                         folder=tmp_path)
+    newer = results.save(result_doc(part="load", date="2026-12-07T10:00:00+00:00", x=(2.0, "higher")),
+                         folder=tmp_path)
+    text = report.regenerate(f"<!-- report:{older.stem} -->\n<!-- /report:{older.stem} -->\n{README}", tmp_path)
+    pinned, latest = text.split("<!-- report:load -->")
+    assert f"From `bench/results/{older.name}`" in pinned and "| x (s) | 1 |" in pinned and newer.name not in pinned
+    assert f"From `bench/results/{newer.name}`" in latest and "| x (s) | 2 |" in latest
+    gone = "2026-01-01-0000-abc1234-load"
+    assert f"`bench/results/{gone}.json`, which this table is pinned to, is missing" in report.regenerate(
+        f"<!-- report:{gone} -->\n<!-- /report:{gone} -->\n", tmp_path)
+
+
 def test_the_report_command_updates_the_readme_and_checks_it(tmp_path, capsys):
     readme = tmp_path / "README.md"
     readme.write_text(README)
