@@ -37,7 +37,7 @@ def test_every_point_gets_its_class_legend_colour():
     drawn = _drawn(figure)
     assert sorted(drawn) == list(range(len(labels)))  # every row once
     assert [drawn[row]["colour"] for row in range(len(labels))] == [class_color(label) for label in labels]
-    assert [drawn[row]["x"] for row in range(len(labels))] == list(points[:, 0])
+    assert [drawn[row]["x"] for row in range(len(labels))] == list(points[:, 0].astype(np.float32))
     legend = {trace.name: trace.marker.color for trace in figure.data if trace.name not in ("anywhere", "images")}
     assert legend["11"] == class_color(11) and legend["3"] == class_color(3)
 
@@ -90,6 +90,16 @@ def _map(n: int, **kwargs):
     rng = np.random.default_rng(1)
     return latent_map_figure(rng.normal(size=(n, 2)), rng.integers(0, 10, n), tuple("0123456789"),
                              axis_labels=("x", "y"), **kwargs)
+
+
+def test_a_large_maps_points_travel_as_typed_arrays_of_four_bytes():
+    """The JSON Streamlit sends for 70,000 points: coordinates float32 and [row, id] int32, base64-encoded typed
+    arrays (Plotly's encoding of numpy arrays), not lists of numbers and not float64 (2.5 MB a map, sent again
+    with each frame of a t-SNE job)."""
+    spec = json.loads(_map(70_000).to_json())
+    traces = [trace for trace in spec["data"] if trace.get("name") == "images"]
+    assert sum(len(np.frombuffer(base64.b64decode(t["x"]["bdata"]), np.float32)) for t in traces) == 70_000
+    assert all((t["x"]["dtype"], t["y"]["dtype"], t["customdata"]["dtype"]) == ("f4", "f4", "i4") for t in traces)
 
 
 def test_small_maps_are_svg_and_large_ones_webgl_with_the_star_of_the_same_kind():
