@@ -27,6 +27,7 @@ SPLIT_NAMES = ("test", "training", "validation")  # how a point's split is named
 MAP_SPLITS = {"test": "test images", "all": "train + test images"}  # the images a map can show -> label
 MAP_SIZES = (500, 1000, 2000, 5000, 10_000, 20_000, 30_000, 50_000)  # sample sizes offered below "all of them"
 DEFAULT_MAP_SIZE = 2000
+LIVE_FRAME_POINTS = 10_000  # a larger map's layouts, sent to each watcher as its job goes on, draw a sample of this
 DEFAULT_GRID = 15  # images per side of the decoded grid under a plane map
 
 
@@ -124,6 +125,7 @@ class LatentMap:
     projection: Projection | None = None  # set for projections: new codes are only placed
     bounds: tuple[float, float, float, float] | None = None  # (x0, x1, y0, y1), for plane maps
     final: bool = True  # False: shown while the map asked for is computed (see provisional_map)
+    drawn_rows: np.ndarray | None = None  # (M,) sorted rows of ``points`` to draw; None: all of them
 
     def place(self, codes: np.ndarray) -> np.ndarray:
         """Map positions (M, 2) of new codes (M, L)."""
@@ -168,10 +170,14 @@ def projected_map(projection: Projection) -> LatentMap:
 def provisional_map(codes: np.ndarray, pca: Projection, method: str, frame: np.ndarray | None,
                     note: str) -> LatentMap:
     """What to show while the ``method`` map of codes (N, L) is computed: its latest layout ``frame`` (N, 2)
-    when there is one, else their PCA map; ``note`` says which (shown as the map's note)."""
+    when there is one, else their PCA map; ``note`` says which (shown as the map's note).
+
+    A layout of more than LIVE_FRAME_POINTS codes draws a fixed sample of them (``drawn_rows``): each new layout
+    is sent again to every student watching it (1.7 MB at 70,000 points, about six times a map). The PCA map
+    before the first layout, and the finished map, draw every point."""
     if frame is None:
-        shown = Projection("pca", pca.points, pca.place, placement_note=note)
-    else:
-        layout = projection_of(codes, method, frame)
-        shown = Projection(method, layout.points, layout.place, placement_note=note)
-    return replace(projected_map(shown), final=False)
+        return replace(projected_map(Projection("pca", pca.points, pca.place, placement_note=note)), final=False)
+    layout = projection_of(codes, method, frame)
+    shown = Projection(method, layout.points, layout.place, placement_note=note)
+    drawn = sample_indices(len(codes), LIVE_FRAME_POINTS) if len(codes) > LIVE_FRAME_POINTS else None
+    return replace(projected_map(shown), final=False, drawn_rows=drawn)

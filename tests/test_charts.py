@@ -102,6 +102,15 @@ def test_a_large_maps_points_travel_as_typed_arrays_of_four_bytes():
     assert all((t["x"]["dtype"], t["y"]["dtype"], t["customdata"]["dtype"]) == ("f4", "f4", "i4") for t in traces)
 
 
+def test_a_live_maps_sample_is_drawn_with_each_points_own_row():
+    rng = np.random.default_rng(2)
+    points, labels, drawn_rows = rng.normal(size=(40, 2)), rng.integers(0, 3, 40), np.array([1, 5, 22, 39])
+    figure = latent_map_figure(points, labels, ("a", "b", "c"), axis_labels=("x", "y"), drawn_rows=drawn_rows)
+    drawn = _drawn(figure)
+    assert sorted(drawn) == list(drawn_rows)  # hover and picks report rows of the whole map
+    assert [drawn[row]["x"] for row in drawn_rows] == list(points[drawn_rows, 0].astype(np.float32))
+
+
 def test_small_maps_are_svg_and_large_ones_webgl_with_the_star_of_the_same_kind():
     small, large = _map(WEBGL_ABOVE, marker=(0.0, 0.0)), _map(WEBGL_ABOVE + 1, marker=(0.0, 0.0))
     assert small.data[DATA_TRACE].type == "scatter" and small.data[-1].type == "scatter"

@@ -4,6 +4,7 @@ and grids."""
 import numpy as np
 import pytest
 
+from aecore import latent_map
 from aecore.code_sample import encode_sample
 from aecore.latent import encode_images
 from aecore.latent_map import (
@@ -122,3 +123,14 @@ def test_a_provisional_map_is_the_pca_map_until_a_layout_arrives():
     assert moving.axis_labels == ("t-SNE 1", "t-SNE 2") and not moving.final
     np.testing.assert_allclose(moving.place(codes[:2]), projection_of(codes, "tsne", frame).place(codes[:2]))
     assert projected_map(projection_of(codes, "tsne", frame)).final
+    assert waiting.drawn_rows is None and moving.drawn_rows is None  # a small map draws every point
+
+
+def test_a_large_maps_layouts_draw_a_fixed_sample_of_its_points_and_its_pca_map_all(monkeypatch):
+    monkeypatch.setattr(latent_map, "LIVE_FRAME_POINTS", 20)
+    codes = np.random.default_rng(3).normal(size=(50, 4)).astype(np.float32)
+    pca, rng = project(codes, "pca"), np.random.default_rng(4)
+    first, later = (provisional_map(codes, pca, "tsne", rng.normal(size=(50, 2)), "t-SNE") for _ in range(2))
+    assert provisional_map(codes, pca, "tsne", None, "t-SNE waits").drawn_rows is None
+    assert len(first.drawn_rows) == 20 and len(np.unique(first.drawn_rows)) == 20 and len(first.points) == 50
+    np.testing.assert_array_equal(first.drawn_rows, later.drawn_rows)  # the same points move from frame to frame

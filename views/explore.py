@@ -46,7 +46,7 @@ def draw(the_map):
         the_map.points, colours, colour_names, axis_labels=the_map.axis_labels, background=background,
         bounds=the_map.bounds, click_grid=the_map.click_grid(), marker=marker, point_ids=points.indices,
         splits=None if by_split else points.splits, selectable=True, height=MAP_HEIGHT,
-        presented_height=PRESENTED_MAP_HEIGHT),
+        presented_height=PRESENTED_MAP_HEIGHT, drawn_rows=the_map.drawn_rows),
         key="explore_map", on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
 

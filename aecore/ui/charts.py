@@ -172,22 +172,25 @@ def _split_style(split: int | None) -> dict:
 
 
 def _class_traces(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
-                  point_ids: np.ndarray | None, splits: np.ndarray | None, split_names: tuple[str, ...]) -> list[dict]:
+                  point_ids: np.ndarray | None, splits: np.ndarray | None, split_names: tuple[str, ...],
+                  drawn_rows: np.ndarray | None = None) -> list[dict]:
     """The map's points as a trace per class, or per class and split when ``splits`` (N,) holds several: test
     points (split 0) solid, outlined and drawn last, the others faint. Each trace has one colour, size and
     opacity: plotly.js styles a trace whose marker varies from point to point one point at a time (0.5 s of a
     70,000-point draw in software WebGL), a uniform one at once. Each point's customdata is [row, id]: its row
-    in ``points`` (what hover and selections report) and the number its hover label shows."""
+    in ``points`` (what hover and selections report) and the number its hover label shows. Only ``drawn_rows``
+    are drawn, when given."""
     kind = _trace_type(len(points))
     xy = np.asarray(points, dtype=np.float32)  # 4 bytes a coordinate in the JSON, not 8: ample for a screen
     ids = np.arange(len(labels)) if point_ids is None else np.asarray(point_ids)
     customdata = np.stack([np.arange(len(labels)), ids], axis=1).astype(np.int32)  # (N, 2), base64 in the JSON
     several = splits is not None and len(np.unique(splits)) > 1
+    drawn = np.ones(len(labels), dtype=bool) if drawn_rows is None else np.isin(np.arange(len(labels)), drawn_rows)
     groups = [(int(split), int(label)) for split in sorted(np.unique(splits), key=lambda split: split == 0)
               for label in np.unique(labels)] if several else [(None, int(label)) for label in np.unique(labels)]
     traces = []
     for split, label in groups:
-        rows = np.flatnonzero((labels == label) & (True if split is None else splits == split))
+        rows = np.flatnonzero((labels == label) & (True if split is None else splits == split) & drawn)
         if not len(rows):
             continue
         named = class_name(class_names, label) + ("" if split is None else f", {split_names[split]}")
@@ -222,7 +225,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
                       marker: tuple[float, float] | None = None, marker_name: str = "decoded here", title: str = "",
                       point_ids: np.ndarray | None = None, splits: np.ndarray | None = None,
                       split_names: tuple[str, ...] = SPLIT_NAMES, selectable: bool = False, height: int = 600,
-                      presented_height: int = presenter.PRESENT_CHART_HEIGHT) -> go.Figure:
+                      presented_height: int = presenter.PRESENT_CHART_HEIGHT,
+                      drawn_rows: np.ndarray | None = None) -> go.Figure:
     """The latent map: its points coloured by class, a trace per class (and split, see below), WebGL above
     WEBGL_ABOVE points and SVG below; each point's customdata is [row, id] (see :func:`aecore.ui.map_pick.read_pick`).
 
@@ -235,7 +239,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     there are several, and the legend says so. ``selectable``: for a chart drawn with ``on_select`` and the "points"
     selection mode, the figure names the modes Streamlit's chart would otherwise set after its first draw, a
     second draw (0.75 s more at 70,000 points in software WebGL). ``height`` and ``presented_height``: the figure's
-    height in pixels, and while presenting.
+    height in pixels, and while presenting. ``drawn_rows``: the rows drawn (a live map's sample,
+    :attr:`aecore.latent_map.LatentMap.drawn_rows`); None: all.
 
     The figure is written as one dict and checked once: built trace by trace, Plotly's checks took most of a rerun.
     Its margins leave room for the axes' labels: plotly.js draws a figure whose labels push a margin twice
@@ -247,7 +252,8 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
     data = [  # SVG, not WebGL: invisible WebGL markers are not picked by clicks
         {"type": "scatter", "x": grid[:, 0], "y": grid[:, 1], "mode": "markers", "hoverinfo": "none",
          "showlegend": False, "marker": {"size": 14, "opacity": 0.0, "color": palette.BLACK}, "name": "anywhere"},
-        *_class_traces(points, labels, class_names, point_ids=point_ids, splits=splits, split_names=split_names),
+        *_class_traces(points, labels, class_names, point_ids=point_ids, splits=splits, split_names=split_names,
+                       drawn_rows=drawn_rows),
         *_legend_entries(labels, class_names, splits, split_names)]
     if marker is not None:  # the last trace, of the points' kind: drawn above them (a WebGL layer covers SVG traces)
         data.append({"type": _trace_type(len(points)), "x": [marker[0]], "y": [marker[1]], "mode": "markers",

@@ -209,7 +209,8 @@ def codes_map(model: AutoEncoder, data: Dataset, key: str) -> None:
         marker = tuple(the_map.points[pick.rows[0]]) if len(pick.rows) == 1 else None  # moves with a layout
         return st.plotly_chart(latent_map_figure(
             the_map.points, points.labels, data.class_names, axis_labels=the_map.axis_labels, marker=marker,
-            marker_name="picked", point_ids=points.indices, splits=points.splits, selectable=True), key=chart_key,
+            marker_name="picked", point_ids=points.indices, splits=points.splits, selectable=True,
+            drawn_rows=the_map.drawn_rows), key=chart_key,
             on_select="rerun", selection_mode=("points", "box", "lasso"), theme=None)
 
     st.caption(f"{len(points):,} of {total:,} images, coloured by class, unseen test ones outlined. Hover a point "

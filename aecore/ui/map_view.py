@@ -5,8 +5,9 @@ and what a pick on it shows.
 how many). A page asks :func:`map_now` for the map to draw and draws it with
 :func:`show_map`. While the map's background job runs, ``show_map`` is an
 ``st.fragment`` polling the job every POLL_S seconds: it redraws the layout so
-far (the PCA map before the first frame) under a progress line and a Stop
-button, and reruns the page once the job has ended. A pick on the live map
+far (the PCA map before the first frame; a large map's layouts as a sample of
+its points, see :func:`aecore.latent_map.provisional_map`) under a progress
+line and a Stop button, and reruns the page once the job has ended. A pick on the live map
 reruns the page too, so the rest of the page follows it. Stop stops the job
 for this session (the job goes on while another session watches it); the page
 then keeps the layout it had and offers to compute the map again.
@@ -132,9 +133,12 @@ def show_map(shown: ShownMap, draw: Callable[[LatentMap], object], pick: MapPick
         if status.final:
             st.rerun()  # the page draws the finished (or stopped) map
         text_column, stop_column = st.columns([4, 1], vertical_alignment="center")
-        text_column.progress(status.fraction, text=status_line(shown.key.method, status))
+        frame = shown.refresh()
+        sample = ("" if frame.drawn_rows is None else
+                  f" · drawing {len(frame.drawn_rows):,} of {len(frame.points):,} points until it ends")
+        text_column.progress(status.fraction, text=status_line(shown.key.method, status) + sample)
         stop_column.button("Stop", key=f"{key}_stop", on_click=_stop, args=(shown.key,), icon=":material/stop:")
-        fresh = read_pick(draw(shown.refresh()))
+        fresh = read_pick(draw(frame))
         if (fresh.rows or fresh.position is not None) and fresh != pick:
             st.rerun()  # a pick on the live map: the rest of the page shows it
 
