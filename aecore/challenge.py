@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from aecore.config import RunConfig
-from aecore.describe import arch_name, model_name
+from aecore.describe import arch_name, counted, model_name
 from aecore.errors import AecoreError
 from aecore.jobs.run_measures import Measured
 from aecore.jobs.store import ClassStore
@@ -126,7 +126,7 @@ class Challenge:
         if self.max_latent is not None and config.model.latent_dim > self.max_latent:
             reasons.append(f"latent size {config.model.latent_dim} > {self.max_latent}")
         if self.max_epochs is not None and epochs > self.max_epochs:
-            reasons.append(f"{epochs} epochs > {self.max_epochs}")
+            reasons.append(f"{counted(epochs, 'epoch')} > {self.max_epochs}")
         if self.models and kind_of(config) not in self.models:
             reasons.append(f"{kind_of(config)} is not one of {', '.join(self.models)}")
         return reasons
@@ -137,7 +137,7 @@ class Challenge:
         if self.max_latent is not None:
             parts.append(f"latent ≤ {self.max_latent}")
         if self.max_epochs is not None:
-            parts.append(f"≤ {self.max_epochs} epochs")
+            parts.append(f"≤ {counted(self.max_epochs, 'epoch')}")
         if self.models:
             parts.append(" or ".join(self.models))
         return " · ".join(parts)

@@ -22,6 +22,7 @@ from aecore import projection_cache
 from aecore.checkpoints import USER_RUNS_DIR, list_runs, load_run, read_run_config, resolve_run
 from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, expected_input_shape, list_datasets, load_dataset
+from aecore.describe import counted
 from aecore.errors import AecoreError
 from aecore.events import CheckpointSaved, Epoch, Failed, Finished, Started, Step
 from aecore.jobs import pool_from_environment
@@ -190,7 +191,8 @@ def _run_fit(state, dataset, epochs: int, out: Path, *, quiet: bool) -> int:
             if bar:
                 bar.close()
             val = f"; validation {losses_to_text(event.val)}" if event.val else ""
-            print(f"finished {event.epoch} epochs in {event.seconds:.1f}s: train {losses_to_text(event.train)}{val}")
+            print(f"finished {counted(event.epoch, 'epoch')} in {event.seconds:.1f}s: "
+                  f"train {losses_to_text(event.train)}{val}")
     return 0
 
 
@@ -215,7 +217,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     pool = pool_from_environment()
     sweep = sweep_in(pool, spec, early_stopping=args.early_stopping)
     runs = len(spec.combinations())
-    print(f"sweep of {runs} runs of {spec.preset}, {spec.epochs} epochs each"
+    print(f"sweep of {counted(runs, 'run')} of {spec.preset}, {counted(spec.epochs, 'epoch')} each"
           + (", stopping hopeless runs early" if sweep.early_stopping else ""))
     bars = [tqdm(total=spec.epochs, desc=result.name, position=i, disable=args.quiet, leave=True,
                  bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}", file=sys.stderr)

@@ -5,6 +5,11 @@ from __future__ import annotations
 from aecore.config import ModelConfig, ObjectiveConfig
 
 
+def counted(count: int, noun: str) -> str:
+    """A count and its noun, plural unless one: "1 epoch", "3 epochs", "10,000 points"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def model_kind(model: ModelConfig) -> str:
     """ "VAE" for a variational model, "AE" for a plain one."""
     return "VAE" if model.variational else "AE"

@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 from aecore.config import RunConfig
 from aecore.data import IMAGE_SUFFIXES, safe_name
+from aecore.describe import counted
 from aecore.errors import DataError
 from aecore.image_stream import check_disk_space
 from aecore.limits import (
@@ -142,7 +143,7 @@ def extract_zip(data: bytes | BinaryIO, destination: Path, *, name: str = "the a
     if not written:
         skipped = len(report.skipped)
         raise DataError(f"{name} has no images inside class folders: expected <class>/<image> entries"
-                        + (f" ({skipped} file{'s' if skipped != 1 else ''} skipped)" if skipped else ""))
+                        + (f" ({counted(skipped, 'file')} skipped)" if skipped else ""))
     return report
 
 

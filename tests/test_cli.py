@@ -34,7 +34,7 @@ def test_train_prints_epochs_and_final_losses(tmp_path, capsys):
                  "--out", str(tmp_path / "vae")]) == 0
     out = capsys.readouterr().out
     assert "epoch 1: train total" in out and "kl" in out
-    assert "finished 1 epochs" in out and f"saved run to {tmp_path / 'vae'}" in out
+    assert "finished 1 epoch in" in out and f"saved run to {tmp_path / 'vae'}" in out
 
 
 def test_resume_continues_a_saved_run(tiny_run, tmp_path, capsys):
@@ -201,7 +201,7 @@ def test_sweep_prints_a_table_writes_csv_and_saves_every_run(tmp_path, capsys, m
     assert main(["sweep", "--preset", "ae", "--dataset", "digits", "--device", "cpu", "--latent", "2,3",
                  "--epochs", "1", "--quiet", "--csv", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "sweep of 2 runs of ae, 1 epochs each" in printed and "val_loss" in printed
+    assert "sweep of 2 runs of ae, 1 epoch each" in printed and "val_loss" in printed
     rows = list(csv.DictReader(out.open()))
     assert [(row["latent"], row["status"]) for row in rows] == [("2", "done"), ("3", "done")]
     assert sorted(path.name for path in (tmp_path / "runs").iterdir()) == ["sweep-ae-latent2", "sweep-ae-latent3"]

@@ -211,3 +211,8 @@ def test_each_settings_widget_defaults_to_its_value_and_only_a_change_elsewhere_
     at.session_state[SETTINGS_KEY]["epochs"] = 9  # a change elsewhere (a preset, a link, a resumed run)
     at.run()
     assert _widget(at, "epochs").proto.set_value and _widget(at, "epochs").value == 9
+
+
+def test_the_next_run_line_counts_one_epoch_in_the_singular():
+    one, ten = (choice_from({**preset_settings(DEFAULT_PRESET), "epochs": epochs}).config for epochs in (1, 10))
+    assert "· 1 epoch ·" in describe(one) and "· 10 epochs ·" in describe(ten)

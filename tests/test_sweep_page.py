@@ -17,7 +17,7 @@ def test_a_sweep_runs_from_the_page_and_each_run_opens_elsewhere(tmp_path, monke
     at.number_input(key="sweep_epochs").set_value(1).run()
     at.text_input(key="sweep_values_latent").set_value("2,3").run()
     at.selectbox(key="sweep_axis_1").select("(nothing)").run()
-    assert at.metric[0].value == "2" and "2 runs × 1 epochs on digits" in at.caption[1].value
+    assert at.metric[0].value == "2" and "2 runs × 1 epoch on digits" in at.caption[1].value
     at.text_input(key="sweep_values_latent").set_value("2,0").run()
     assert "model.latent_dim" in at.error[0].value and at.button(key="sweep_start").disabled
     at.text_input(key="sweep_values_latent").set_value("2,3").run()

@@ -20,7 +20,7 @@ from PIL import Image
 
 from aecore.class_board import BOARD, BoardEntry, uses_own_images
 from aecore.config import RunConfig
-from aecore.describe import model_name, training_noise
+from aecore.describe import counted, model_name, training_noise
 from aecore.errors import AecoreError
 from aecore.events import Preview
 from aecore.jobs import (
@@ -120,7 +120,7 @@ def status_text(snapshot: JobSnapshot, ended: bool = False) -> str:
     elif status == STOPPING:
         text = "stopping"
     elif status == FINISHED:
-        text = f"finished {epoch} epoch{'' if epoch == 1 else 's'}"
+        text = f"finished {counted(epoch, 'epoch')}"
     elif status == STOPPED:
         text = f"stopped at epoch {epoch} of {epochs}"
     elif status == FAILED:
@@ -263,8 +263,8 @@ def class_limits() -> None:
     service, owner = job_service(), my_owner()
     limits = service.limits()
     workers = shared_pool().slots.get("cpu", 1)
-    st.caption(f"Class limits: a student's run trains at most **{limits.max_epochs} epochs** at a time · "
-               f"{workers} training worker{'s' if workers > 1 else ''}: every run trains at once, in turns, and the "
+    st.caption(f"Class limits: a student's run trains at most **{counted(limits.max_epochs, 'epoch')}** at a time · "
+               f"{counted(workers, 'training worker')}: every run trains at once, in turns, and the "
                "same settings started by several students train once for all of them.")
     if not owner.is_teacher:
         return

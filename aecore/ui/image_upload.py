@@ -19,6 +19,7 @@ import streamlit as st
 
 from aecore.config import DataConfig
 from aecore.data import IMAGE_SUFFIXES, Dataset, load_dataset, safe_name
+from aecore.describe import counted
 from aecore.errors import AecoreError
 from aecore.folder_map import encode_folder_points, folder_image_count, point_files, point_pixels
 from aecore.jobs.projection_work import current_map, shared_projections
@@ -131,7 +132,7 @@ def show_images(data: Dataset) -> None:
     if len(data.class_names) == 1:
         st.warning("Only one class: the autoencoder still learns, but the map will have a single colour.")
     if skipped:
-        with st.expander(f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped, each with its reason"):
+        with st.expander(f"{counted(len(skipped), 'file')} skipped, each with its reason"):
             st.dataframe(pd.DataFrame(skipped, columns=["file", "reason"]), hide_index=True, width="stretch")
     # the classes side by side, four a row, each a block of 4x2 examples: the page's width, at any width
     columns = st.columns(min(4, len(data.class_names)))

@@ -24,7 +24,7 @@ import streamlit as st
 
 from aecore.config import RunConfig
 from aecore.data import FOLDER_PREFIX, list_datasets
-from aecore.describe import model_name
+from aecore.describe import counted, model_name
 from aecore.errors import AecoreError, ConfigError
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.settings import SETTINGS, Setting, apply_overrides, implied_noise_kind, values_of
@@ -284,4 +284,4 @@ def describe(config: RunConfig) -> str:
     return (f"**{config.preset}** ({model_name(config.model)}) on **{data.name}** · "
             f"latent {config.model.latent_dim} · "
             f"noise {objective.noise_factor:g} ({objective.noise}) · sparsity β {objective.sparsity_beta:g} · "
-            f"{train.epochs} epochs · batch {train.batch_size} · {train.optimizer} lr {train.lr:g}{classes}")
+            f"{counted(train.epochs, 'epoch')} · batch {train.batch_size} · {train.optimizer} lr {train.lr:g}{classes}")

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from aecore.describe import counted
 from aecore.errors import AecoreError
 from aecore.latent import class_name
 from aecore.slow_motion import PACER, RATES, SlowMotion, Snapshot, map_bounds
@@ -169,7 +170,7 @@ def draw_snapshot(motion: SlowMotion, index: int) -> None:
     """Which step is shown, then the reconstructions with the batch loss, the latent map and the gradients."""
     snapshot = motion.snapshots[index]
     behind = motion.latest.step - snapshot.step
-    where = "the latest" if behind == 0 else f"**{behind} step{'s' if behind > 1 else ''} back** from the latest"
+    where = "the latest" if behind == 0 else f"**{counted(behind, 'step')} back** from the latest"
     batch = (f"epoch {snapshot.epoch}, batch {snapshot.batch} of {motion.steps_per_epoch}" if snapshot.step
              else "the untrained model")
     st.markdown(f"##### Showing step {snapshot.step} ({where}) · {batch}")

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from aecore.describe import counted
 from aecore.errors import AecoreError
 from aecore.jobs import shared_pool
 from aecore.projection import project
@@ -75,8 +76,9 @@ def sweep_form(dataset: str) -> SweepSpec | None:
         return None
     runs = len(spec.combinations())
     top[2].metric("Runs", runs, help=f"about {format_eta(estimated_seconds(spec))} on this machine's CPUs")
-    st.caption(f"{runs} runs × {spec.epochs} epochs on {dataset}: about {format_eta(estimated_seconds(spec))} "
-               "on two CPU cores, one run at a time; every run is saved, named by its settings.")
+    st.caption(f"{counted(runs, 'run')} × {counted(spec.epochs, 'epoch')} on {dataset}: about "
+               f"{format_eta(estimated_seconds(spec))} on two CPU cores, one run at a time; every run is saved, named "
+               "by its settings.")
     return spec
 
 

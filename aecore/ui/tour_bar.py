@@ -22,6 +22,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from aecore import tours
+from aecore.describe import counted
 from aecore.tours import Step, Tour, TourError
 from aecore.ui import links, palette, presenter
 from aecore.ui.navigation import PAGES
@@ -193,7 +194,7 @@ def _recorder(path: str) -> None:
     if not draft:
         st.caption("Set up a page as the class should see it, write its caption, add it; then the next one.")
         return
-    st.caption(f"{len(draft)} step{'s' if len(draft) > 1 else ''} recorded: "
+    st.caption(f"{counted(len(draft), 'step')} recorded: "
                + ", ".join(page_titles().get(step.page, step.page) for step in draft))
     st.text_input("Title", key=TITLE_KEY, max_chars=tours.MAX_TITLE_CHARS, placeholder="My tour")
     play_column, undo_column, clear_column = st.columns(3)
