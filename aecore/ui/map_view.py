@@ -132,7 +132,7 @@ def show_map(shown: ShownMap, draw: Callable[[LatentMap], object], pick: MapPick
         status = shown.job.status()
         if status.final:
             st.rerun()  # the page draws the finished (or stopped) map
-        text_column, stop_column = st.columns([4, 1], vertical_alignment="center")
+        text_column, stop_column = st.columns([3, 1], vertical_alignment="center")  # "Stop" whole at 1024 px
         frame = shown.refresh()
         sample = ("" if frame.drawn_rows is None else
                   f" · drawing {len(frame.drawn_rows):,} of {len(frame.points):,} points until it ends")
