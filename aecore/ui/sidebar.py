@@ -28,6 +28,7 @@ from aecore.describe import counted, model_name
 from aecore.errors import AecoreError, ConfigError
 from aecore.presets import get_preset, list_presets, preset_config
 from aecore.settings import SETTINGS, Setting, apply_overrides, implied_noise_kind, values_of
+from aecore.ui.state_widgets import value_argument
 from aecore.uploads import server_image_folder
 
 SETTINGS_KEY = "sidebar_settings"  # the canonical dict: {PRESET_ENTRY: name, FOLDER_ENTRY: path, setting: value}
@@ -200,19 +201,17 @@ def _store_folder() -> None:
 
 
 def _show(key: str, value: Any, options: Sequence[Any] | None = None, name: str = "value") -> dict[str, Any]:
-    """Make the widget under ``key``, drawn next, show ``value``; returns the keyword that gives the widget its value.
+    """Make the widget under ``key``, drawn next, show ``value``; returns the keyword that gives the widget its value
+    (see :func:`aecore.ui.state_widgets.value_argument`).
 
-    The value changed elsewhere (a preset, a link, a resumed run): it goes into the widget's state, which the browser
-    applies. Otherwise it goes to the widget as its default (``name``: ``index`` into ``options`` for a select), so
-    that a browser that lost the widget's state draws the value, not the widget's own default (a number's minimum,
-    a list's first choice), which it sent back as the student's change: after Start every setting could fall to its
-    minimum. Writing the state on every run instead sent stale values back over keys pressed during the run."""
+    The value changed elsewhere (a preset, a link, a resumed run): it goes into the widget's state, which Streamlit
+    sends to the browser. Otherwise it goes to the widget as its default, so that a browser that lost the widget's
+    state draws the value, not the widget's own default (a number's minimum, a list's first choice), which it sent
+    back as the student's change: after Start every setting could fall to its minimum. Writing the state on every
+    run instead sent stale values back over keys pressed during the run."""
     if st.session_state.get(key) != value:
         st.session_state[key] = value
-        return {}
-    if options is None:
-        return {name: value}
-    return {name: list(options).index(value)} if value in options else {}
+    return value_argument(key, value, options, name)
 
 
 def _draw_dataset(setting: Setting, dataset: str, folder: str) -> None:

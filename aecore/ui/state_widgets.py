@@ -51,9 +51,15 @@ def prepare(value: Value, *, options: Sequence | None = None, default: Any = _UN
     return key
 
 
-def _as_default(widget: str, current: Any, offered: Sequence | None) -> dict[str, Any]:
-    """The argument that makes ``current`` the default of a ``widget``."""
-    return {"index": list(offered).index(current)} if widget in ("radio", "selectbox") else {"value": current}
+def value_argument(key: str, value: Any, options: Sequence | None = None, name: str = "value") -> dict[str, Any]:
+    """The keyword that makes ``value`` the default of the widget under ``key`` (``name``; for a select, ``index``
+    into ``options``), or none on a run that wrote ``key``: Streamlit sends that value to the browser itself, and
+    warns when a widget is also given one."""
+    if get_session_state().is_new_state_value(key):
+        return {}
+    if options is None:
+        return {name: value}
+    return {name: list(options).index(value)} if value in options else {}
 
 
 def draw(container, value: Value, *, options: Sequence | None = None, default: Any = _UNSET,
@@ -65,9 +71,9 @@ def draw(container, value: Value, *, options: Sequence | None = None, default: A
     offered = list(options) if options is not None else list(value.offered) if value.choices else None
     hi = value.hi if hi is None else hi
     key = prepare(value, options=offered, default=default, hi=hi)
-    pushed = get_session_state().is_new_state_value(key)  # written this run: Streamlit sends it to the browser
-    common = {"label": value.label, "key": key, "persist_state": "session", "help": value.help, **widget_args,
-              **({} if pushed else _as_default(value.widget, st.session_state[key], offered))}
+    select = value.widget in ("radio", "selectbox")
+    shown = value_argument(key, st.session_state[key], offered if select else None, "index" if select else "value")
+    common = {"label": value.label, "key": key, "persist_state": "session", "help": value.help, **widget_args, **shown}
     if value.widget == "slider":
         return container.slider(min_value=value.lo, max_value=hi, step=value.step, **common)
     if value.widget == "number":
