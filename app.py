@@ -5,7 +5,7 @@ from functools import partial
 import streamlit as st
 
 from aecore.ui import cache, denoising, follow, identity, links, page_state, presenter, share, tour_bar
-from aecore.ui.navigation import ICON, PAGES, by_section
+from aecore.ui.navigation import ICON, by_section, streamlit_pages
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import render_sidebar
 from aecore.ui.warm_up import wait_until_imported, warm_up_pages_in_background
@@ -15,7 +15,7 @@ links.start_session()  # a session's first run: the link's settings and ?present
 # Before the navigation: set after it, the tab first shows the page's material icon, fetched from a font server
 st.set_page_config(page_title="Autoencoder Lab", page_icon=ICON, layout="wide",  # a local icon: works offline
                    initial_sidebar_state=presenter.sidebar_state())
-pages = {spec: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default) for spec in PAGES}
+pages = streamlit_pages()
 # every page in sight (a class needs no "View more"), in sections a student can fold away
 page = st.navigation({section: [pages[spec] for spec in specs] for section, specs in by_section().items()},
                      expanded=True)

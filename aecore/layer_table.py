@@ -7,6 +7,7 @@ by running one dummy image through the network with forward hooks.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -87,12 +88,15 @@ class LayerTable:
         return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=64)
 def layer_table(model_config: ModelConfig, input_shape: tuple[int, int, int]) -> LayerTable:
     """The layer table of ``model_config`` for one input of ``input_shape`` (C, H, W).
 
     Works for sizes the model cannot be trained on too (the decoder then gives
     a different size, which the table reports), so that lecture 000's
-    224x224x3 exercise can be checked.
+    224x224x3 exercise can be checked. Kept per process (the table is frozen):
+    building the model on the meta device was a quarter of Inside's run, for
+    each student of a class following the teacher there.
     """
     if math.prod(input_shape) > MAX_INPUT_VALUES:
         raise ConfigError(f"an input of {math.prod(input_shape):,} values is more than the {MAX_INPUT_VALUES:,} "

@@ -46,11 +46,27 @@ def _banner(at: AppTest) -> bool:
     return any("exploring on your own" in element.value for element in at.markdown)
 
 
-def test_the_teachers_presenter_view_broadcasts_its_view_and_sees_the_counts():
+def _woken(monkeypatch) -> list[int]:
+    """Each call that asks the following pages for a rerun (aecore.ui.session_wake), recorded."""
+    calls: list[int] = []
+    monkeypatch.setattr(follow.session_wake, "rerun_listeners", lambda: calls.append(1) or 0)
+    return calls
+
+
+def _listening(monkeypatch) -> list[bool]:
+    """What each run of a page said about wanting that rerun, recorded."""
+    said: list[bool] = []
+    monkeypatch.setattr(follow.session_wake, "listen", said.append)
+    return said
+
+
+def test_the_teachers_presenter_view_broadcasts_its_view_and_sees_the_counts(monkeypatch):
+    woken = _woken(monkeypatch)
     teacher = open_app("views/home.py", {"teacher": _teacher(), "present": "1"})
     assert not teacher.exception
     shown = follow.class_view().current()
     assert (shown.page, shown.query, shown.version) == ("views/home.py", {}, 1)
+    assert len(woken) == 1  # a new view: the following pages are asked to rerun at once
     assert _counts(teacher) == ["<div class='follow-counts'>0 following, 0 exploring</div>"]
     assert follow.TOGGLE_KEY not in teacher.session_state  # the teacher follows nobody
 
@@ -58,7 +74,7 @@ def test_the_teachers_presenter_view_broadcasts_its_view_and_sees_the_counts():
     shown = follow.class_view().current()
     assert (shown.page, shown.query, shown.version) == ("views/home.py", {"model": "mnist-vae-latent2"}, 2)
     teacher.run()  # nothing changed: the same version
-    assert follow.class_view().live_version() == 2
+    assert follow.class_view().live_version() == 2 and len(woken) == 2  # one wake-up per new view
 
     student = open_app("views/home.py")
     assert student.session_state[SELECTED_RUN] == str(PRETRAINED_DIR / "mnist-vae-latent2")
@@ -76,7 +92,8 @@ def test_no_broadcast_from_the_teacher_outside_the_presenter_view_nor_from_a_stu
     assert "teacher" not in student.query_params  # the key left the link
 
 
-def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_one_click():
+def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_one_click(monkeypatch):
+    listening = _listening(monkeypatch)
     view = follow.class_view()
     view.publish(_teacher(), "views/inside.py", {"model": "mnist-conv-ae", "tab": "Layer shapes"}, STEP)
     student = open_app("views/home.py")
@@ -88,10 +105,11 @@ def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_
     assert any(STEP.caption in element.value for element in student.markdown)  # the tour's caption, read-only
     assert any("step 2 of 6" in element.value for element in student.markdown)
     assert "tour_next" not in [button.key for button in student.button]  # no Back or Next: the teacher leads
-    assert not _banner(student) and view.counts() == (1, 0)
+    assert not _banner(student) and view.counts() == (1, 0) and listening[-1] is True
 
     _here(student).selectbox(key="run_picker").set_value(PRETRAINED_DIR / "mnist-ae-latent2").run()  # breaks away
     assert _banner(student) and student.toggle(key=follow.TOGGLE_KEY).value is False and view.counts() == (0, 1)
+    assert listening[-1] is False  # exploring: the teacher's next view does not rerun this page
     view.publish(_teacher(), "views/home.py", {"model": "mnist-vae-latent2"})
     _here(student).run()  # a second passes: the teacher moved on, the student stays put
     assert student.session_state[links.PAGE_KEY] == "views/inside.py"
@@ -101,7 +119,7 @@ def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_
     assert not student.exception and not _banner(student)
     assert student.session_state[links.PAGE_KEY] == "views/home.py"
     assert student.session_state[SELECTED_RUN] == str(PRETRAINED_DIR / "mnist-vae-latent2")
-    assert student.toggle(key=follow.TOGGLE_KEY).value is True and view.counts() == (1, 0)
+    assert student.toggle(key=follow.TOGGLE_KEY).value is True and view.counts() == (1, 0) and listening[-1]
 
     _here(student).toggle(key=follow.TOGGLE_KEY).set_value(False).run()  # Follow off by hand: exploring too
     view.publish(_teacher(), "views/inside.py", {})

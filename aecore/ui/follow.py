@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from aecore.jobs.class_view import ClassView, TourStep, shared_class_view
-from aecore.ui import links, palette, presenter, tour_bar
+from aecore.ui import links, palette, presenter, session_wake, tour_bar
 from aecore.ui.identity import browser_key
 from aecore.ui.shared_resources import job_service
 
@@ -32,6 +32,7 @@ TOGGLE_KEY = "follow_toggle"  # the sidebar toggle's own key
 APPLIED_KEY = "follow_applied"  # session key: the View this session took last
 SHOWN_KEY = "follow_shown"  # session key: (page, view params) after the last run: a later difference is the student's
 RETRIED_KEY = "follow_retried"  # session key: the version taken a second time (see around_page)
+PUBLISHED_KEY = "follow_published"  # the teacher's session key: the version it published last
 POLL_S = 1.0  # a student's page looks for a new view this often (the teacher's change shows within 2 s)
 
 _CSS = f"""
@@ -162,6 +163,7 @@ def before_page(path: str) -> None:
         return
     version = view.live_version()
     _catch_up(path, view, version)
+    session_wake.listen(following())  # a new view reruns this page at once, not at the watcher's next tick
     _toggle()
     with st.sidebar:
         _watch()
@@ -181,9 +183,12 @@ def _lead() -> None:
     """The teacher's presenter view, every second: publish the view (a change made in a page's fragment too) and
     draw the class's counts."""
     view, key = class_view(), browser_key()
-    path = st.session_state.get(links.PAGE_KEY)
-    if path:
-        view.publish(key, path, links.view_params(path), tour_step(path))
+    state = st.session_state
+    path = state.get(links.PAGE_KEY)
+    if path and (version := view.publish(key, path, links.view_params(path), tour_step(path))) \
+            != state.get(PUBLISHED_KEY):
+        state[PUBLISHED_KEY] = version
+        session_wake.rerun_listeners()  # the following pages take it now
     following_now, exploring = view.counts()
     st.markdown(f"<div class='follow-counts'>{following_now} following, {exploring} exploring</div>",
                 unsafe_allow_html=True)

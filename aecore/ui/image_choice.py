@@ -23,7 +23,10 @@ def choose_test_image(column, ref: RunRef, sample: CodeSample, choice: ImageChoi
     nth = state_widgets.draw(column, choice.nth)
     index = state_widgets.draw(column, choice.index, hi=len(ref.dataset().test) - 1,
                                placeholder="a number, or pick one on Explore")
-    if index is None:
-        index = int(sample.indices[sample.row_of_class(label, nth)])
+    if index is None:  # the sample holds its code: no forward pass for each of a page's images
+        row = sample.row_of_class(label, nth)
+        index, code = int(sample.indices[row]), sample.codes[row]
+    else:
+        code = cache.test_codes(ref, [index])[0]
     column.image(image_strip(cache.test_pixels(ref, [index]), scale=4), width=112, caption=f"test #{index}")
-    return cache.test_codes(ref, [index])[0]
+    return code

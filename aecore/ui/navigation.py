@@ -4,12 +4,18 @@ other modules name a page by its constant (``navigation.COMPARE``), never by its
 
 from __future__ import annotations
 
+import base64
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
+import streamlit as st
+
 from aecore.ui import page_state
 
-ICON = str(Path(__file__).with_name("icon.png"))  # the browser tab's icon, from disk: nothing fetched
+# The browser tab's icon, from disk (nothing fetched), as a data URL: Streamlit passes one on as it is, where it
+# reads, checks and re-encodes an icon file at every run of every session
+ICON = "data:image/png;base64," + base64.b64encode(Path(__file__).with_name("icon.png").read_bytes()).decode()
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,18 @@ PAGES = (HOME, TRAIN, SLOW_MOTION, OWN_IMAGES, EXPLORE, INTERPOLATE, DRAW, COMPA
          SWEEP, LABS)
 BY_PATH = {spec.path: spec for spec in PAGES}
 TRAINING_PAGES = tuple(spec.path for spec in PAGES if spec.training_settings)
+
+
+_built: dict[PageSpec, st.Page] = {}
+
+
+def streamlit_pages() -> dict[PageSpec, st.Page]:
+    """Each page as the ``st.Page`` st.navigation takes, by its spec. Copies of pages built once per process:
+    building one looks its script up on disk, a third of app.py's own time in a class following the teacher."""
+    if len(_built) < len(PAGES):
+        _built.update({spec: st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec.default)
+                       for spec in PAGES})
+    return {spec: copy.copy(_built[spec]) for spec in PAGES}  # st.navigation marks the page it runs
 
 
 def by_section() -> dict[str, list[PageSpec]]:
