@@ -178,17 +178,23 @@ def before_page(path: str) -> None:
         tour_bar.draw_caption(path, tour.title, tour.index, tour.count, tour.caption)
 
 
+def _publish(view: ClassView, key: str, path: str) -> None:
+    """The teacher's view now: published, and if it is new, the following pages are asked to take it at once."""
+    state = st.session_state
+    version = view.publish(key, path, links.view_params(path), tour_step(path))
+    if version != state.get(PUBLISHED_KEY):
+        state[PUBLISHED_KEY] = version
+        session_wake.rerun_listeners()
+
+
 @st.fragment(run_every=POLL_S)
 def _lead() -> None:
     """The teacher's presenter view, every second: publish the view (a change made in a page's fragment too) and
     draw the class's counts."""
     view, key = class_view(), browser_key()
-    state = st.session_state
-    path = state.get(links.PAGE_KEY)
-    if path and (version := view.publish(key, path, links.view_params(path), tour_step(path))) \
-            != state.get(PUBLISHED_KEY):
-        state[PUBLISHED_KEY] = version
-        session_wake.rerun_listeners()  # the following pages take it now
+    path = st.session_state.get(links.PAGE_KEY)
+    if path:
+        _publish(view, key, path)
     following_now, exploring = view.counts()
     st.markdown(f"<div class='follow-counts'>{following_now} following, {exploring} exploring</div>",
                 unsafe_allow_html=True)
@@ -207,9 +213,12 @@ def _check_taken(path: str) -> None:
 @contextmanager
 def around_page(path: str) -> Iterator[None]:
     """Around the run of page ``path``: a student's page keeps the view it ended with (even a run a rerun cut
-    short: the next run compares with it); the teacher's presenter view publishes it, with its counts."""
+    short: the next run compares with it); the teacher's presenter view publishes it as the page starts to draw
+    (the class draws it meanwhile) and after (a control of the page's own), with its counts."""
     view, key = class_view(), browser_key()
     teacher = view.is_teacher(key)
+    if teacher and presenter.presenting():
+        _publish(view, key, path)
     try:
         yield
         if not teacher:
