@@ -20,7 +20,7 @@ st.caption(training_noise_sentence(trained_with))
 
 example = cache.denoising(ref, kind, level)
 st.image(image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
-         caption="rows: noisy input, what the model makes of it, the clean original")
+         caption="rows: noisy input, what the model makes of it, the clean original", output_format="PNG")
 noisy_column, denoised_column = st.columns(2)
 noisy_column.metric("PSNR of the noisy input", f"{example.noisy_psnr:.1f} dB")
 denoised_column.metric("PSNR after the model", f"{example.denoised_psnr:.1f} dB")

@@ -36,8 +36,8 @@ if image is None:
 report = cache.report_on_image(ref, image)
 with result_column:
     seen, rebuilt, numbers = st.columns(3)
-    seen.image(image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)")
-    rebuilt.image(image_strip(report.reconstruction, scale=6), caption="its reconstruction")
+    seen.image(image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)", output_format="PNG")
+    rebuilt.image(image_strip(report.reconstruction, scale=6), caption="its reconstruction", output_format="PNG")
     numbers.metric("Reconstruction error", f"{report.error:.4f}")
     numbers.metric("Worse than", f"{report.unusualness:.0f} %",
                    help="The share of test images the model reconstructs better: high means 'not like its data'")

@@ -62,7 +62,7 @@ with detail_column:
 
 if len(pick.rows) > 1:
     st.subheader(f"{len(pick.rows)} selected images")
-    st.image(image_strip(cache.map_pixels(ref, points, pick.rows[:60]), scale=2, columns=20), width="stretch")
+    st.image(image_strip(cache.map_pixels(ref, points, pick.rows[:60]), 2, 20), width="stretch", output_format="PNG")
 
 if run.config.model.variational and latent_dim == 2:
     with st.expander("The prior's manifold: a grid over Gaussian quantiles (lecture 003's 20x20 grid, for a VAE)"):

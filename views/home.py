@@ -29,16 +29,16 @@ if run_path is not None:
     pictures = code_cells(codes) if cells else [None] * len(codes)
     for column, image, code, picture, recon in zip(st.columns(len(images)), images, codes, pictures, recons,
                                                    strict=True):
-        column.image(image_strip(image[None]), width=PICTURE_PX)
+        column.image(image_strip(image[None]), width=PICTURE_PX, output_format="PNG")
         if cells:
             column.markdown(ARROW, unsafe_allow_html=True)
-            column.image(image_strip(picture[None], scale=12), width=PICTURE_PX)
+            column.image(image_strip(picture[None], scale=12), width=PICTURE_PX, output_format="PNG")
             column.markdown(ARROW, unsafe_allow_html=True)
         else:  # the code as a column vector: it fits a narrow column
             numbers = "<br>".join(f"{value:+.2f}" for value in code)
             column.markdown(f"<div style='{CODE_STYLE}'>↓<br><code>{numbers}</code><br>↓</div>",
                             unsafe_allow_html=True)
-        column.image(image_strip(recon[None]), width=PICTURE_PX)
+        column.image(image_strip(recon[None]), width=PICTURE_PX, output_format="PNG")
 
 st.markdown(INTRO)  # under the example: the example is the first screen's picture
 st.subheader("The pages")

@@ -25,7 +25,8 @@ with weights_tab:
         st.markdown(f"**{title}**: {len(filters)} units{' (first 100 shown)' if len(filters) > MAX_TILES else ''}, "
                     f"{filters.shape[2]}x{filters.shape[3]} each")
         scale = 3 if filters.shape[-1] >= 10 else 12
-        st.image(image_strip(diagnostics.filter_pictures(filters, MAX_TILES), scale=scale, columns=20), width="stretch")
+        st.image(image_strip(diagnostics.filter_pictures(filters, MAX_TILES), scale=scale, columns=20), width="stretch",
+                 output_format="PNG")
 
 with activations_tab:
     runs = list_runs()
@@ -55,7 +56,8 @@ with vae_tab:
         st.markdown("**Traversals**: each row changes one latent dimension from −3 to +3, the others held at "
                     "the mean code.")
         rows = diagnostics.traversals(cache.test_sample(ref, 1000).codes, TRAVERSAL_VALUES)
-        st.image(image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520)
+        st.image(image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520,
+                 output_format="PNG")
 
 with layers_tab:
     layer_shapes(run)

@@ -35,7 +35,8 @@ def blend() -> None:
         alpha, = pad_sliders("mix_pad", [page_state.INTERPOLATE_MIX], width=560, height=56,
                              instruction="**Drag the handle** from the start image (left) to the end image (right):")
     code = interpolate(start_code, end_code, 101, spherical)[round(alpha * 100)][None]
-    left.image(image_strip(cache.decode_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}")
+    left.image(image_strip(cache.decode_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}",
+               output_format="PNG")
     distances = cache.training_bank(ref).distance_to_nearest(path_codes)
     right.plotly_chart(path_distance_figure(distances, cache.typical_distance_to_data(ref), alpha), theme=None,
                        config={"displayModeBar": False}, key="interp_distance_chart")
@@ -59,7 +60,7 @@ def corner_blend() -> None:
     u, v = pad_sliders("corner_pad", [page_state.CORNER_U, page_state.CORNER_V], width=240,
                        height=240, instruction="**Drag inside the square** to blend the four corners:")
     st.image(image_strip(cache.decode_pixels(ref, bilinear_point(corner_codes, u, v)[None]), scale=6), width=170,
-             caption=f"blend at ({u:.2f}, {v:.2f})")
+             caption=f"blend at ({u:.2f}, {v:.2f})", output_format="PNG")
 
 
 with pad_column:

@@ -22,9 +22,10 @@ def activation_view(ref: RunRef, heading: str, first: int) -> None:
     run, sample = ref.run(), cache.test_sample(ref, SAMPLE)
     objective, shown = run.config.objective, slice(first, first + SHOWN)
     st.markdown(f"**{heading}**: {run.config.preset}, latent {run.model.latent_dim}{sparsity_text(objective)}")
-    st.image(image_strip(cache.test_pixels(ref, sample.indices[shown]), scale=2), width="stretch", caption="inputs")
+    st.image(image_strip(cache.test_pixels(ref, sample.indices[shown]), scale=2), width="stretch", caption="inputs",
+             output_format="PNG")
     pictures = activation_pictures(sample.codes[shown])
-    st.image(image_strip(pictures, scale=max(2, 28 // pictures.shape[-1] * 2)), width="stretch",
+    st.image(image_strip(pictures, scale=max(2, 28 // pictures.shape[-1] * 2)), width="stretch", output_format="PNG",
              caption=f"their codes as {pictures.shape[2]}x{pictures.shape[3]} images (bright = active)")
     rho = objective.sparsity_rho if objective.sparsity == "kl" else None
     st.plotly_chart(activation_histogram(mean_activations(sample.codes), rho, "How active is each unit?"),

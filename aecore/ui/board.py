@@ -41,7 +41,7 @@ from aecore.ui import navigation
 from aecore.ui.identity import my_job, my_owner
 from aecore.ui.page_state import COMPARE_RUNS
 from aecore.ui.shared_resources import job_service
-from aecore.ui.widgets import image_rows
+from aecore.viz import stacked_rows, to_pil
 
 REFRESH_S = 4.0  # how often an open board redraws
 MAX_ROWS = 60  # runs drawn at most (a class is about 30)
@@ -168,7 +168,7 @@ def strip_url(preview: Preview) -> str:
         cached = _strips.get(id(preview))
         if cached is not None and cached[0] is preview:
             return cached[1]
-    image = image_rows(preview.test_inputs[:STRIP_IMAGES], preview.test_recons[:STRIP_IMAGES], scale=1)
+    image = to_pil(stacked_rows(preview.test_inputs[:STRIP_IMAGES], preview.test_recons[:STRIP_IMAGES]))
     factor = STRIP_HEIGHT / image.height
     if factor >= 2:
         image = image.resize((image.width * int(factor), image.height * int(factor)), Image.NEAREST)

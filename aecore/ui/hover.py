@@ -20,7 +20,6 @@ import streamlit as st
 
 from aecore.latent import class_name
 from aecore.latent_map import MapPoints
-from aecore.pixels import png_bytes
 from aecore.ui import cache, palette
 from aecore.ui.map_pick import DATA_TRACE
 from aecore.ui.widgets import image_strip
@@ -126,7 +125,7 @@ def wanted_row(value, map_name: str, rows: int) -> int | None:
 def pixels_url(pixels: np.ndarray) -> str:
     """A data URL of the PNG of one image's pixels (1, C, H, W) in [0, 1], about SIZE pixels wide."""
     scale = max(1, round(SIZE / pixels.shape[-1]))
-    return "data:image/png;base64," + base64.b64encode(png_bytes(image_strip(pixels, scale=scale))).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(image_strip(pixels, scale=scale)).decode("ascii")
 
 
 @st.fragment

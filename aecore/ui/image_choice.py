@@ -28,5 +28,6 @@ def choose_test_image(column, ref: RunRef, sample: CodeSample, choice: ImageChoi
         index, code = int(sample.indices[row]), sample.codes[row]
     else:
         code = cache.test_codes(ref, [index])[0]
-    column.image(image_strip(cache.test_pixels(ref, [index]), scale=4), width=112, caption=f"test #{index}")
+    column.image(image_strip(cache.test_pixels(ref, [index]), scale=4), width=112, caption=f"test #{index}",
+                 output_format="PNG")
     return code

@@ -140,7 +140,7 @@ def show_images(data: Dataset) -> None:
         examples = data.train.x[(data.train.y == label).nonzero().flatten()[:8]].numpy()  # 8 read, even streamed
         if len(examples):
             columns[label % len(columns)].image(image_strip(examples, scale=2, columns=4), caption=name,
-                                                width="stretch")
+                                                width="stretch", output_format="PNG")
 
 
 @dataclass(frozen=True)
@@ -235,8 +235,10 @@ def _show_picked(data: Dataset, points: MapPoints, files: list[str], rows: tuple
     width = data.input_shape[-1]
     if len(shown) == 1:
         caption = f"{files[shown[0]]}, class {class_name(data.class_names, int(points.labels[shown[0]]))}"
-        st.image(image_strip(point_pixels(data, points, shown), scale=max(1, round(192 / width))), caption=caption)
+        st.image(image_strip(point_pixels(data, points, shown), scale=max(1, round(192 / width))), caption=caption,
+                 output_format="PNG")
         return
     more = f", the first {PICKED_SHOWN} shown" if len(rows) > PICKED_SHOWN else ""
     strip = image_strip(point_pixels(data, points, shown), scale=max(1, round(64 / width)), columns=min(10, len(shown)))
-    st.image(strip, width="stretch" if len(shown) >= 10 else "content", caption=f"{len(rows)} selected images{more}")
+    st.image(strip, width="stretch" if len(shown) >= 10 else "content", caption=f"{len(rows)} selected images{more}",
+             output_format="PNG")

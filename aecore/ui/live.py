@@ -58,9 +58,11 @@ def draw_learning(current: JobSnapshot, start: str = "Start new run") -> None:
                             theme=None, config=PLOTLY_CONFIG)
     seen, unseen = st.columns(2)
     seen.image(image_rows(preview.train_inputs, preview.train_recons),
-               caption="Training images (top) and their reconstructions (bottom)", width="stretch")
+               caption="Training images (top) and their reconstructions (bottom)", width="stretch",
+               output_format="PNG")
     unseen.image(image_rows(preview.test_inputs, preview.test_recons),
-                 caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch")
+                 caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch",
+                 output_format="PNG")
 
 
 def live_training(job: TrainingJob, key: str, start: str = "Start new run") -> None:

@@ -58,13 +58,14 @@ def show_pick(ref: cache.RunRef, points: MapPoints, pick: MapPick, plane: Latent
     if pick.rows:  # a data point: show the image itself
         row = pick.rows[0]
         query = points.codes[[row]]
-        st.image(image_strip(cache.map_pixels(ref, points, [row]), scale=8), width=220, caption=points.name(row))
+        st.image(image_strip(cache.map_pixels(ref, points, [row]), scale=8), width=220, caption=points.name(row),
+                 output_format="PNG")
         if points.splits[row] == 0:  # the Interpolate page takes test images
             interpolation_buttons(int(points.indices[row]), f"{key}_interpolate")
     elif pick.position is not None and plane is not None:  # empty space: decode it
         query = plane.lift(np.array([pick.position]))
         st.image(image_strip(cache.decode_pixels(ref, query), scale=8), width=220,
-                 caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})")
+                 caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})", output_format="PNG")
     else:
         st.info("Click anywhere on the map to decode that spot, or drag a box to select images." if plane is not None
                 else "Click a point to see its image and neighbours, or drag a box to select images.")

@@ -21,4 +21,4 @@ def neighbour_strip(ref: RunRef, query: np.ndarray, k: int, *, scale: int = 2, c
         caption = ("nearest first; latent distances " + ", ".join(f"{d:.2f}" for d in distances[0][:SHOWN_DISTANCES])
                    + " …")
     st.image(image_strip(cache.train_pixels(ref, found[0]), scale=scale, columns=columns), width="stretch",
-             caption=caption)
+             caption=caption, output_format="PNG")

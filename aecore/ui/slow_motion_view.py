@@ -178,7 +178,7 @@ def draw_snapshot(motion: SlowMotion, index: int) -> None:
     pictures, latent, gradients = st.columns([1.2, 1.2, 1])
     with pictures:
         st.image(image_rows(motion.images, snapshot.recons, scale=3), width="stretch",
-                 caption="Test images (top) and their reconstructions")
+                 caption="Test images (top) and their reconstructions", output_format="PNG")
         _loss(motion, snapshot, index)
     data, spec = map_chart(motion, snapshot, height)
     latent.vega_lite_chart(data, spec, key="slowmo_map", width="stretch")

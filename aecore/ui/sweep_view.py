@@ -104,9 +104,11 @@ def draw_results(sweep: Sweep) -> None:
     with reconstructions:
         shown = [r for r in results if r.preview is not None]
         if shown:
-            st.image(image_strip(shown[0].preview.test_inputs, scale=2), caption="the same eight test digits")
+            st.image(image_strip(shown[0].preview.test_inputs, scale=2), caption="the same eight test digits",
+                     output_format="PNG")
         for result in shown:
-            st.image(image_strip(result.preview.test_recons, scale=2), caption=_label(result.combination))
+            st.image(image_strip(result.preview.test_recons, scale=2), caption=_label(result.combination),
+                     output_format="PNG")
     maps.plotly_chart(maps_figure(results), key="sweep_maps")
     st.plotly_chart(curves_figure(results), key="sweep_curves")
     for result in results:

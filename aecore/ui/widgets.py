@@ -4,7 +4,11 @@ strips and short number formats."""
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +27,43 @@ from aecore.ui.page_state import INTERPOLATE_FROM, INTERPOLATE_TO
 from aecore.ui.state_values import Value
 from aecore.viz import mosaic, stacked_rows, to_pil
 
+PICTURES_KEPT = 512  # PNGs of strips kept by the process (a few MB)
+_pictures: OrderedDict[bytes, bytes] = OrderedDict()  # by a digest of the pixels and the layout: PNG bytes
+_pictures_lock = threading.Lock()
 
-def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) -> Image.Image:
-    """A PIL image of (N, C, H, W) pixels in [0, 1], tiled in one row (or ``columns`` per row), enlarged."""
-    return to_pil(mosaic(images, columns or len(images), padding=1, pad_value=1.0), scale=scale)
+
+def _picture(make: Callable[[], Image.Image], *parts) -> bytes:
+    """PNG bytes of the picture ``make`` draws from ``parts`` (arrays, numbers), made once for the process: a
+    class following the teacher draws the same pictures thirty times at once. Give them to ``st.image`` with
+    ``output_format="PNG"``; left to "auto", Streamlit re-encodes a picture without alpha as a JPEG."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        array = np.ascontiguousarray(part)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    key = digest.digest()
+    with _pictures_lock:
+        if (found := _pictures.get(key)) is not None:
+            _pictures.move_to_end(key)
+            return found
+    picture = png_bytes(make())
+    with _pictures_lock:
+        _pictures[key] = picture
+        while len(_pictures) > PICTURES_KEPT:
+            _pictures.popitem(last=False)
+    return picture
 
 
-def image_rows(*rows: np.ndarray, scale: int = 4) -> Image.Image:
-    """Equal-length batches (N, C, H, W) one above the other (e.g. inputs over reconstructions) as a PIL image."""
-    return to_pil(stacked_rows(*rows), scale=scale)
+def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) -> bytes:
+    """PNG bytes of (N, C, H, W) pixels in [0, 1], tiled in one row (or ``columns`` per row), enlarged."""
+    columns = columns or len(images)
+    return _picture(lambda: to_pil(mosaic(images, columns, padding=1, pad_value=1.0), scale=scale),
+                    images, scale, columns)
+
+
+def image_rows(*rows: np.ndarray, scale: int = 4) -> bytes:
+    """PNG bytes of equal-length batches (N, C, H, W) one above the other (e.g. inputs over reconstructions)."""
+    return _picture(lambda: to_pil(stacked_rows(*rows), scale=scale), scale, *rows)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -135,10 +167,10 @@ def png_download(container, label: str, image: Image.Image | bytes, file_name: s
                               icon=":material/image:", key=key)
 
 
-def png_picture(container, image: Image.Image, *, caption: str, width: int | str, download: str, file_name: str,
+def png_picture(container, image: bytes, *, caption: str, width: int | str, download: str, file_name: str,
                 key: str) -> None:
-    """An image with a button under it that downloads it as a PNG file."""
-    container.image(image, width=width, caption=caption)
+    """An image (PNG bytes) with a button under it that downloads it as a PNG file."""
+    container.image(image, width=width, caption=caption, output_format="PNG")
     png_download(container, download, image, file_name, key)
 
 
