@@ -223,15 +223,18 @@ def test_compare_inside_denoise_probes_and_draw_keep_their_state():
     assert "mnist-sparse-ae" in str(fresh.selectbox(key="compare_right").value)
 
     at = _open("views/inside.py")
-    at.session_state["inside_tab"] = "Layer shapes"
-    at.number_input(key="inside_first").set_value(16).run()
-    at.selectbox(key="layers_source").select("lecture-000-cae").run()
+    at.session_state["inside_tab"] = "Activations"  # only the open tab draws (lazy tabs)
+    at.run().number_input(key="inside_first").set_value(16).run()
+    at.session_state["inside_tab"] = "Layer shapes"  # the closed tab's value stays in the link
+    at.run().selectbox(key="layers_source").select("lecture-000-cae").run()
     at.text_input(key="layers_shape_lecture-000-cae").set_value("3x64x64").run()
     assert {k: at.query_params[k] for k in ("tab", "first", "layers", "shape")} == {
         "tab": "Layer shapes", "first": "16", "layers": "lecture-000-cae", "shape": "3x64x64"}
     fresh = _reopen(at, "views/inside.py")
-    assert fresh.session_state["inside_tab"] == "Layer shapes" and fresh.number_input(key="inside_first").value == 16
+    assert fresh.session_state["inside_tab"] == "Layer shapes"
     assert fresh.text_input(key="layers_shape_lecture-000-cae").value == "3x64x64"
+    fresh.session_state["inside_tab"] = "Activations"
+    assert fresh.run().number_input(key="inside_first").value == 16
 
     at = _open("views/denoise.py")
     at.radio(key="denoise_kind").set_value("salt_and_pepper").run()

@@ -61,7 +61,7 @@ def test_a_page_keeps_its_state_when_left_and_opened_again():
     at.slider(key=page_state.EXPLORE_GRID.key).set_value(8).run()
     at.switch_page(navigation.INSIDE.path).run()
     at.session_state[page_state.INSIDE_TAB.key] = "Activations"
-    at.number_input(key=page_state.INSIDE_FIRST.key).set_value(16).run()
+    at.run().number_input(key=page_state.INSIDE_FIRST.key).set_value(16).run()
     at.switch_page(navigation.HOME.path).run()
     at.switch_page(navigation.EXPLORE.path).run()
     assert not at.exception

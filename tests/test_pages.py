@@ -375,15 +375,19 @@ def _select_run(at: AppTest, name: str) -> AppTest:
 
 def test_inside_shows_vae_diagnostics_and_the_lecture_000_layer_exercise():
     at = _page("views/inside.py").run()
-    assert not at.exception
-    assert "mnist-sparse-ae" in str(at.selectbox(key="inside_compare").value)  # without vs with sparsity
+    assert not at.exception and any("Encoder, first layer" in m.value for m in at.markdown)  # Weights, open first
+    assert not any("Traversals" in m.value for m in at.markdown)  # a closed tab is not drawn
+    at.session_state["inside_tab"] = "Activations"
+    assert "mnist-sparse-ae" in str(at.run().selectbox(key="inside_compare").value)  # without vs with sparsity
     at.number_input(key="inside_first").set_value(8).run()
     assert not at.exception
+    at.session_state["inside_tab"] = "VAE"
     _select_run(at, "mnist-conv-vae")
     assert not at.exception
     assert at.success or at.warning  # every dimension informative, or the collapse warning
     assert any("Traversals" in m.value for m in at.markdown)
-    at.selectbox(key="layers_source").select("lecture-000-cae").run()
+    at.session_state["inside_tab"] = "Layer shapes"
+    at.run().selectbox(key="layers_source").select("lecture-000-cae").run()
     at.text_input(key="layers_shape_lecture-000-cae").set_value("3x224x224").run()
     assert any("size after flatten: **1,024**" in m.value for m in at.markdown)
     # the shapes' flow, above the table: the decoder gives the 224x224 image back

@@ -15,9 +15,10 @@ MAX_TILES, TRAVERSAL_VALUES = 100, np.linspace(-3, 3, 9)
 st.title("Inside the network")
 ref = cache.chosen_run()
 run = ref.run()
-weights_tab, activations_tab, vae_tab, layers_tab = state_widgets.tabs(page_state.INSIDE_TAB)
+tabs = state_widgets.tabs(page_state.INSIDE_TAB)
 
-with weights_tab:
+
+def weights() -> None:
     st.caption("Each tile is one unit's weights drawn as an image, scaled to its own range: what the first "
                "layer looks for, and what the last layer paints (lectures 002 and 004).")
     for title, filters in (("Encoder, first layer", diagnostics.encoder_filters(run.model)),
@@ -28,7 +29,8 @@ with weights_tab:
         st.image(image_strip(diagnostics.filter_pictures(filters, MAX_TILES), scale=scale, columns=20), width="stretch",
                  output_format="PNG")
 
-with activations_tab:
+
+def activations() -> None:
     runs = list_runs()
     sparse_default = next((r for r in runs if "sparse" in r.name and str(r) != ref.path), runs[0])
     other_column, first_column = st.columns([3, 1])
@@ -41,7 +43,8 @@ with activations_tab:
     with right:
         activation_view(cache.RunRef.of(other), "Compared with", first)
 
-with vae_tab:
+
+def vae() -> None:
     if not run.config.model.variational:
         st.info("This tab is for variational autoencoders: pick mnist-vae-latent2 or mnist-conv-vae above.")
     else:
@@ -59,5 +62,8 @@ with vae_tab:
         st.image(image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520,
                  output_format="PNG")
 
-with layers_tab:
-    layer_shapes(run)
+
+for tab, draw in zip(tabs, (weights, activations, vae, lambda: layer_shapes(run)), strict=True):
+    if tab.open:  # the closed tabs' pictures are not made (st.tabs reruns the page when another one opens)
+        with tab:
+            draw()
