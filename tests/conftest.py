@@ -15,11 +15,11 @@ from aecore.models import build_model
 # (pyproject.toml: --dist loadfile --no-loadscope-reorder) hands whole files to the two workers in this order, then
 # the rest in their usual order: started first, none of them is left for one worker at the end while the other
 # idles. A file missing here only runs later; update the list from a run's durations when the times change.
-LONGEST_FIRST = ("test_browser.py", "test_browser_training.py", "test_browser_keeping_work.py",
-                 "test_browser_follow.py", "test_ray.py", "test_jobs.py", "test_bench.py", "test_projection_cache.py",
-                 "test_ray_from_a_page.py", "test_sliced_pool.py", "test_sharing.py", "test_browser_own_images.py",
-                 "test_install.py", "test_pages.py", "test_startup.py", "test_fuzz.py", "test_shipped.py",
-                 "test_sweep.py", "test_cli.py")
+LONGEST_FIRST = ("test_browser.py", "test_browser_training.py", "test_browser_keeping_work.py", "test_ray.py",
+                 "test_browser_follow.py", "test_bench.py", "test_projection_cache.py", "test_jobs.py", "test_pages.py",
+                 "test_sharing.py", "test_startup.py", "test_browser_own_images.py", "test_sliced_pool.py",
+                 "test_fuzz.py", "test_install.py", "test_folder_map.py", "test_shipped.py", "test_diagnostics.py",
+                 "test_training.py", "test_cli.py", "test_streaming.py", "test_sweep.py")
 
 
 def pytest_collection_modifyitems(items):
