@@ -14,6 +14,7 @@ class Session:
 
     def __init__(self) -> None:
         self._client_state = object()
+        self._scriptrunner = None  # no run going on
         self.handed: list = []  # what its event loop was handed
         self._event_loop = SimpleNamespace(call_soon_threadsafe=lambda *call: self.handed.append(call))
         self.reruns: list = []
@@ -57,6 +58,19 @@ def test_each_listening_session_but_the_callers_reruns_on_its_event_loop(session
     assert student.reruns == [student._client_state]
     assert not sessions["teacher"].handed and not sessions["explorer"].handed
     assert session_wake._listening == {"teacher", "student"}  # the ended session left the list
+
+
+def test_a_session_running_a_script_is_left_to_its_next_tick(sessions, monkeypatch):
+    """A run going on may be a page switch that its last client state does not name yet: a rerun with that state
+    would take the page back, as if the student had left the teacher's view."""
+    _as(monkeypatch, "student")
+    session_wake.listen(True)
+    _as(monkeypatch, "teacher")
+    student = sessions["student"]
+    student._scriptrunner = object()
+    assert session_wake.rerun_listeners() == 1
+    student.run_loop()
+    assert student.reruns == []
 
 
 def test_nothing_is_asked_without_a_server(monkeypatch):

@@ -4,8 +4,9 @@ A following student's page learns of a new view from its watcher (:mod:`aecore.u
 ticks once a second: half a second late on average, and later on a busy server, where each tick is a run among
 thirty. So when the teacher's view changes, :func:`rerun_listeners` asks each following session for a rerun at
 once, as Streamlit's own "run on save" does: ``AppSession.request_rerun`` with the session's last client state
-(its page, its query string), called on the session's event loop. The rerun takes the view as a tick's would.
-The tick stays: it counts the class and catches a page the push missed (a session that was reconnecting).
+(its page, its query string), called on the session's event loop, when the session runs nothing. The rerun takes
+the view as a tick's would. The tick stays: it counts the class and catches a page the push did not rerun (one
+that was running, one that was reconnecting).
 
 Only sessions that said they listen (:func:`listen`) are asked; nothing happens outside a Streamlit server
 (AppTest has no runtime).
@@ -62,4 +63,8 @@ def rerun_listeners() -> int:
 
 
 def _rerun(session: AppSession) -> None:
-    session.request_rerun(session._client_state)  # on the session's event loop, as Streamlit's run on save
+    """On the session's event loop: a rerun with its last client state, as Streamlit's run on save does, if no run
+    is going on. A run going on may be a page switch whose page the last client state does not name yet: rerun with
+    it, the page would go back, and look like the student's own move. Such a page hears at its next tick."""
+    if session._scriptrunner is None:
+        session.request_rerun(session._client_state)
