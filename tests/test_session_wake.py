@@ -73,6 +73,18 @@ def test_a_session_running_a_script_is_left_to_its_next_tick(sessions, monkeypat
     assert student.reruns == []
 
 
+def test_a_session_whose_event_loop_closed_is_skipped(sessions, monkeypatch):
+    def closed(*call):
+        raise RuntimeError("Event loop is closed")
+
+    for session_id in ("student", "explorer"):
+        _as(monkeypatch, session_id)
+        session_wake.listen(True)
+    sessions["student"]._event_loop.call_soon_threadsafe = closed  # the server is stopping
+    _as(monkeypatch, "teacher")
+    assert session_wake.rerun_listeners() == 1  # the teacher's page goes on; the explorer is asked
+
+
 def test_nothing_is_asked_without_a_server(monkeypatch):
     monkeypatch.setattr(session_wake.Runtime, "exists", staticmethod(lambda: False))
     monkeypatch.setattr(session_wake, "_listening", {"student"})

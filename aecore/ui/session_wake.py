@@ -57,7 +57,10 @@ def rerun_listeners() -> int:
             with _lock:
                 _listening.discard(session_id)
             continue
-        info.session._event_loop.call_soon_threadsafe(_rerun, info.session)
+        try:
+            info.session._event_loop.call_soon_threadsafe(_rerun, info.session)
+        except RuntimeError:  # its event loop closed: the server is stopping
+            continue
         asked += 1
     return asked
 
