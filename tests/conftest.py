@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import sys
 
 import pytest
 import torch
@@ -26,6 +27,16 @@ def pytest_collection_modifyitems(items):
     """Put the longest files first (LONGEST_FIRST), keeping the order of the tests within each file."""
     rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report ends with the logs of the app servers running at the time (a browser test's server
+    prints its tracebacks and the job pool's warnings there, and CI keeps no files)."""
+    report = yield
+    if report.failed and "streamlit_server" in sys.modules:
+        report.sections.extend(sys.modules["streamlit_server"].logs_since(call.start))
+    return report
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -29,6 +29,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 INSTALL_HINT = "install Debian's browser with `sudo apt-get install chromium` (never `playwright install`)"
+# every server started by this pytest process: (its log, its process, when it started by time.time()); a failing
+# test's report shows the ends of the logs of those running then or started during the test
+SERVERS: list[tuple[Path, subprocess.Popen, float]] = []
 
 
 def require_chromium() -> None:
@@ -79,6 +82,7 @@ def start_server(log: Path, env: Mapping[str, str], port: int | None = None) -> 
     with log.open("a") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
                                    env={**os.environ, **env})
+    SERVERS.append((log, process, time.time()))
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -103,6 +107,20 @@ def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(15)
+
+
+def logs_since(started: float, lines: int = 60) -> list[tuple[str, str]]:
+    """(title, last ``lines`` lines) of the log of each server running now or started since ``started`` (a
+    time.time()): a failing browser test's report shows them, since CI keeps no files."""
+    shown = []
+    for log, process, at in SERVERS:
+        if process.poll() is None or at >= started:
+            try:
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+            except OSError as exc:
+                tail = f"(could not be read: {exc})"
+            shown.append((f"server log {log} (last {lines} lines)", tail))
+    return shown
 
 
 # every chart on the page drawn by plotly.js: laid out, with its SVG (and, for WebGL points, its canvas) in place

@@ -1,5 +1,10 @@
 """The time-sliced pool: every job trains at once, least attained service first, with the same losses as alone."""
 
+import contextlib
+import logging
+import os
+import re
+import signal
 import threading
 import time
 
@@ -9,6 +14,7 @@ from aecore.data import load_dataset
 from aecore.events import Failed, Finished, Step
 from aecore.jobs import Claimed, Dropped, Events, JobFailed, TrainRequest
 from aecore.jobs.pool import WORKER_DIED
+from aecore.jobs import sliced_pool
 from aecore.jobs.sliced_pool import SlicedPool
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
@@ -123,4 +129,31 @@ def test_a_worker_that_dies_fails_only_the_job_it_was_running(tmp_path):
         assert jobs[survivor].done.wait(180)
         assert isinstance(jobs[survivor].events()[-1], Finished) and jobs[survivor].events()[-1].epoch == 60
     finally:
+        pool.shutdown()
+
+
+def test_a_worker_that_stops_answering_is_named_in_the_servers_log(tmp_path, monkeypatch, caplog):
+    """A stuck worker holds up every job of its own: the log says which worker, which job, and for how long."""
+    monkeypatch.setattr(sliced_pool, "OVERRUN_WARNING_S", 1.0)
+    pool = SlicedPool(1, slice_s=0.2, threads=1)
+    pid = pool._workers[0].process.pid
+    try:
+        job = _submit(pool, tmp_path, "stuck", _config(400))
+        while not any(isinstance(e, Step) for e in job.events()):
+            time.sleep(0.05)
+        with caplog.at_level(logging.WARNING, logger="aecore.jobs.sliced_pool"):
+            os.kill(pid, signal.SIGSTOP)  # the worker neither answers nor dies
+            deadline = time.monotonic() + 30
+            while not caplog.records and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(2.5)  # the scheduler looks again every second
+            os.kill(pid, signal.SIGCONT)
+        assert len(caplog.records) == 1  # once per slice, not once a second
+        assert re.fullmatch(rf"training worker 0 \(pid {pid}\) has run a slice of job stuck for \d+ s; 0 other "
+                            r"job\(s\) of its wait", caplog.records[0].getMessage())
+        pool.stop("stuck")
+        assert job.done.wait(30) and job.events()[-1].stopped  # answering again, it goes on as before
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
         pool.shutdown()

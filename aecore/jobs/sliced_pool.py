@@ -24,6 +24,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SLICE_S = 0.5  # a worker's time given to one job at a time
 FIRST_SLICE_S = 0.1  # a job's first slice: its first steps show at once, and thirty newcomers wait less
+OVERRUN_WARNING_S = 30.0  # a slice still running this long after it was sent is logged (once): a stuck worker
 
 
 def default_workers() -> int:
@@ -119,6 +121,8 @@ class _Worker:
         self.process.start()
         child.close()
         self.busy: str | None = None  # the job whose slice runs now
+        self.sent_at = 0.0  # when that slice was sent (time.monotonic())
+        self.overrun_logged = False
 
     def send(self, command) -> None:
         self.connection.send(command)
@@ -249,15 +253,33 @@ class SlicedPool(JobPool):
                     seconds = self.slice_s if job.sliced else FIRST_SLICE_S
                     job.running, job.sliced, worker.busy = True, True, job.entry.request.job_id
                     job.attained += seconds
+                    worker.sent_at, worker.overrun_logged = time.monotonic(), False
                     with contextlib.suppress(OSError):  # a worker gone: its answers thread says what to do
                         worker.send(("slice", worker.busy, (job.entry.request, seconds, job.stop)))
+                self._log_overruns()
                 self._wake.wait(timeout=1.0)
+
+    def _log_overruns(self) -> None:
+        """Say in the server's log when a worker has not answered a slice for OVERRUN_WARNING_S: its other jobs
+        wait meanwhile (a slice ends at a batch boundary, so only a stuck worker or a very slow batch does this)."""
+        now = time.monotonic()
+        for worker in self._workers:
+            if worker.busy is not None and not worker.overrun_logged and now - worker.sent_at > OVERRUN_WARNING_S:
+                worker.overrun_logged = True
+                waiting = sum(1 for job in self._sliced.values() if job.worker == worker.index and not job.running)
+                log.warning("training worker %d (pid %s) has run a slice of job %s for %.0f s; %d other job(s) of "
+                            "its wait", worker.index, worker.process.pid, worker.busy, now - worker.sent_at, waiting)
 
     def _answers(self, worker: _Worker) -> None:
         while True:
             try:
                 job_id, ended = worker.receive()
             except (EOFError, OSError):
+                self._worker_died(worker)
+                return
+            except Exception:  # an answer that cannot be read: the worker cannot be trusted with its jobs
+                log.exception("training worker %d sent an unreadable answer; starting a fresh one", worker.index)
+                worker.process.kill()
                 self._worker_died(worker)
                 return
             with self._lock:
