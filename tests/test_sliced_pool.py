@@ -12,9 +12,8 @@ import pytest
 
 from aecore.data import load_dataset
 from aecore.events import Failed, Finished, Step
-from aecore.jobs import Claimed, Dropped, Events, JobFailed, TrainRequest
+from aecore.jobs import Claimed, Dropped, Events, JobFailed, TrainRequest, sliced_pool
 from aecore.jobs.pool import WORKER_DIED
-from aecore.jobs import sliced_pool
 from aecore.jobs.sliced_pool import SlicedPool
 from aecore.presets import preset_config
 from aecore.training import TrainingState, fit
@@ -148,9 +147,12 @@ def test_a_worker_that_stops_answering_is_named_in_the_servers_log(tmp_path, mon
                 time.sleep(0.1)
             time.sleep(2.5)  # the scheduler looks again every second
             os.kill(pid, signal.SIGCONT)
-        assert len(caplog.records) == 1  # once per slice, not once a second
-        assert re.fullmatch(rf"training worker 0 \(pid {pid}\) has run a slice of job stuck for \d+ s; 0 other "
-                            r"job\(s\) of its wait", caplog.records[0].getMessage())
+        # once per slice, not once a second: the slice it was stopped in, or also the next when its answer to
+        # that one was already on its way
+        assert 1 <= len(caplog.records) <= 2
+        for record in caplog.records:
+            assert re.fullmatch(rf"training worker 0 \(pid {pid}\) has run a slice of job stuck for \d+ s; 0 other "
+                                r"job\(s\) of its wait", record.getMessage())
         pool.stop("stuck")
         assert job.done.wait(30) and job.events()[-1].stopped  # answering again, it goes on as before
     finally:
