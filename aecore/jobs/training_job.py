@@ -194,7 +194,10 @@ class TrainingJob:
             raise JobError("there is no run to copy: start one first")
         if self._snapshot.active:
             self.stop()
-            self.join(timeout=30)
+            if not self.join(timeout=30):  # start() below then refuses: say why in the server's log
+                log.warning("a run did not stop within 30 s for an own copy: %s, job %s, shared %s, %d watching",
+                            self._snapshot.status, self._job_id, self._shared,
+                            self._sharing.watchers(self._job_id) if self._sharing and self._job_id else 0)
         seed = config.train.seed + 1 + secrets.randbelow(1_000_000)
         self.start(replace(config, train=replace(config.train, seed=seed)), share=False)
 
