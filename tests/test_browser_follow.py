@@ -159,6 +159,7 @@ def test_five_students_follow_the_teacher_break_away_and_rejoin(browser, tmp_pat
                 re.compile("^mnist-conv-ae"))  # a model they had not loaded
             expect(student.locator(".st-key-tour_bar")).to_contain_text("step 1 of")
         teacher.locator(".st-key-tour_next button").first.click()  # a tour's step
+        expect(teacher.locator(".st-key-tour_bar")).to_contain_text("step 2 of")  # a loaded server starts the run late
         settle(teacher)
         caption = teacher.locator(".st-key-tour_bar .tour-caption").inner_text()
         view = _follow(teacher, followers, times, caption)
