@@ -47,6 +47,19 @@ def test_the_version_goes_up_only_when_the_view_changes(view):
     assert view.live_version() == 4 and view.check_in(new_key(), True) == 4
 
 
+def test_a_run_that_ends_with_its_widgets_defaults_refines_the_view_under_the_same_version(view):
+    """A page's first run publishes before its widgets exist, then with the values they were drawn with."""
+    assert view.publish(TEACHER, "views/interpolate.py", {"model": "mnist-ae-latent2"}) == 1
+    assert view.publish(TEACHER, "views/interpolate.py", {"model": "mnist-ae-latent2", "slerp": "0"}, refine=True) == 1
+    assert view.current() == View("views/interpolate.py", (("model", "mnist-ae-latent2"), ("slerp", "0")), None, 1)
+    # a value changed, even at a run's end, is a new view; so is a value added by the teacher's own control
+    assert view.publish(TEACHER, "views/interpolate.py", {"model": "mnist-vae-latent2", "slerp": "0"},
+                        refine=True) == 2
+    assert view.publish(TEACHER, "views/interpolate.py", {"model": "mnist-vae-latent2", "slerp": "0",
+                                                          "to_image": "5"}) == 3
+    assert view.publish(TEACHER, "views/home.py", {"model": "mnist-vae-latent2", "slerp": "0"}, refine=True) == 4
+
+
 # fixed keys: a key made at collection differs between pytest-xdist's workers, which then refuse to run
 @pytest.mark.parametrize("key", ["a-students-own-key-of-22", "", None, TEACHER[:-1], TEACHER + "x"],
                          ids=["another key", "empty", "none", "one character short", "one character more"])

@@ -129,6 +129,23 @@ def test_a_student_takes_the_teachers_view_breaks_away_stays_put_and_rejoins_in_
     assert student.session_state[links.PAGE_KEY] == "views/inside.py" and not _banner(student)
 
 
+def test_a_teachers_first_run_of_a_page_is_one_view_which_a_student_takes_once():
+    """The teacher's first Interpolate publishes as it starts (no slerp yet: the toggle's default follows the model)
+    and as it ends (slerp=0): one version, one wake-up; a student who took the first form draws the same default
+    and does not take the view again."""
+    view = follow.class_view()
+    view.publish(_teacher(), "views/interpolate.py", {})  # as the teacher's run starts
+    student = open_app("views/home.py")
+    assert student.session_state[links.PAGE_KEY] == "views/interpolate.py"
+    assert links.view_params("views/interpolate.py", student.session_state)["slerp"] == "0"
+    teacher = open_app("views/interpolate.py", {"teacher": _teacher(), "present": "1"})
+    assert not teacher.exception
+    shown = view.current()
+    assert shown.version == 1 and shown.query["slerp"] == "0"  # refined: the class has nothing new to take
+    _here(student).run()
+    assert student.session_state[follow.APPLIED_KEY].version == 1 and follow.RETRIED_KEY not in student.session_state
+
+
 def test_a_student_who_opens_another_page_breaks_away():
     follow.class_view().publish(_teacher(), "views/home.py", {})
     student = open_app("views/home.py")

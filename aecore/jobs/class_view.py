@@ -78,15 +78,22 @@ class ClassView:
         with self._lock:
             self._presented_at = self._clock()
 
-    def publish(self, key: str, page: str, params: Mapping[str, str], tour: TourStep | None = None) -> int:
+    def publish(self, key: str, page: str, params: Mapping[str, str], tour: TourStep | None = None, *,
+                refine: bool = False) -> int:
         """The teacher's presenter view shows ``page`` with ``params`` (and ``tour``'s step): the class follows it.
-        The version goes up only when the view changed. A key other than the teacher's: PermissionError."""
+        The version goes up only when the view changed. With ``refine`` (a page's run ending, which published as it
+        started), ``params`` that only add values to the same page's view keep its version: they are the defaults
+        its new widgets were drawn with, which the pages that took the view drew too. A key other than the
+        teacher's: PermissionError."""
         self._check_teacher(key)
         items = tuple(sorted((str(name), str(text)) for name, text in params.items()))
         with self._lock:
             self._presented_at = self._clock()
             shown = self._view
-            if shown is None or (shown.page, shown.params, shown.tour) != (page, items, tour):
+            if (refine and shown is not None and (shown.page, shown.tour) == (page, tour)
+                    and set(shown.params) < set(items)):
+                self._view = View(page, items, tour, self._version)
+            elif shown is None or (shown.page, shown.params, shown.tour) != (page, items, tour):
                 self._version += 1
                 self._view = View(page, items, tour, self._version)
             return self._version

@@ -178,10 +178,11 @@ def before_page(path: str) -> None:
         tour_bar.draw_caption(path, tour.title, tour.index, tour.count, tour.caption)
 
 
-def _publish(view: ClassView, key: str, path: str) -> None:
-    """The teacher's view now: published, and if it is new, the following pages are asked to take it at once."""
+def _publish(view: ClassView, key: str, path: str, *, refine: bool = False) -> None:
+    """The teacher's view now: published (``refine``: see :meth:`ClassView.publish`), and if it is new, the following
+    pages are asked to take it at once."""
     state = st.session_state
-    version = view.publish(key, path, links.view_params(path), tour_step(path))
+    version = view.publish(key, path, links.view_params(path), tour_step(path), refine=refine)
     if version != state.get(PUBLISHED_KEY):
         state[PUBLISHED_KEY] = version
         session_wake.rerun_listeners()
@@ -200,12 +201,21 @@ def _lead() -> None:
                 unsafe_allow_html=True)
 
 
+def _differs(shown: dict[str, str], view: ClassView, applied) -> bool:
+    """Whether a page showing ``shown`` differs from the teacher's view ``applied`` (as the teacher's page has refined
+    it since, under the same version): in a value the view names (one it leaves out is the page's default here and
+    on the teacher's page)."""
+    current = view.current()
+    wanted = current.query if current is not None and current.version == applied.version else applied.query
+    return any(shown.get(name) != text for name, text in wanted.items())
+
+
 def _check_taken(path: str) -> None:
     """After a following page drew the teacher's view: if it shows another one (a watcher tick in flight during the
     page switch can bring back a control's old value), take the view once more at the next tick."""
     state, applied = st.session_state, st.session_state.get(APPLIED_KEY)
     if (following() and applied is not None and applied.page == path and state.get(RETRIED_KEY) != applied.version
-            and links.view_params(path) != applied.query):
+            and _differs(links.view_params(path), class_view(), applied)):
         state[RETRIED_KEY] = applied.version
         state.pop(APPLIED_KEY)
 
@@ -227,5 +237,6 @@ def around_page(path: str) -> Iterator[None]:
         if not teacher:
             st.session_state[SHOWN_KEY] = _shown(path)
     if teacher and presenter.presenting():
+        _publish(view, key, path, refine=True)  # the values its new widgets were drawn with, under the same version
         st.html(_CSS)
         _lead()
