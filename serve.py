@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import streamlit as st
 from starlette.middleware import Middleware
 
+from aecore.thread_dumps import dump_threads_on_sigusr1
 from aecore.ui.browser_cookie import BrowserKeyCookie
 from aecore.ui.run_handover import deliver_finished_runs
 from aecore.ui.stale_fragment_runs import skip_stale_fragment_runs
@@ -33,6 +34,7 @@ async def _lifespan(_app):
     yield
 
 
+dump_threads_on_sigusr1()  # `kill -USR1 <pid>`: every thread's stack into the log (a server that seems stuck)
 deliver_finished_runs()  # a busy server's fragment reruns no longer drop a finished run's page (a lost Start)
 skip_stale_fragment_runs()  # nor does a tick sent for the page shown before the server switched it blank the new one
 # the key with the page; a websocket whose tab closed ends without a traceback in the log

@@ -4,6 +4,7 @@ every browser test takes (a new tab, a page opened from the sidebar, a screensho
 fixed time: each wait is for a condition the page shows."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -109,11 +110,43 @@ def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
         process.wait(15)
 
 
+def _workers_of(pid: int) -> list[int]:
+    """The worker processes a server started (multiprocessing's spawned children, at any depth; not its resource
+    tracker), from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid]
+        frontier += children
+        for child in children:
+            with suppress(OSError):
+                if b"spawn_main" in (Path("/proc") / str(child) / "cmdline").read_bytes():
+                    found.append(child)
+    return found
+
+
+def dump_threads(process: subprocess.Popen) -> None:
+    """Ask a running server and its workers to write every thread's stack into its log (aecore.thread_dumps), and
+    give them a moment to."""
+    for pid in (process.pid, *_workers_of(process.pid)):
+        with suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+    time.sleep(1.0)
+
+
 def logs_since(started: float, lines: int = 60) -> list[tuple[str, str]]:
     """(title, last ``lines`` lines) of the log of each server running now or started since ``started`` (a
-    time.time()): a failing browser test's report shows them, since CI keeps no files."""
+    time.time()): a failing browser test's report shows them, since CI keeps no files. A server still running
+    first writes its threads' stacks there (and its log's last 400 lines are shown)."""
     shown = []
     for log, process, at in SERVERS:
+        if process.poll() is None and hasattr(signal, "SIGUSR1"):
+            dump_threads(process)
+            lines = max(lines, 400)
         if process.poll() is None or at >= started:
             try:
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -30,6 +30,7 @@ import torch
 from aecore.config import DataConfig
 from aecore.events import Failed, Finished, Started, Step
 from aecore.jobs.work import Claimed, Dropped, Events, JobFailed, Message, TrainRequest, run_training, warm_up
+from aecore.thread_dumps import dump_threads_on_sigusr1
 from aecore.training import resolve_device
 
 log = logging.getLogger(__name__)
@@ -299,11 +300,18 @@ def exit_with_parent() -> None:
     threading.Thread(target=wait_then_exit, name="aecore-exit-with-parent", daemon=True).start()
 
 
+def worker_process_started() -> None:
+    """First thing in a worker process: it ends with its parent (:func:`exit_with_parent`), and ``kill -USR1``
+    writes its threads' stacks to the server's log (:mod:`aecore.thread_dumps`)."""
+    exit_with_parent()
+    dump_threads_on_sigusr1()
+
+
 def _init_worker(messages, stop_flags, threads: int) -> None:
     global _messages, _stop_flags
     _messages, _stop_flags = messages, stop_flags
     torch.set_num_threads(threads)
-    exit_with_parent()
+    worker_process_started()
 
 
 class _StopFlag:

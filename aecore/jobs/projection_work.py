@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from aecore import projection_cache
-from aecore.jobs.pool import WORKER_NAME_PREFIX, exit_with_parent, worker_threads
+from aecore.jobs.pool import WORKER_NAME_PREFIX, worker_process_started, worker_threads
 from aecore.latent_map import LatentMap, projected_map, provisional_map
 from aecore.projection import METHODS, MIN_NEIGHBOUR_MAP_CODES, Frame, Projection, project, projection_of, warm_up_tsne
 from aecore.projection_cache import ProjectionKey
@@ -97,7 +97,7 @@ def compute_map(request: ProjectionRequest, send: Callable[[Frame | Done | Faile
 def _worker_main(connection) -> None:
     """A worker process: get ready (openTSNE imported and run once) unless a request is already waiting, wait for
     one request, compute it, exit (at once, should the server end first)."""
-    exit_with_parent()
+    worker_process_started()
     try:
         if not connection.poll():
             warm_up_tsne()

@@ -29,7 +29,7 @@ import torch
 from aecore.checkpoints import MODEL_FILE, load_run
 from aecore.config import DataConfig
 from aecore.data import Dataset, load_dataset
-from aecore.jobs.pool import WORKER_NAME_PREFIX, exit_with_parent
+from aecore.jobs.pool import WORKER_NAME_PREFIX, worker_process_started
 from aecore.models import evaluating
 from aecore.probes import linear_probe_accuracy
 
@@ -119,7 +119,7 @@ class _MeasureContext(multiprocessing.context.SpawnContext):
 
 def _init_measure_worker() -> None:
     torch.set_num_threads(1)
-    exit_with_parent()
+    worker_process_started()
 
 
 def process_executor() -> Executor:

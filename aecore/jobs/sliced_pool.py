@@ -32,7 +32,7 @@ import torch
 
 from aecore.checkpoints import recovered_run_folder
 from aecore.config import DataConfig
-from aecore.jobs.pool import WORKER_DIED, JobPool, QueueInfo, _Entry, _WorkerContext, exit_with_parent
+from aecore.jobs.pool import WORKER_DIED, JobPool, QueueInfo, _Entry, _WorkerContext, worker_process_started
 from aecore.jobs.work import JobFailed, TrainingCall, warm_up
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class SliceRunner:
 def _worker_main(connection, messages, threads: int) -> None:
     """A worker process: run the slices the server sends, keeping each job's call between its slices."""
     torch.set_num_threads(threads)
-    exit_with_parent()
+    worker_process_started()
     runner = SliceRunner(messages.put)
     while True:
         try:
