@@ -14,7 +14,8 @@ import signal
 
 def dump_threads_on_sigusr1() -> bool:
     """Register the dump for SIGUSR1 in this process; False where the platform has no SIGUSR1."""
-    if not hasattr(signal, "SIGUSR1"):
+    sigusr1 = getattr(signal, "SIGUSR1", None)  # Windows has neither the signal nor faulthandler.register
+    if sigusr1 is None:
         return False
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    faulthandler.register(sigusr1, all_threads=True)
     return True
