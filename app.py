@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from aecore.ui import cache, denoising, follow, identity, links, page_slots, page_state, presenter, share, tour_bar
+from aecore.ui import cache, denoising, follow, identity, links, page_state, presenter, share, tour_bar
 from aecore.ui.navigation import ICON, by_section, streamlit_pages
 from aecore.ui.run_timing import logged_duration
 from aecore.ui.sidebar import render_sidebar
@@ -35,6 +35,5 @@ with st.sidebar:
 identity.personal_link_popover()
 warm_up_pages_in_background(cache.warm_up_default_explore,  # it waits a few seconds: the page drawn now goes first
                             partial(denoising.warm_up_default_denoising, page_state.DENOISE_KIND.offered))
-with links.kept_in_url(path), logged_duration(path), follow.around_page(path), page_slots.page_slot(
-        wait=not follow.leads()):  # a class's pages a few at a time; the teacher's first
+with links.kept_in_url(path), logged_duration(path), follow.around_page(path):
     page.run()

@@ -62,11 +62,6 @@ def class_view() -> ClassView:
     return shared_class_view(job_service().teacher_key)
 
 
-def leads() -> bool:
-    """Whether this session is the teacher's presenter view, whose pages the class follows."""
-    return presenter.presenting() and class_view().is_teacher(browser_key())
-
-
 def following() -> bool:
     """Whether this session follows the teacher (on by default)."""
     return bool(st.session_state.get(FOLLOW_KEY, True))
