@@ -159,3 +159,22 @@ def test_a_worker_that_stops_answering_is_named_in_the_servers_log(tmp_path, mon
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
         pool.shutdown()
+
+
+def test_no_worker_is_started_again_while_the_interpreter_ends(tmp_path, monkeypatch):
+    """At exit, multiprocessing ends every worker: a pool left open (the server's, stopped with Ctrl-C) used to start
+    a fresh one then, whose start failed with a traceback on the terminal."""
+    monkeypatch.setattr(sliced_pool, "_EXITING", threading.Event())
+    before = set(threading.enumerate())
+    pool = SlicedPool(1, slice_s=0.2, threads=1)
+    try:
+        worker = pool._workers[0]
+        sliced_pool._EXITING.set()
+        worker.process.kill()
+        worker.process.join(10)
+        answers = next(thread for thread in set(threading.enumerate()) - before
+                       if thread.name == "aecore-slice-answers-0")
+        answers.join(10)  # it saw the pipe close and handled the worker's end
+        assert not answers.is_alive() and pool._workers[0] is worker  # not replaced
+    finally:
+        pool.shutdown()
