@@ -169,11 +169,10 @@ def test_no_worker_is_started_again_while_the_interpreter_ends(tmp_path, monkeyp
     pool = SlicedPool(1, slice_s=0.2, threads=1)
     try:
         worker = pool._workers[0]
-        sliced_pool._EXITING.set()
-        worker.process.kill()
-        worker.process.join(10)
         answers = next(thread for thread in set(threading.enumerate()) - before
                        if thread.name == "aecore-slice-answers-0")
+        sliced_pool._EXITING.set()
+        worker.process.kill()
         answers.join(10)  # it saw the pipe close and handled the worker's end
         assert not answers.is_alive() and pool._workers[0] is worker  # not replaced
     finally:
