@@ -4,6 +4,7 @@ every browser test takes (a new tab, a page opened from the sidebar, a screensho
 fixed time: each wait is for a condition the page shows."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -207,10 +208,20 @@ def stop_my_run(context, url: str) -> None:
     page.close()
 
 
-def open_page(page, title: str) -> None:
-    """Open the page called ``title`` from the sidebar's navigation and wait for its script."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    settle(page)
+def open_page(page, title: str, tries: int = 3) -> None:
+    """Open the page called ``title`` from the sidebar's navigation and wait for its script; the address must become
+    the link's (on a loaded machine a click that lands while the page reruns can be lost: it is clicked again)."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title)
+    address = re.compile("^" + re.escape(link.evaluate("a => a.href")) + r"/?(\?.*)?$")
+    for attempt in range(tries):
+        link.click()
+        settle(page)
+        try:
+            expect(page).to_have_url(address, timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
 
 
 def no_exceptions(page) -> None:
