@@ -145,15 +145,17 @@ def logs_since(started: float, lines: int = 60) -> list[tuple[str, str]]:
     first writes its threads' stacks there (and its log's last 400 lines are shown)."""
     shown = []
     for log, process, at in SERVERS:
-        if process.poll() is None and hasattr(signal, "SIGUSR1"):
+        running = process.poll() is None
+        if not (running or at >= started):
+            continue
+        if running and hasattr(signal, "SIGUSR1"):
             dump_threads(process)
-            lines = max(lines, 400)
-        if process.poll() is None or at >= started:
-            try:
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-            except OSError as exc:
-                tail = f"(could not be read: {exc})"
-            shown.append((f"server log {log} (last {lines} lines)", tail))
+        count = max(lines, 400) if running else lines
+        try:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-count:])
+        except OSError as exc:
+            tail = f"(could not be read: {exc})"
+        shown.append((f"server log {log} (last {count} lines)", tail))
     return shown
 
 
