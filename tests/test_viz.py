@@ -45,3 +45,39 @@ def test_a_strip_is_the_png_of_its_mosaic_made_once_for_the_same_pixels_and_layo
     rows = image_rows(images[:3], images[3:], scale=2)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(rows))),
                           np.asarray(to_pil(stacked_rows(images[:3], images[3:]), scale=2)))
+
+
+class _Column:
+    """Stands in for a Streamlit container: keeps what its ``image`` was given."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[bytes, dict]] = []
+
+    def image(self, picture: bytes, **options) -> None:
+        self.shown.append((picture, options))
+
+
+def test_a_picture_wider_than_shown_is_shrunk_once_as_streamlit_would_and_streamlit_leaves_it_as_it_is():
+    import io
+
+    from PIL import Image
+    from streamlit.elements.lib.image_utils import _ensure_image_size_and_format
+    from streamlit.elements.lib.layout_utils import LayoutConfig
+
+    from aecore.ui.widgets import WIDEST_PICTURE_PX, image_strip, show_picture
+
+    images = np.random.default_rng(1).random((3, 1, 28, 28), dtype=np.float32)
+    wide, narrow = image_strip(images, scale=4), image_strip(images[:1], scale=1)  # 349 and 30 px wide
+    column = _Column()
+    show_picture(column, wide, width=96, caption="three")
+    show_picture(column, wide, width=96)
+    show_picture(column, narrow, width=96)
+    show_picture(column, image_strip(images, scale=20), width="stretch")
+    (shrunk, options), (again, _), (kept, _), (stretched, _) = column.shown
+    assert options == {"width": 96, "caption": "three", "output_format": "PNG"}  # never "auto": a JPEG
+    assert again is shrunk and kept is narrow  # made once; a picture that fits is given as it is
+    streamlits = _ensure_image_size_and_format(wide, LayoutConfig(width=96), "PNG")  # what st.image would make
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(shrunk))), np.asarray(Image.open(io.BytesIO(streamlits))))
+    assert _ensure_image_size_and_format(shrunk, LayoutConfig(width=96), "PNG") is shrunk  # nothing left to do
+    assert Image.open(io.BytesIO(stretched)).width == WIDEST_PICTURE_PX
+    assert _ensure_image_size_and_format(stretched, LayoutConfig(width="stretch"), "PNG") is stretched

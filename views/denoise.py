@@ -5,7 +5,7 @@ import streamlit as st
 from aecore.describe import noise_name, training_noise_sentence
 from aecore.ui import cache, denoising, page_state, state_widgets
 from aecore.ui.charts import heatmap_figure, psnr_figure
-from aecore.ui.widgets import image_rows
+from aecore.ui.widgets import image_rows, show_picture
 
 st.title("Denoising lab")
 ref = cache.chosen_run()
@@ -19,8 +19,8 @@ level = state_widgets.draw(level_column, page_state.DENOISE_LEVEL)
 st.caption(training_noise_sentence(trained_with))
 
 example = cache.denoising(ref, kind, level)
-st.image(image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
-         caption="rows: noisy input, what the model makes of it, the clean original", output_format="PNG")
+show_picture(st, image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
+             caption="rows: noisy input, what the model makes of it, the clean original")
 noisy_column, denoised_column = st.columns(2)
 noisy_column.metric("PSNR of the noisy input", f"{example.noisy_psnr:.1f} dB")
 denoised_column.metric("PSNR after the model", f"{example.denoised_psnr:.1f} dB")

@@ -9,7 +9,7 @@ from aecore.ui.charts import latent_map_figure
 from aecore.ui.neighbours import neighbour_strip
 from aecore.ui.page_state import DRAW_MAP
 from aecore.ui.palette import BLACK, WHITE
-from aecore.ui.widgets import image_strip, map_choice
+from aecore.ui.widgets import image_strip, map_choice, show_picture
 
 CANVAS_PX = 280  # the drawing square's side
 st.title("Draw a digit")
@@ -36,8 +36,8 @@ if image is None:
 report = cache.report_on_image(ref, image)
 with result_column:
     seen, rebuilt, numbers = st.columns(3)
-    seen.image(image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)", output_format="PNG")
-    rebuilt.image(image_strip(report.reconstruction, scale=6), caption="its reconstruction", output_format="PNG")
+    show_picture(seen, image_strip(report.seen, scale=6), caption="what the model sees (MNIST style)")
+    show_picture(rebuilt, image_strip(report.reconstruction, scale=6), caption="its reconstruction")
     numbers.metric("Reconstruction error", f"{report.error:.4f}")
     numbers.metric("Worse than", f"{report.unusualness:.0f} %",
                    help="The share of test images the model reconstructs better: high means 'not like its data'")

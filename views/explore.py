@@ -9,7 +9,7 @@ from aecore.ui.charts import latent_map_figure
 from aecore.ui.hover import hover_images
 from aecore.ui.map_view import map_now, points_choice, show_map, show_pick
 from aecore.ui.presenter import presenting
-from aecore.ui.widgets import image_strip, map_choice, map_pick, png_download, two_dimensions
+from aecore.ui.widgets import image_strip, map_choice, map_pick, png_download, show_picture, two_dimensions
 
 MAP_HEIGHT, PRESENTED_MAP_HEIGHT = 540, 470  # px: under the title and the picker, it ends above 768 px and 720 px
 st.title("Explore the latent space")
@@ -62,14 +62,14 @@ with detail_column:
 
 if len(pick.rows) > 1:
     st.subheader(f"{len(pick.rows)} selected images")
-    st.image(image_strip(cache.map_pixels(ref, points, pick.rows[:60]), 2, 20), width="stretch", output_format="PNG")
+    show_picture(st, image_strip(cache.map_pixels(ref, points, pick.rows[:60]), 2, 20), width="stretch")
 
 if run.config.model.variational and latent_dim == 2:
     with st.expander("The prior's manifold: a grid over Gaussian quantiles (lecture 003's 20x20 grid, for a VAE)"):
         n = state_widgets.draw(st, page_state.EXPLORE_PRIOR_GRID)
-        prior_grid = cache.decoded_grid(ref, LatentPlane.of_dimensions(points.codes), gaussian_quantile_points(n), n)
-        st.image(prior_grid, width="stretch", caption="rows and columns at the 5 %…95 % quantiles of N(0, 1)")
-        png_download(st, "PNG of this grid", prior_grid, f"{ref.name}-prior-grid.png", "download_quantile_grid")
+        grid = cache.decoded_grid_png(ref, LatentPlane.of_dimensions(points.codes), gaussian_quantile_points(n), n)
+        show_picture(st, grid, width="stretch", caption="rows and columns at the 5 %…95 % quantiles of N(0, 1)")
+        png_download(st, "PNG of this grid", grid, f"{ref.name}-prior-grid.png", "download_quantile_grid")
 
 csv_column, png_column = st.columns(2)
 csv_column.download_button("Download the map as CSV", lambda: latent_csv_text(  # written when clicked: 70,000 rows

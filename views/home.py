@@ -4,7 +4,7 @@ import streamlit as st
 
 from aecore.ui.cache import RunRef, round_trip_examples
 from aecore.ui.navigation import PAGES
-from aecore.ui.widgets import image_strip, run_label, run_picker
+from aecore.ui.widgets import image_strip, run_label, run_picker, show_picture
 from aecore.viz import code_cells
 
 INTRO = ("An **autoencoder** is a neural network trained to give back its own input. "
@@ -29,16 +29,16 @@ if run_path is not None:
     pictures = code_cells(codes) if cells else [None] * len(codes)
     for column, image, code, picture, recon in zip(st.columns(len(images)), images, codes, pictures, recons,
                                                    strict=True):
-        column.image(image_strip(image[None]), width=PICTURE_PX, output_format="PNG")
+        show_picture(column, image_strip(image[None]), width=PICTURE_PX)
         if cells:
             column.markdown(ARROW, unsafe_allow_html=True)
-            column.image(image_strip(picture[None], scale=12), width=PICTURE_PX, output_format="PNG")
+            show_picture(column, image_strip(picture[None], scale=12), width=PICTURE_PX)
             column.markdown(ARROW, unsafe_allow_html=True)
         else:  # the code as a column vector: it fits a narrow column
             numbers = "<br>".join(f"{value:+.2f}" for value in code)
             column.markdown(f"<div style='{CODE_STYLE}'>↓<br><code>{numbers}</code><br>↓</div>",
                             unsafe_allow_html=True)
-        column.image(image_strip(recon[None]), width=PICTURE_PX, output_format="PNG")
+        show_picture(column, image_strip(recon[None]), width=PICTURE_PX)
 
 st.markdown(INTRO)  # under the example: the example is the first screen's picture
 st.subheader("The pages")

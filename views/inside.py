@@ -9,7 +9,7 @@ from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.activations import activation_view
 from aecore.ui.charts import bar_figure
 from aecore.ui.layer_view import layer_shapes
-from aecore.ui.widgets import image_strip, run_label
+from aecore.ui.widgets import image_strip, run_label, show_picture
 
 MAX_TILES, TRAVERSAL_VALUES = 100, np.linspace(-3, 3, 9)
 st.title("Inside the network")
@@ -26,8 +26,8 @@ def weights() -> None:
         st.markdown(f"**{title}**: {len(filters)} units{' (first 100 shown)' if len(filters) > MAX_TILES else ''}, "
                     f"{filters.shape[2]}x{filters.shape[3]} each")
         scale = 3 if filters.shape[-1] >= 10 else 12
-        st.image(image_strip(diagnostics.filter_pictures(filters, MAX_TILES), scale=scale, columns=20), width="stretch",
-                 output_format="PNG")
+        show_picture(st, image_strip(diagnostics.filter_pictures(filters, MAX_TILES), scale=scale, columns=20),
+                     width="stretch")
 
 
 def activations() -> None:
@@ -59,8 +59,7 @@ def vae() -> None:
         st.markdown("**Traversals**: each row changes one latent dimension from −3 to +3, the others held at "
                     "the mean code.")
         rows = diagnostics.traversals(cache.test_sample(ref, 1000).codes, TRAVERSAL_VALUES)
-        st.image(image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520,
-                 output_format="PNG")
+        show_picture(st, image_strip(cache.decode_pixels(ref, rows), scale=2, columns=len(TRAVERSAL_VALUES)), width=520)
 
 
 for tab, draw in zip(tabs, (weights, activations, vae, lambda: layer_shapes(run)), strict=True):

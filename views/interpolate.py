@@ -8,7 +8,7 @@ from aecore.ui import cache, page_state, state_widgets
 from aecore.ui.charts import path_distance_figure
 from aecore.ui.image_choice import choose_test_image
 from aecore.ui.pad import pad_sliders
-from aecore.ui.widgets import image_strip, png_picture
+from aecore.ui.widgets import image_strip, png_picture, show_picture
 
 st.title("Interpolate and generate")
 ref = cache.chosen_run()
@@ -35,8 +35,7 @@ def blend() -> None:
         alpha, = pad_sliders("mix_pad", [page_state.INTERPOLATE_MIX], width=560, height=56,
                              instruction="**Drag the handle** from the start image (left) to the end image (right):")
     code = interpolate(start_code, end_code, 101, spherical)[round(alpha * 100)][None]
-    left.image(image_strip(cache.decode_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}",
-               output_format="PNG")
+    show_picture(left, image_strip(cache.decode_pixels(ref, code), scale=6), width=170, caption=f"mix {alpha:.2f}")
     distances = cache.training_bank(ref).distance_to_nearest(path_codes)
     right.plotly_chart(path_distance_figure(distances, cache.typical_distance_to_data(ref), alpha), theme=None,
                        config={"displayModeBar": False}, key="interp_distance_chart")
@@ -59,8 +58,8 @@ png_picture(grid_column, image_strip(cache.decode_pixels(ref, bilinear_grid(corn
 def corner_blend() -> None:
     u, v = pad_sliders("corner_pad", [page_state.CORNER_U, page_state.CORNER_V], width=240,
                        height=240, instruction="**Drag inside the square** to blend the four corners:")
-    st.image(image_strip(cache.decode_pixels(ref, bilinear_point(corner_codes, u, v)[None]), scale=6), width=170,
-             caption=f"blend at ({u:.2f}, {v:.2f})", output_format="PNG")
+    show_picture(st, image_strip(cache.decode_pixels(ref, bilinear_point(corner_codes, u, v)[None]), scale=6),
+                 width=170, caption=f"blend at ({u:.2f}, {v:.2f})")
 
 
 with pad_column:

@@ -10,7 +10,7 @@ from aecore.diagnostics import activation_pictures, dead_units, mean_activations
 from aecore.ui import cache
 from aecore.ui.cache import RunRef
 from aecore.ui.charts import activation_histogram
-from aecore.ui.widgets import image_strip
+from aecore.ui.widgets import image_strip, show_picture
 
 SAMPLE = 1000  # test images whose codes are summarised
 SHOWN = 8  # inputs drawn with their codes
@@ -22,11 +22,11 @@ def activation_view(ref: RunRef, heading: str, first: int) -> None:
     run, sample = ref.run(), cache.test_sample(ref, SAMPLE)
     objective, shown = run.config.objective, slice(first, first + SHOWN)
     st.markdown(f"**{heading}**: {run.config.preset}, latent {run.model.latent_dim}{sparsity_text(objective)}")
-    st.image(image_strip(cache.test_pixels(ref, sample.indices[shown]), scale=2), width="stretch", caption="inputs",
-             output_format="PNG")
+    show_picture(st, image_strip(cache.test_pixels(ref, sample.indices[shown]), scale=2), width="stretch",
+                 caption="inputs")
     pictures = activation_pictures(sample.codes[shown])
-    st.image(image_strip(pictures, scale=max(2, 28 // pictures.shape[-1] * 2)), width="stretch", output_format="PNG",
-             caption=f"their codes as {pictures.shape[2]}x{pictures.shape[3]} images (bright = active)")
+    show_picture(st, image_strip(pictures, scale=max(2, 28 // pictures.shape[-1] * 2)), width="stretch",
+                 caption=f"their codes as {pictures.shape[2]}x{pictures.shape[3]} images (bright = active)")
     rho = objective.sparsity_rho if objective.sparsity == "kl" else None
     st.plotly_chart(activation_histogram(mean_activations(sample.codes), rho, "How active is each unit?"),
                     theme=None, key=f"histogram_{heading}")

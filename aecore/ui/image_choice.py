@@ -9,7 +9,7 @@ from aecore.latent import class_name
 from aecore.ui import cache, state_widgets
 from aecore.ui.cache import RunRef
 from aecore.ui.page_state import ImageChoice
-from aecore.ui.widgets import image_strip
+from aecore.ui.widgets import image_strip, show_picture
 
 
 def choose_test_image(column, ref: RunRef, sample: CodeSample, choice: ImageChoice) -> np.ndarray:
@@ -28,6 +28,5 @@ def choose_test_image(column, ref: RunRef, sample: CodeSample, choice: ImageChoi
         index, code = int(sample.indices[row]), sample.codes[row]
     else:
         code = cache.test_codes(ref, [index])[0]
-    column.image(image_strip(cache.test_pixels(ref, [index]), scale=4), width=112, caption=f"test #{index}",
-                 output_format="PNG")
+    show_picture(column, image_strip(cache.test_pixels(ref, [index]), scale=4), width=112, caption=f"test #{index}")
     return code

@@ -37,7 +37,7 @@ from aecore.ui.identity import my_owner, my_upload_folder
 from aecore.ui.map_view import STOPPED, ShownMap, session_watcher, show_map
 from aecore.ui.page_state import OWN_MAP
 from aecore.ui.shared_resources import job_service
-from aecore.ui.widgets import image_strip, map_pick
+from aecore.ui.widgets import image_strip, map_pick, show_picture
 from aecore.uploads import (
     DEFAULT_CLASS,
     SERVER_FOLDERS_OFF,
@@ -139,8 +139,8 @@ def show_images(data: Dataset) -> None:
     for label, name in enumerate(data.class_names):
         examples = data.train.x[(data.train.y == label).nonzero().flatten()[:8]].numpy()  # 8 read, even streamed
         if len(examples):
-            columns[label % len(columns)].image(image_strip(examples, scale=2, columns=4), caption=name,
-                                                width="stretch", output_format="PNG")
+            show_picture(columns[label % len(columns)], image_strip(examples, scale=2, columns=4), caption=name,
+                         width="stretch")
 
 
 @dataclass(frozen=True)
@@ -235,10 +235,10 @@ def _show_picked(data: Dataset, points: MapPoints, files: list[str], rows: tuple
     width = data.input_shape[-1]
     if len(shown) == 1:
         caption = f"{files[shown[0]]}, class {class_name(data.class_names, int(points.labels[shown[0]]))}"
-        st.image(image_strip(point_pixels(data, points, shown), scale=max(1, round(192 / width))), caption=caption,
-                 output_format="PNG")
+        show_picture(st, image_strip(point_pixels(data, points, shown), scale=max(1, round(192 / width))),
+                     caption=caption)
         return
     more = f", the first {PICKED_SHOWN} shown" if len(rows) > PICKED_SHOWN else ""
     strip = image_strip(point_pixels(data, points, shown), scale=max(1, round(64 / width)), columns=min(10, len(shown)))
-    st.image(strip, width="stretch" if len(shown) >= 10 else "content", caption=f"{len(rows)} selected images{more}",
-             output_format="PNG")
+    show_picture(st, strip, width="stretch" if len(shown) >= 10 else "content",
+                 caption=f"{len(rows)} selected images{more}")

@@ -19,7 +19,7 @@ from aecore.ui import cache, state_widgets
 from aecore.ui.charts import latent_map_figure
 from aecore.ui.composite_state import LABS_FIRST, lab_ran_key
 from aecore.ui.page_state import LAB_QUERY
-from aecore.ui.widgets import image_rows, image_strip
+from aecore.ui.widgets import image_rows, image_strip, show_picture
 
 Trained = list  # (model, data) per preset of the lab
 TOY_ROW_HEIGHT = 30  # px: the 9-row weights table whole on a 1024x768 projector (its rows grow to 51 px there)
@@ -68,10 +68,10 @@ def show_random_images(trained: Trained) -> None:
                                                                     "sparse, 144"), strict=True):
         coding = labs.sparse_coding(model, data)
         column.markdown(f"**{name}**")
-        column.image(image_strip(coding.filters, scale=3, columns=7), width="stretch",
-                     caption="encoder weights as 10x10 filters (first 49)", output_format="PNG")
-        column.image(image_strip(coding.activations, scale=8), width="stretch",
-                     caption="hidden activations of four images", output_format="PNG")
+        show_picture(column, image_strip(coding.filters, scale=3, columns=7), width="stretch",
+                     caption="encoder weights as 10x10 filters (first 49)")
+        show_picture(column, image_strip(coding.activations, scale=8), width="stretch",
+                     caption="hidden activations of four images")
         column.metric("Mean hidden activation", f"{coding.mean_activation:.3f}")
 
 
@@ -88,21 +88,20 @@ def show_two_d(trained: Trained) -> None:
     point = (x_column.slider("z0", x0, x1, (x0 + x1) / 2, key="lab_z0"),
              y_column.slider("z1", y0, y1, (y0 + y1) / 2, key="lab_z1"))
     chosen = decoded_pixels(model, data.normalizer, codes_map.plane.lift(np.array([point])))
-    image_column.image(image_strip(chosen, scale=5), caption=f"decoded at ({point[0]:.2f}, {point[1]:.2f})",
-                       output_format="PNG")
+    show_picture(image_column, image_strip(chosen, scale=5), caption=f"decoded at ({point[0]:.2f}, {point[1]:.2f})")
 
 
 def show_denoising(trained: Trained) -> None:
     """Lecture 004's denoising net: its filters, a masked image denoised, and a test image's nearest neighbours."""
     model, data = trained[0]
-    st.image(image_strip(to_display(encoder_filters(model)), scale=3), width="stretch",
-             caption="the 10 encoder units' weights as 28x28 images", output_format="PNG")
+    show_picture(st, image_strip(to_display(encoder_filters(model)), scale=3), width="stretch",
+                 caption="the 10 encoder units' weights as 28x28 images")
     example = denoising_example(model, data, "masking", 0.3)
-    st.image(image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
-             caption="30 % of pixels dropped, denoised, original", output_format="PNG")
+    show_picture(st, image_rows(example.noisy, example.denoised, example.clean, scale=3), width="stretch",
+                 caption="30 % of pixels dropped, denoised, original")
     query = state_widgets.draw(st, LAB_QUERY, hi=len(data.test) - 1)
-    st.image(image_strip(labs.test_image_neighbours(model, data, query), scale=3), width="stretch",
-             caption="the test image, then its 8 nearest training images in the 10-d code", output_format="PNG")
+    show_picture(st, image_strip(labs.test_image_neighbours(model, data, query), scale=3), width="stretch",
+                 caption="the test image, then its 8 nearest training images in the 10-d code")
 
 
 SHOW: dict[str, Callable[[Trained], None]] = {labs.TOY.key: show_toy, labs.RANDOM_IMAGES.key: show_random_images,

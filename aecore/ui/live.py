@@ -8,7 +8,7 @@ from aecore.jobs.training_job import FAILED, FINISHED, IDLE, JobSnapshot, Traini
 from aecore.projection import project
 from aecore.ui.charts import latent_figure, loss_figure
 from aecore.ui.sidebar import describe
-from aecore.ui.widgets import format_eta, image_rows
+from aecore.ui.widgets import format_eta, image_rows, show_picture
 
 PLOTLY_CONFIG = {"displayModeBar": False}
 
@@ -57,12 +57,10 @@ def draw_learning(current: JobSnapshot, start: str = "Start new run") -> None:
         latent.plotly_chart(latent_figure(points, preview.code_labels, current.class_names, title),
                             theme=None, config=PLOTLY_CONFIG)
     seen, unseen = st.columns(2)
-    seen.image(image_rows(preview.train_inputs, preview.train_recons),
-               caption="Training images (top) and their reconstructions (bottom)", width="stretch",
-               output_format="PNG")
-    unseen.image(image_rows(preview.test_inputs, preview.test_recons),
-                 caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch",
-                 output_format="PNG")
+    show_picture(seen, image_rows(preview.train_inputs, preview.train_recons),
+                 caption="Training images (top) and their reconstructions (bottom)", width="stretch")
+    show_picture(unseen, image_rows(preview.test_inputs, preview.test_recons),
+                 caption="Unseen test images (top) and their reconstructions (bottom)", width="stretch")
 
 
 def live_training(job: TrainingJob, key: str, start: str = "Start new run") -> None:

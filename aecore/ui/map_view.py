@@ -31,7 +31,7 @@ from aecore.ui import cache, state_widgets
 from aecore.ui.map_pick import MapPick, read_pick
 from aecore.ui.neighbours import neighbour_strip
 from aecore.ui.state_values import Value
-from aecore.ui.widgets import image_strip, interpolation_buttons
+from aecore.ui.widgets import image_strip, interpolation_buttons, show_picture
 
 POLL_S = 1.0  # seconds between two looks at a running job
 # Above LARGE_MAP points each redraw sends megabytes to the browser (coordinates, hover data) and a frame takes
@@ -58,14 +58,14 @@ def show_pick(ref: cache.RunRef, points: MapPoints, pick: MapPick, plane: Latent
     if pick.rows:  # a data point: show the image itself
         row = pick.rows[0]
         query = points.codes[[row]]
-        st.image(image_strip(cache.map_pixels(ref, points, [row]), scale=8), width=220, caption=points.name(row),
-                 output_format="PNG")
+        show_picture(st, image_strip(cache.map_pixels(ref, points, [row]), scale=8), width=220,
+                     caption=points.name(row))
         if points.splits[row] == 0:  # the Interpolate page takes test images
             interpolation_buttons(int(points.indices[row]), f"{key}_interpolate")
     elif pick.position is not None and plane is not None:  # empty space: decode it
         query = plane.lift(np.array([pick.position]))
-        st.image(image_strip(cache.decode_pixels(ref, query), scale=8), width=220,
-                 caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})", output_format="PNG")
+        show_picture(st, image_strip(cache.decode_pixels(ref, query), scale=8), width=220,
+                     caption=f"decoded at ({pick.position[0]:.2f}, {pick.position[1]:.2f})")
     else:
         st.info("Click anywhere on the map to decode that spot, or drag a box to select images." if plane is not None
                 else "Click a point to see its image and neighbours, or drag a box to select images.")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from aecore.ui import cache
 from aecore.ui.cache import RunRef
-from aecore.ui.widgets import image_strip
+from aecore.ui.widgets import image_strip, show_picture
 
 SHOWN_DISTANCES = 4  # distances written in the caption, nearest first
 
@@ -20,5 +20,5 @@ def neighbour_strip(ref: RunRef, query: np.ndarray, k: int, *, scale: int = 2, c
     if caption is None:
         caption = ("nearest first; latent distances " + ", ".join(f"{d:.2f}" for d in distances[0][:SHOWN_DISTANCES])
                    + " …")
-    st.image(image_strip(cache.train_pixels(ref, found[0]), scale=scale, columns=columns), width="stretch",
-             caption=caption, output_format="PNG")
+    show_picture(st, image_strip(cache.train_pixels(ref, found[0]), scale=scale, columns=columns), width="stretch",
+                 caption=caption)

@@ -28,7 +28,7 @@ from aecore.ui.page_state import SLOW_MOTION_RATE
 from aecore.ui.palette import LAYER_PART_COLORS, class_color
 from aecore.ui.shared_resources import shared_dataset
 from aecore.ui.sidebar import current_config
-from aecore.ui.widgets import image_rows
+from aecore.ui.widgets import image_rows, show_picture
 
 ENGINE_KEY = "slowmo_engine"  # session key: this session's SlowMotion
 RATE_KEY = SLOW_MOTION_RATE.key  # steps a second while playing
@@ -177,8 +177,8 @@ def draw_snapshot(motion: SlowMotion, index: int) -> None:
     height = presenter.chart_height(CHART_HEIGHT) - (70 if presenter.presenting() else 0)
     pictures, latent, gradients = st.columns([1.2, 1.2, 1])
     with pictures:
-        st.image(image_rows(motion.images, snapshot.recons, scale=3), width="stretch",
-                 caption="Test images (top) and their reconstructions", output_format="PNG")
+        show_picture(st, image_rows(motion.images, snapshot.recons, scale=3), width="stretch",
+                     caption="Test images (top) and their reconstructions")
         _loss(motion, snapshot, index)
     data, spec = map_chart(motion, snapshot, height)
     latent.vega_lite_chart(data, spec, key="slowmo_map", width="stretch")

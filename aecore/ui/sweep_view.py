@@ -28,7 +28,7 @@ from aecore.ui.composite_state import (
     sweep_values_key,
 )
 from aecore.ui.page_state import SWEEP_EPOCHS, SWEEP_PRESET
-from aecore.ui.widgets import format_eta, image_strip
+from aecore.ui.widgets import format_eta, image_strip, show_picture
 
 OPENS = (navigation.EXPLORE, navigation.INSIDE, navigation.COMPARE)  # the pages a saved run of the sweep opens in
 
@@ -104,11 +104,9 @@ def draw_results(sweep: Sweep) -> None:
     with reconstructions:
         shown = [r for r in results if r.preview is not None]
         if shown:
-            st.image(image_strip(shown[0].preview.test_inputs, scale=2), caption="the same eight test digits",
-                     output_format="PNG")
+            show_picture(st, image_strip(shown[0].preview.test_inputs, scale=2), caption="the same eight test digits")
         for result in shown:
-            st.image(image_strip(result.preview.test_recons, scale=2), caption=_label(result.combination),
-                     output_format="PNG")
+            show_picture(st, image_strip(result.preview.test_recons, scale=2), caption=_label(result.combination))
     maps.plotly_chart(maps_figure(results), key="sweep_maps")
     st.plotly_chart(curves_figure(results), key="sweep_curves")
     for result in results:

@@ -4,10 +4,8 @@ strips and short number formats."""
 
 from __future__ import annotations
 
-import hashlib
+import io
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,36 +20,21 @@ from aecore.jobs.training_job import TrainingJob
 from aecore.pixels import png_bytes
 from aecore.ui import state_widgets
 from aecore.ui.composite_state import DEFAULT_RUN, RUN_PICKER_KEY, SELECTED_RUN
+from aecore.ui.made_once import MadeOnce
 from aecore.ui.map_pick import MapPick, read_pick
 from aecore.ui.page_state import INTERPOLATE_FROM, INTERPOLATE_TO
 from aecore.ui.state_values import Value
 from aecore.viz import mosaic, stacked_rows, to_pil
 
-PICTURES_KEPT = 512  # PNGs of strips kept by the process (a few MB)
-_pictures: OrderedDict[bytes, bytes] = OrderedDict()  # by a digest of the pixels and the layout: PNG bytes
-_pictures_lock = threading.Lock()
+WIDEST_PICTURE_PX = 2 * 730  # Streamlit's widest image (MAXIMUM_CONTENT_WIDTH in its image_utils)
+PICTURES = MadeOnce(kept=512)  # PNG bytes of strips (a few MB), by their pixels and layout
 
 
 def _picture(make: Callable[[], Image.Image], *parts) -> bytes:
     """PNG bytes of the picture ``make`` draws from ``parts`` (arrays, numbers), made once for the process: a
-    class following the teacher draws the same pictures thirty times at once. Give them to ``st.image`` with
-    ``output_format="PNG"``; left to "auto", Streamlit re-encodes a picture without alpha as a JPEG."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        array = np.ascontiguousarray(part)
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    key = digest.digest()
-    with _pictures_lock:
-        if (found := _pictures.get(key)) is not None:
-            _pictures.move_to_end(key)
-            return found
-    picture = png_bytes(make())
-    with _pictures_lock:
-        _pictures[key] = picture
-        while len(_pictures) > PICTURES_KEPT:
-            _pictures.popitem(last=False)
-    return picture
+    class following the teacher draws the same pictures thirty times at once. Show them with
+    :func:`show_picture`."""
+    return PICTURES.get(lambda: png_bytes(make()), *parts)
 
 
 def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) -> bytes:
@@ -64,6 +47,28 @@ def image_strip(images: np.ndarray, scale: int = 4, columns: int | None = None) 
 def image_rows(*rows: np.ndarray, scale: int = 4) -> bytes:
     """PNG bytes of equal-length batches (N, C, H, W) one above the other (e.g. inputs over reconstructions)."""
     return _picture(lambda: to_pil(stacked_rows(*rows), scale=scale), scale, *rows)
+
+
+def show_picture(container, picture: bytes, *, width: int | str = "content", caption: str | None = None) -> None:
+    """PNG bytes shown by ``container.image`` as they are. Streamlit shrinks a picture wider than it is shown (and
+    encodes it again) on every run of every page that shows it: with a class following the teacher, half of Home's
+    time. The shrunk picture is made here, once for the process, as Streamlit would (bilinear)."""
+    shown_px = width if isinstance(width, int) else WIDEST_PICTURE_PX
+    container.image(_fitted(picture, shown_px), width=width, caption=caption, output_format="PNG")
+
+
+def _fitted(picture: bytes, width: int) -> bytes:
+    """``picture`` (PNG bytes), or a copy shrunk to ``width`` pixels if it is wider."""
+    with Image.open(io.BytesIO(picture)) as image:  # reads the header only
+        if image.width <= width:
+            return picture
+
+    def shrunk() -> Image.Image:
+        with Image.open(io.BytesIO(picture)) as image:
+            height = int(1.0 * image.height * width / image.width)
+            return image.resize((width, height), resample=Image.BILINEAR)
+
+    return _picture(shrunk, np.frombuffer(picture, dtype=np.uint8), width)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -170,7 +175,7 @@ def png_download(container, label: str, image: Image.Image | bytes, file_name: s
 def png_picture(container, image: bytes, *, caption: str, width: int | str, download: str, file_name: str,
                 key: str) -> None:
     """An image (PNG bytes) with a button under it that downloads it as a PNG file."""
-    container.image(image, width=width, caption=caption, output_format="PNG")
+    show_picture(container, image, width=width, caption=caption)
     png_download(container, download, image, file_name, key)
 
 
