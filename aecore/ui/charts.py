@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 from aecore.latent import class_name
 from aecore.latent_map import SPLIT_NAMES
 from aecore.ui import palette, presenter
+from aecore.ui.made_once import MadeOnce
 from aecore.ui.palette import class_color
 
 FONT = {"size": 18}
@@ -115,6 +116,7 @@ MAP_MARGINS = {"l": 96, "b": 72}  # px: the widest tick labels (t-SNE's "-100") 
 # every second with WebGL made a new context each time: the browser's main thread was busy about 0.9 s of each second
 # of a training page (software WebGL, measured in Chromium's profiler, mostly in getContext)
 WEBGL_ABOVE = 3000
+FIGURES = MadeOnce(kept=64)  # figures that every session following the teacher draws alike
 OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
 SPLIT_OUTLINE = palette.NEAR_BLACK
 
@@ -312,7 +314,13 @@ def maps_side_by_side(panels: list[MapPanel] | tuple[MapPanel, ...]) -> go.Figur
 
 def path_distance_figure(distances: np.ndarray, typical: float, position: float | None = None) -> go.Figure:
     """Distance to the nearest training code along an interpolation path, with the typical distance
-    and, optionally, the position of the image shown."""
+    and, optionally, the position of the image shown. Made once for the process (a third of Interpolate's time
+    when a class follows the teacher): never change the figure."""
+    return FIGURES.get(lambda: _path_distance_figure(distances, typical, position), distances, typical, position,
+                       presenter.presenting())  # its type and height follow the view
+
+
+def _path_distance_figure(distances: np.ndarray, typical: float, position: float | None) -> go.Figure:
     steps = np.linspace(0, 1, len(distances))
     fig = go.Figure(go.Scatter(x=steps, y=distances, mode="lines+markers", name="along the path",
                                line={"color": palette.INDIGO, "width": 4}))
