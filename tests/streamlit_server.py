@@ -34,6 +34,7 @@ INSTALL_HINT = "install Debian's browser with `sudo apt-get install chromium` (n
 # every server started by this pytest process: (its log, its process, when it started by time.time()); a failing
 # test's report shows the ends of the logs of those running then or started during the test
 SERVERS: list[tuple[Path, subprocess.Popen, float]] = []
+DUMPED: set[int] = set()  # pids of servers stopped by a failing test after writing their threads' stacks
 
 
 def require_chromium() -> None:
@@ -100,6 +101,17 @@ def start_server(log: Path, env: Mapping[str, str], port: int | None = None) -> 
         time.sleep(0.5)
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop a server a test started. Called while the test is failing (in a ``finally`` with an exception on its
+    way out), it first has the server write its threads' stacks into its log, which the report then shows: a
+    stopped server cannot be asked any more."""
+    if process.poll() is None and sys.exc_info()[0] is not None and hasattr(signal, "SIGUSR1"):
+        dump_threads(process)
+        DUMPED.add(process.pid)
+    process.terminate()
+    process.wait(15)
+
+
 @contextmanager
 def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
     """:func:`start_server`; yields its URL, and stops it afterwards."""
@@ -107,8 +119,7 @@ def served_app(log: Path, env: Mapping[str, str]) -> Iterator[str]:
     try:
         yield url
     finally:
-        process.terminate()
-        process.wait(15)
+        stop_server(process)
 
 
 def _workers_of(pid: int) -> list[int]:
@@ -150,7 +161,7 @@ def logs_since(started: float, lines: int = 60) -> list[tuple[str, str]]:
             continue
         if running and hasattr(signal, "SIGUSR1"):
             dump_threads(process)
-        count = max(lines, 400) if running else lines
+        count = max(lines, 400) if running or process.pid in DUMPED else lines
         try:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-count:])
         except OSError as exc:

@@ -10,7 +10,7 @@ Nothing sleeps: each wait is for a condition a page shows. The 2 s target is the
 import re
 import time
 
-from streamlit_server import choose, require_chromium, settle, shoot, start_server, visit
+from streamlit_server import choose, require_chromium, settle, shoot, start_server, stop_server, visit
 
 require_chromium()
 
@@ -181,5 +181,4 @@ def test_five_students_follow_the_teacher_break_away_and_rejoin(browser, tmp_pat
     finally:
         for context in contexts:
             context.close()
-        process.terminate()
-        process.wait(15)
+        stop_server(process)

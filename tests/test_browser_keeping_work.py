@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from streamlit_server import require_chromium, settle, start_server, visit
+from streamlit_server import require_chromium, settle, start_server, stop_server, visit
 
 require_chromium()
 
@@ -76,8 +76,7 @@ def class_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("class-server") / "streamlit.log"
     process, url = start_server(log, {})
     yield process, url, log
-    process.terminate()
-    process.wait(15)
+    stop_server(process)
 
 
 def _steps(page: Page) -> int:
@@ -169,8 +168,7 @@ def test_runs_survive_a_closed_tab_a_kill_9_and_a_lost_database(browser, tmp_pat
         _open_board_and_expect_two_runs(page)
 
         # (e) the database truncated: the server starts, rebuilds it from the run folders and lists both runs
-        process.terminate()
-        process.wait(15)
+        stop_server(process)
         (data / "class.db").write_bytes(b"not a database")
         for suffix in ("-wal", "-shm"):
             (data / f"class.db{suffix}").unlink(missing_ok=True)
@@ -185,8 +183,7 @@ def test_runs_survive_a_closed_tab_a_kill_9_and_a_lost_database(browser, tmp_pat
     finally:
         short.close()
         long.close()
-        process.terminate()
-        process.wait(15)
+        stop_server(process)
 
 
 def _checkpointed_epoch(data) -> int:
