@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from aecore import checkpoints, projection_cache
 from aecore.checkpoints import MODEL_FILE, PRETRAINED_DIR
+from aecore.jobs import pool as job_pools
 from aecore.jobs import projection_work
 from aecore.jobs.projection_work import Done, Failed, ProjectionRequest, Projections, compute_map, status_line
 from aecore.projection import TSNE_ITERATIONS, UMAP_EPOCHS, Frame, StoppedError, project
@@ -258,6 +259,23 @@ def test_a_worker_that_dies_fails_its_job_and_frees_its_slot(projections, run_fo
     assert projections.request(doomed.key, big) is doomed  # a failed map is not retried at every page rerun...
     projections.clear(doomed.key)  # ... but when asked to ("Compute again")
     assert projections.request(doomed.key, big) is not doomed
+
+
+def test_no_worker_or_spare_is_started_while_the_process_ends(projections, run_folder, monkeypatch):
+    """At exit multiprocessing ends the workers: a map's end used to start a spare then, whose start failed with a
+    traceback (EOFError) at the end of the test run's output."""
+    monkeypatch.setattr(job_pools, "_EXITING", threading.Event())
+    big = np.random.default_rng(3).normal(size=(4000, 16)).astype(np.float32)
+    running = projections.request(_key(run_folder, points="test:4000/4000:seed0", count=4000), big)
+    waiting = projections.request(_key(run_folder, "umap"), big[:300])
+    _wait(running, ("running",))
+    job_pools._EXITING.set()
+    running.process.kill()
+    assert _wait(running, ("failed",)).message == projection_work.WORKER_DIED
+    for thread in threading.enumerate():
+        if thread.name == "aecore-projection-messages":
+            thread.join(10)  # the dead worker's has freed its slot
+    assert waiting.status().state == "waiting" and waiting.process is None and projections._spare is None
 
 
 # ------------------------------------------------------------------------------------------ the Explore page

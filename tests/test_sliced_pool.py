@@ -13,6 +13,7 @@ import pytest
 from aecore.data import load_dataset
 from aecore.events import Failed, Finished, Step
 from aecore.jobs import Claimed, Dropped, Events, JobFailed, TrainRequest, sliced_pool
+from aecore.jobs import pool as job_pools
 from aecore.jobs.pool import WORKER_DIED
 from aecore.jobs.sliced_pool import SlicedPool
 from aecore.presets import preset_config
@@ -164,14 +165,14 @@ def test_a_worker_that_stops_answering_is_named_in_the_servers_log(tmp_path, mon
 def test_no_worker_is_started_again_while_the_interpreter_ends(tmp_path, monkeypatch):
     """At exit, multiprocessing ends every worker: a pool left open (the server's, stopped with Ctrl-C) used to start
     a fresh one then, whose start failed with a traceback on the terminal."""
-    monkeypatch.setattr(sliced_pool, "_EXITING", threading.Event())
+    monkeypatch.setattr(job_pools, "_EXITING", threading.Event())
     before = set(threading.enumerate())
     pool = SlicedPool(1, slice_s=0.2, threads=1)
     try:
         worker = pool._workers[0]
         answers = next(thread for thread in set(threading.enumerate()) - before
                        if thread.name == "aecore-slice-answers-0")
-        sliced_pool._EXITING.set()
+        job_pools._EXITING.set()
         worker.process.kill()
         answers.join(10)  # it saw the pipe close and handled the worker's end
         assert not answers.is_alive() and pool._workers[0] is worker  # not replaced

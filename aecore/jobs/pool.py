@@ -12,6 +12,7 @@ executor, and the server goes on.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -298,6 +299,16 @@ def exit_with_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=wait_then_exit, name="aecore-exit-with-parent", daemon=True).start()
+
+
+_EXITING = threading.Event()  # set at exit, before multiprocessing's own handler (registered earlier, runs later)
+atexit.register(_EXITING.set)
+
+
+def interpreter_exiting() -> bool:
+    """Whether this process is ending. multiprocessing then ends the worker processes; a pool that started a
+    replacement (or a spare) then would see it fail to read its start-up data, with a traceback on the terminal."""
+    return _EXITING.is_set()
 
 
 def worker_process_started() -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from aecore import projection_cache
-from aecore.jobs.pool import WORKER_NAME_PREFIX, worker_process_started, worker_threads
+from aecore.jobs.pool import WORKER_NAME_PREFIX, interpreter_exiting, worker_process_started, worker_threads
 from aecore.latent_map import LatentMap, projected_map, provisional_map
 from aecore.projection import METHODS, MIN_NEIGHBOUR_MAP_CODES, Frame, Projection, project, projection_of, warm_up_tsne
 from aecore.projection_cache import ProjectionKey
@@ -325,7 +325,10 @@ class Projections:
         return process, connection
 
     def _start_waiting(self) -> None:
-        """Start waiting jobs while workers are free, then keep a spare (called with the lock held)."""
+        """Start waiting jobs while workers are free, then keep a spare (called with the lock held). Nothing starts
+        while the process ends (its workers are being ended)."""
+        if interpreter_exiting():
+            return
         while self._line.waiting and len(self._line.running) < self.max_running and not self._closed:
             job = self._line.waiting.pop(0)
             spare, self._spare = self._spare, None

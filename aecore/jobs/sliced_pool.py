@@ -19,7 +19,6 @@ in a fresh worker from their last checkpoint.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
 import logging
@@ -33,15 +32,21 @@ import torch
 
 from aecore.checkpoints import recovered_run_folder
 from aecore.config import DataConfig
-from aecore.jobs.pool import WORKER_DIED, JobPool, QueueInfo, _Entry, _WorkerContext, worker_process_started
+from aecore.jobs.pool import (
+    WORKER_DIED,
+    JobPool,
+    QueueInfo,
+    _Entry,
+    _WorkerContext,
+    interpreter_exiting,
+    worker_process_started,
+)
 from aecore.jobs.work import JobFailed, TrainingCall, warm_up
 
 log = logging.getLogger(__name__)
 
 SLICE_S = 0.5  # a worker's time given to one job at a time
 FIRST_SLICE_S = 0.1  # a job's first slice: its first steps show at once, and thirty newcomers wait less
-_EXITING = threading.Event()  # the interpreter is ending: multiprocessing ends the workers, none is started again
-atexit.register(_EXITING.set)  # runs before multiprocessing's own exit handler, registered earlier
 OVERRUN_WARNING_S = 30.0  # a slice still running this long after it was sent is logged (once): a stuck worker
 
 
@@ -298,7 +303,7 @@ class SlicedPool(JobPool):
         """Fail the job whose slice the worker ran; start its other jobs again, in a fresh worker, from their last
         checkpoint (or from the start)."""
         with self._lock:
-            if self._closed or _EXITING.is_set():
+            if self._closed or interpreter_exiting():
                 return
             failed = worker.busy
             worker.busy = None
