@@ -36,3 +36,23 @@ def test_the_path_chart_is_shared_for_a_view_and_drawn_apart_for_the_presenter(m
     monkeypatch.setattr(presenter, "presenting", lambda: True)
     presented = charts.path_distance_figure(distances, 0.3, 0.5)
     assert presented is not plain and presented.layout.font.size > plain.layout.font.size
+
+
+def test_a_latent_map_is_shared_for_the_same_points_and_options_and_made_again_when_one_differs():
+    points = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    labels = np.arange(50) % 10
+    names = tuple(str(label) for label in range(10))
+
+    def draw(points=points, marker=None, background=None):
+        return charts.latent_map_figure(points, labels, names, axis_labels=("z0", "z1"), marker=marker,
+                                        background=background, bounds=(-3.0, 3.0, -3.0, 3.0))
+
+    first = draw()
+    assert draw(points=points.copy()) is first
+    moved = points.copy()
+    moved[7, 1] += 1e-3
+    others = [draw(points=moved), draw(marker=(0.5, 0.5)), draw(background=b"\x89PNG one"),
+              draw(background=b"\x89PNG two")]
+    assert all(other is not first for other in others) and others[2] is not others[3]
+    assert others[1].data[-1].marker.symbol == "star" and first.data[-1].marker.symbol != "star"
+

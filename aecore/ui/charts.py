@@ -116,7 +116,8 @@ MAP_MARGINS = {"l": 96, "b": 72}  # px: the widest tick labels (t-SNE's "-100") 
 # every second with WebGL made a new context each time: the browser's main thread was busy about 0.9 s of each second
 # of a training page (software WebGL, measured in Chromium's profiler, mostly in getContext)
 WEBGL_ABOVE = 3000
-FIGURES = MadeOnce(kept=64)  # figures that every session following the teacher draws alike
+FIGURES = MadeOnce(kept=64)  # small figures that every session following the teacher draws alike
+MAPS = MadeOnce(kept=8)  # latent maps (up to 70,000 points: megabytes each), likewise
 OTHER_SPLITS_OPACITY = 0.4  # training and validation points beside the solid, outlined test points
 SPLIT_OUTLINE = palette.NEAR_BLACK
 
@@ -246,8 +247,19 @@ def latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple
 
     The figure is written as one dict and checked once: built trace by trace, Plotly's checks took most of a rerun.
     Its margins leave room for the axes' labels: plotly.js draws a figure whose labels push a margin twice
-    (0.8 s more for 70,000 points in software WebGL).
+    (0.8 s more for 70,000 points in software WebGL). It is made once for the process for the same arguments and
+    view (a class following the teacher draws the same map thirty times): never change it.
     """
+    arguments = dict(locals())
+    parts = [part for name, value in arguments.items() for part in (name, value)]
+    return MAPS.get(lambda: _latent_map_figure(**arguments), *parts, presenter.presenting())
+
+
+def _latent_map_figure(points: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], *,
+                       axis_labels: tuple[str, str], click_grid: np.ndarray | None, background, bounds, marker,
+                       marker_name: str, title: str, point_ids: np.ndarray | None, splits: np.ndarray | None,
+                       split_names: tuple[str, ...], selectable: bool, height: int, presented_height: int,
+                       drawn_rows: np.ndarray | None) -> go.Figure:
     grid = click_grid if click_grid is not None else np.zeros((0, 2))
     if _trace_type(len(points)) == "scattergl":
         grid = _clear_of_points(grid, points)

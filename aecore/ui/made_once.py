@@ -20,10 +20,14 @@ T = TypeVar("T")
 
 
 def digest_of(*parts) -> bytes:
-    """A digest of ``parts``: arrays by dtype, shape and bytes; anything else (numbers, strings, None) by repr."""
+    """A digest of ``parts``: arrays by dtype, shape and bytes, bytes as they are; anything else (numbers, strings,
+    None, tuples of those) by repr."""
     digest = hashlib.blake2b(digest_size=16)
     for part in parts:
-        if isinstance(part, np.ndarray | np.generic):
+        if isinstance(part, bytes):
+            digest.update(f"bytes{len(part)}:".encode())
+            digest.update(part)
+        elif isinstance(part, np.ndarray | np.generic):
             array = np.ascontiguousarray(part)
             digest.update(f"{array.dtype}{array.shape}".encode())
             digest.update(array.tobytes())
