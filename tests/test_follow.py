@@ -153,3 +153,16 @@ def test_a_student_who_opens_another_page_breaks_away():
     student.switch_page("views/inside.py").run()
     assert student.toggle(key=follow.TOGGLE_KEY).value is False and _banner(student)
     assert student.session_state[links.PAGE_KEY] == "views/inside.py"
+
+
+def test_a_following_page_lets_the_server_send_what_is_queued_before_its_body_and_no_other_page_waits(monkeypatch):
+    waits: list[str] = []  # the calls of aecore.ui.send_pacing.catch_up
+    monkeypatch.setattr(follow.send_pacing, "catch_up", lambda: waits.append("waited"))
+    view = follow.class_view()
+    view.publish(_teacher(), "views/home.py", {})
+    student = open_app("views/home.py")
+    assert len(waits) == 1  # following: one wait, before the page's body
+    _here(student).selectbox(key="run_picker").set_value(PRETRAINED_DIR / "mnist-conv-ae").run()
+    assert _banner(student) and len(waits) == 1  # exploring: runs at once
+    teacher = open_app("views/home.py", {"teacher": _teacher(), "present": "1"})
+    assert not teacher.exception and len(waits) == 1  # the teacher's presenter view never waits

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from aecore.jobs.class_view import ClassView, TourStep, shared_class_view
-from aecore.ui import links, palette, presenter, session_wake, tour_bar
+from aecore.ui import links, palette, presenter, send_pacing, session_wake, tour_bar
 from aecore.ui.identity import browser_key
 from aecore.ui.shared_resources import job_service
 
@@ -223,12 +223,15 @@ def _check_taken(path: str) -> None:
 @contextmanager
 def around_page(path: str) -> Iterator[None]:
     """Around the run of page ``path``: a student's page keeps the view it ended with (even a run a rerun cut
-    short: the next run compares with it); the teacher's presenter view publishes it as the page starts to draw
-    (the class draws it meanwhile) and after (a control of the page's own), with its counts."""
+    short: the next run compares with it), and a following one first lets the server send what is queued
+    (:mod:`aecore.ui.send_pacing`); the teacher's presenter view publishes it as the page starts to draw (the class
+    draws it meanwhile) and after (a control of the page's own), with its counts."""
     view, key = class_view(), browser_key()
     teacher = view.is_teacher(key)
     if teacher and presenter.presenting():
         _publish(view, key, path)
+    elif not teacher and following():
+        send_pacing.catch_up()  # thirty following pages start at once: each arrives as drawn, not all at the end
     try:
         yield
         if not teacher:
