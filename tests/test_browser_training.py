@@ -172,14 +172,27 @@ def test_uploading_a_zip_of_labelled_images_and_training_one_epoch(browser, serv
 
 
 # the live view redraws every second: its charts and images are measured in one go, in the page
-CHARTS_AND_IMAGES_ON_ONE_SCREEN = """([width, height]) => {
-    if ((document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0) !== 0) return false;
+SCREEN_BOXES = """() => {
     const boxes = (selector) => [...document.querySelectorAll(selector)]
-        .map((element) => element.getBoundingClientRect()).filter((box) => box.width > 0 && box.height > 0);
-    const charts = boxes('[data-testid=stPlotlyChart]'), images = boxes('[data-testid=stImage] img');
-    const inside = (box) => box.left >= 0 && box.top >= 0 && box.right <= width + 1 && box.bottom <= height + 1;
-    return charts.length >= 2 && images.length >= 2 && charts.every(inside) && images.every(inside);
+        .map((element) => element.getBoundingClientRect()).filter((box) => box.width > 0 && box.height > 0)
+        .map((box) => [Math.round(box.left), Math.round(box.top), Math.round(box.right), Math.round(box.bottom)]);
+    return {scrolled: document.querySelector('[data-testid=stMain]')?.scrollTop ?? 0,
+            charts: boxes('[data-testid=stPlotlyChart]'), images: boxes('[data-testid=stImage] img')};
 }"""
+CHARTS_AND_IMAGES_ON_ONE_SCREEN = f"""([width, height]) => {{
+    const {{scrolled, charts, images}} = ({SCREEN_BOXES})();
+    const inside = ([left, top, right, bottom]) => left >= 0 && top >= 0 && right <= width + 1 && bottom <= height + 1;
+    return scrolled === 0 && charts.length >= 2 && images.length >= 2 && charts.every(inside) && images.every(inside);
+}}"""
+
+
+def _charts_and_images_on_one_screen(page, width: int, height: int) -> None:
+    """Wait until the page shows at least two charts and two images, all inside the first screen; else fail with
+    their boxes (left, top, right, bottom), so that a miss says which."""
+    try:
+        page.wait_for_function(CHARTS_AND_IMAGES_ON_ONE_SCREEN, arg=[width, height], timeout=30_000)
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"not all on a {width}x{height} screen: {page.evaluate(SCREEN_BOXES)}") from None
 
 
 def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions_on_one_screen(browser, server):
@@ -189,7 +202,7 @@ def test_training_in_the_presenter_view_shows_the_charts_and_the_reconstructions
         page.get_by_role("button", name="Start new run").click()
         reconstructions = page.get_by_test_id("stImage").last  # unseen test images over their reconstructions
         expect(reconstructions).to_be_visible(timeout=90_000)
-        page.wait_for_function(CHARTS_AND_IMAGES_ON_ONE_SCREEN, arg=[1280, 720], timeout=30_000)
+        _charts_and_images_on_one_screen(page, 1280, 720)
         expect(page.get_by_text(re.compile(r"^Next run:"))).to_have_count(0)  # "This run" says it while it trains
         shoot(page, "present-train-1280x720")
         _stop(page)
