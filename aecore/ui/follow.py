@@ -231,7 +231,7 @@ def around_page(path: str) -> Iterator[None]:
     if teacher and presenter.presenting():
         _publish(view, key, path)
     elif not teacher and following():
-        send_pacing.catch_up()  # thirty following pages start at once: each arrives as drawn, not all at the end
+        send_pacing.catch_up()  # thirty start at once: what they drew goes out before their bodies crowd the loop
     try:
         yield
         if not teacher:
