@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from aecore import projection_cache
 from aecore.checkpoints import MODEL_FILE, LoadedRun, list_runs, load_run
@@ -319,16 +318,12 @@ def decode_pixels(ref: RunRef, codes: np.ndarray) -> np.ndarray:
     return decoded_pixels(ref.run().model, ref.dataset().normalizer, codes)
 
 
-def decoded_grid(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2) -> Image.Image:
-    """The images decoded at an n x n grid of plane points (top row first), tiled into one picture."""
-    return manifold_image(ref.run().model, ref.dataset().normalizer, plane, points, n, scale)
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def decoded_grid_png(ref: RunRef, plane: LatentPlane, points: np.ndarray, n: int, scale: int = 2) -> bytes:
-    """:func:`decoded_grid` as PNG bytes, decoded and encoded once per grid: a map redrawn with the same grid under
-    it (every click on it) neither decodes nor encodes again."""
-    return png_bytes(decoded_grid(ref, plane, points, n, scale))
+    """The images decoded at an n x n grid of plane points (top row first), tiled into one picture, as PNG bytes;
+    decoded and encoded once per grid: a map redrawn with the same grid under it (every click on it) neither decodes
+    nor encodes again."""
+    return png_bytes(manifold_image(ref.run().model, ref.dataset().normalizer, plane, points, n, scale))
 
 
 def denoising(ref: RunRef, kind: str, level: float) -> DenoisingExample:
